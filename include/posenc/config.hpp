@@ -1,0 +1,35 @@
+// posenc — feature macros: POSENC_HAS_XSIMD, POSENC_ASSERT, POSENC_HAS_SPAN.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_CONFIG_HPP
+#define POSENC_CONFIG_HPP
+
+#include <cassert>
+
+/// POSENC_HAS_XSIMD is 1 when the SIMD kernels are compiled (the CMake target defines it from
+/// POSENC_USE_XSIMD). When nobody defined it, use xsimd if its header is reachable.
+#ifndef POSENC_HAS_XSIMD
+#if defined(__has_include)
+#if __has_include(<xsimd/xsimd.hpp>)
+#define POSENC_HAS_XSIMD 1
+#else
+#define POSENC_HAS_XSIMD 0
+#endif
+#else
+#define POSENC_HAS_XSIMD 0
+#endif
+#endif
+
+/// Debug-only contract checks on hot paths (shapes, strides, ranges). Hot-path calls are
+/// noexcept; in release builds (NDEBUG) the checks compile to nothing. Define POSENC_ASSERT
+/// yourself to route them to your engine's checker.
+#ifndef POSENC_ASSERT
+#define POSENC_ASSERT(cond, msg) assert((cond) && (msg))
+#endif
+
+#if defined(__cpp_lib_span) || (__cplusplus >= 202002L && defined(__has_include) && __has_include(<span>))
+#define POSENC_HAS_SPAN 1
+#else
+#define POSENC_HAS_SPAN 0
+#endif
+
+#endif  // POSENC_CONFIG_HPP

@@ -1,0 +1,26 @@
+// posenc — private: building the std::invalid_argument messages (field name and value).
+// IWYU pragma: private
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_DETAIL_ERROR_HPP
+#define POSENC_DETAIL_ERROR_HPP
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace posenc {
+namespace detail {
+
+/// Throws std::invalid_argument("<who>: <field> = <value> <why>").
+template <class V>
+[[noreturn]] void invalid(const char* who, const char* field, const V& value, const char* why) {
+  std::ostringstream os;
+  os.precision(17);
+  os << who << ": " << field << " = " << value << ' ' << why;
+  throw std::invalid_argument(os.str());
+}
+
+}  // namespace detail
+}  // namespace posenc
+
+#endif  // POSENC_DETAIL_ERROR_HPP

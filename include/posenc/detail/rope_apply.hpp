@@ -1,0 +1,91 @@
+// posenc — private: the token/chunk/head loop shared by rope and rope_cache.
+// IWYU pragma: private
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_DETAIL_ROPE_APPLY_HPP
+#define POSENC_DETAIL_ROPE_APPLY_HPP
+
+#include <algorithm>
+#include <cstddef>
+#include <type_traits>
+
+#include "posenc/config.hpp"
+#include "posenc/kernels/rotate.hpp"
+#include "posenc/storage.hpp"
+#include "posenc/types.hpp"
+#include "posenc/view.hpp"
+
+namespace posenc {
+namespace detail {
+
+/// Pairs per chunk: coefficients of one token are produced and prepared in chunks of this
+/// many pairs on the stack (no allocation), then applied to every head of q and k. A multiple
+/// of 2 × the widest float register (16 lanes), as the 16-bit half-split kernel form needs.
+constexpr std::size_t rope_chunk = 128;
+
+/// Rotates views[0..nviews) over tokens r.first..r.last. `fetch(pos, k0, n, cbuf, sbuf, c, s)`
+/// sets c, s to the natural coefficients of pairs [k0, k0+n) for that position, either
+/// pointing into a table or after filling cbuf/sbuf.
+template <class Arch, bool Inverse, rope_layout L, class T, class P, class Fetch>
+void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>* views,
+                       std::size_t nviews, const P* pos, token_range r) noexcept {
+  using C = coef_t<T>;
+  alignas(64) C cbuf[rope_chunk];
+  alignas(64) C sbuf[rope_chunk];
+  alignas(64) C c2[2 * rope_chunk];
+  alignas(64) C s2[2 * rope_chunk];
+  const std::size_t last = std::min(r.last, views[0].tokens);
+  for (std::size_t t = r.first; t < last; ++t) {
+    const P p = pos[t];
+    POSENC_ASSERT(p >= 0, "posenc: positions must be >= 0");
+    for (std::size_t k0 = 0; k0 < pairs; k0 += rope_chunk) {
+      const std::size_t n = std::min(rope_chunk, pairs - k0);
+      kernels::coef_block<C> cf;
+      fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
+      if constexpr (kernels::needs_kernel_form<Arch, L, T>()) {
+        kernels::prepare<Arch, L, T>(cf.c, cf.s, n, c2, s2);
+        cf.c2 = c2;
+        cf.s2 = s2;
+      }
+      for (std::size_t v = 0; v < nviews; ++v) {
+        const head_view<T>& view = views[v];
+        for (std::size_t h = 0; h < view.heads; ++h) {
+          T* row = view.row(t, h);
+          if constexpr (L == rope_layout::half_split) {
+            kernels::rotate_half_split<Inverse>(Arch{}, row + k0, row + pairs + k0, cf, n);
+          } else {
+            kernels::rotate_interleaved<Inverse>(Arch{}, row + 2 * k0, cf, n);
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class Arch, bool Inverse, class T, class P, class Fetch>
+void rope_apply(const Fetch& fetch, rope_layout layout, std::size_t head_dim, std::size_t pairs,
+                const head_view<T>* views, std::size_t nviews, const P* pos,
+                token_range r) noexcept {
+  static_assert(storage_traits<T>::supported,
+                "posenc: unsupported storage type (float, double, bfloat16_t, float16_t; "
+                "Eigen::half / Eigen::bfloat16 with posenc/eigen.hpp)");
+  static_assert(std::is_integral<P>::value, "posenc: positions are integers (int32 or int64)");
+  for (std::size_t v = 0; v < nviews; ++v) {
+    POSENC_ASSERT(views[v].dim == head_dim, "posenc::rope: view dim != head_dim");
+    POSENC_ASSERT(views[v].tokens == views[0].tokens, "posenc::rope: q and k token counts differ");
+    POSENC_ASSERT(views[v].data != nullptr || views[v].tokens * views[v].heads == 0,
+                  "posenc::rope: null view");
+  }
+  POSENC_ASSERT(pos != nullptr || r.first >= std::min(r.last, views[0].tokens),
+                "posenc::rope: null positions");
+  (void)head_dim;
+  if (layout == rope_layout::half_split) {
+    rope_apply_layout<Arch, Inverse, rope_layout::half_split>(fetch, pairs, views, nviews, pos, r);
+  } else {
+    rope_apply_layout<Arch, Inverse, rope_layout::interleaved>(fetch, pairs, views, nviews, pos, r);
+  }
+}
+
+}  // namespace detail
+}  // namespace posenc
+
+#endif  // POSENC_DETAIL_ROPE_APPLY_HPP

@@ -1,0 +1,269 @@
+// posenc — pair-rotation kernels for RoPE, half-split and interleaved layouts, for float, double
+// and 16-bit storage. Scalar reference and xsimd kernel side by side.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_KERNELS_ROTATE_HPP
+#define POSENC_KERNELS_ROTATE_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "posenc/config.hpp"
+#include "posenc/simd/ops.hpp"
+#include "posenc/storage.hpp"
+#include "posenc/types.hpp"
+
+namespace posenc {
+namespace kernels {
+
+// Contract (every kernel in this header), for pair k < n with elements (a, b):
+//   forward (Inverse = false):  a' = a·c[k] − b·s[k],   b' = a·s[k] + b·c[k]
+//   inverse (Inverse = true):   a' = a·c[k] + b·s[k],   b' = b·c[k] − a·s[k]
+// half_split:  a = lo[k], b = hi[k]   (lo = row + k0, hi = row + r/2 + k0)
+// interleaved: a = x[2k], b = x[2k+1]
+// Arithmetic is in C = coef_t<T> (float for float and 16-bit storage, double for double);
+// each output is rounded once to T (16-bit: round to nearest even). The rows are updated in
+// place; c and s are read-only and must not overlap them. No alignment is assumed. Elements
+// outside the 2n named ones are never touched.
+//
+// The SIMD kernels read coefficients in a "kernel form" prepared once per token by prepare()
+// and shared by every head of q and k:
+//   interleaved, float/double: c2[2k] = c2[2k+1] = c[k];  s2[2k] = −s[k], s2[2k+1] = s[k]
+//                              so that y = x·c2 + swap_pairs(x)·s2 (one shuffle per register);
+//   half_split, 16-bit:        per block of 2N pairs (N = float lanes), the N even-indexed
+//                              coefficients then the N odd-indexed ones, matching the
+//                              even/odd split of a uint32 lane holding two 16-bit elements.
+//   other combinations read the natural c, s directly.
+
+/// Coefficients of pairs [k0, k0 + n) of one token: natural and kernel form.
+template <class C>
+struct coef_block {
+  const C* c = nullptr;   // cos, natural order, n entries
+  const C* s = nullptr;   // sin, natural order, n entries
+  const C* c2 = nullptr;  // kernel form (see above), or null when not needed
+  const C* s2 = nullptr;
+};
+
+namespace detail {
+template <class T>
+using bits16 = std::conditional_t<std::is_const<T>::value, const std::uint16_t, std::uint16_t>;
+
+/// Read element x as C (exact).
+template <class C, class T>
+C load_elem(const T& x) noexcept {
+  constexpr storage_kind k = storage_traits<T>::kind;
+  if constexpr (k == storage_kind::bf16) {
+    return posenc::detail::bf16_bits_to_f32(*reinterpret_cast<const std::uint16_t*>(&x));
+  } else if constexpr (k == storage_kind::f16) {
+    return posenc::detail::f16_bits_to_f32(*reinterpret_cast<const std::uint16_t*>(&x));
+  } else {
+    return static_cast<C>(x);
+  }
+}
+/// Write v to x with one rounding.
+template <class C, class T>
+void store_elem(T& x, C v) noexcept {
+  constexpr storage_kind k = storage_traits<T>::kind;
+  if constexpr (k == storage_kind::bf16) {
+    *reinterpret_cast<std::uint16_t*>(&x) = posenc::detail::f32_to_bf16_bits(v);
+  } else if constexpr (k == storage_kind::f16) {
+    *reinterpret_cast<std::uint16_t*>(&x) = posenc::detail::f32_to_f16_bits(v);
+  } else {
+    x = static_cast<T>(v);
+  }
+}
+}  // namespace detail
+
+/// Scalar reference, half-split pairs (lo[k], hi[k]). `Arch` only names the instantiation: a
+/// SIMD kernel calls the reference for its tail with its own Arch, so copies compiled with
+/// different -m flags are distinct symbols and can never be merged by the linker.
+template <bool Inverse, class T, class C, class Arch = scalar_arch>
+void rotate_half_split_ref(T* lo, T* hi, const C* c, const C* s, std::size_t n) noexcept {
+  for (std::size_t k = 0; k < n; ++k) {
+    const C a = detail::load_elem<C>(lo[k]);
+    const C b = detail::load_elem<C>(hi[k]);
+    if constexpr (!Inverse) {
+      detail::store_elem<C>(lo[k], a * c[k] - b * s[k]);
+      detail::store_elem<C>(hi[k], a * s[k] + b * c[k]);
+    } else {
+      detail::store_elem<C>(lo[k], a * c[k] + b * s[k]);
+      detail::store_elem<C>(hi[k], b * c[k] - a * s[k]);
+    }
+  }
+}
+
+/// Scalar reference, interleaved pairs (x[2k], x[2k+1]); `Arch` as above.
+template <bool Inverse, class T, class C, class Arch = scalar_arch>
+void rotate_interleaved_ref(T* x, const C* c, const C* s, std::size_t n) noexcept {
+  for (std::size_t k = 0; k < n; ++k) {
+    const C a = detail::load_elem<C>(x[2 * k]);
+    const C b = detail::load_elem<C>(x[2 * k + 1]);
+    if constexpr (!Inverse) {
+      detail::store_elem<C>(x[2 * k], a * c[k] - b * s[k]);
+      detail::store_elem<C>(x[2 * k + 1], a * s[k] + b * c[k]);
+    } else {
+      detail::store_elem<C>(x[2 * k], a * c[k] + b * s[k]);
+      detail::store_elem<C>(x[2 * k + 1], b * c[k] - a * s[k]);
+    }
+  }
+}
+
+/// Does (Arch, layout, T) read the kernel form of the coefficients?
+template <class Arch, rope_layout L, class T>
+constexpr bool needs_kernel_form() noexcept {
+  if constexpr (std::is_same<Arch, scalar_arch>::value) {
+    return false;
+  } else if constexpr (L == rope_layout::interleaved) {
+    return !posenc::detail::is_16bit_storage<T>();
+  } else {
+    return posenc::detail::is_16bit_storage<T>();
+  }
+}
+
+/// Build the kernel form of n coefficients (n ≤ capacity of c2/s2: 2n entries for
+/// interleaved, n for half-split). Called once per token and chunk; shared by all heads.
+template <class Arch, rope_layout L, class T, class C>
+void prepare(const C* c, const C* s, std::size_t n, C* c2, C* s2) noexcept {
+  if constexpr (needs_kernel_form<Arch, L, T>()) {
+    if constexpr (L == rope_layout::interleaved) {
+      for (std::size_t k = 0; k < n; ++k) {
+        c2[2 * k] = c[k];
+        c2[2 * k + 1] = c[k];
+        s2[2 * k] = -s[k];
+        s2[2 * k + 1] = s[k];
+      }
+    } else {
+      constexpr std::size_t N = lane_count<float, Arch>();
+      for (std::size_t b = 0; b + 2 * N <= n; b += 2 * N) {
+        for (std::size_t j = 0; j < N; ++j) {
+          c2[b + j] = c[b + 2 * j];
+          c2[b + N + j] = c[b + 2 * j + 1];
+          s2[b + j] = s[b + 2 * j];
+          s2[b + N + j] = s[b + 2 * j + 1];
+        }
+      }
+    }
+  } else {
+    (void)c, (void)s, (void)n, (void)c2, (void)s2;
+  }
+}
+
+// ---- scalar_arch: the references ----
+template <bool Inverse, class T, class C>
+void rotate_half_split(scalar_arch, T* lo, T* hi, const coef_block<C>& cf, std::size_t n) noexcept {
+  rotate_half_split_ref<Inverse>(lo, hi, cf.c, cf.s, n);
+}
+template <bool Inverse, class T, class C>
+void rotate_interleaved(scalar_arch, T* x, const coef_block<C>& cf, std::size_t n) noexcept {
+  rotate_interleaved_ref<Inverse>(x, cf.c, cf.s, n);
+}
+
+#if POSENC_HAS_XSIMD
+namespace detail {
+template <bool Inverse, class A, class B>
+void rotate_pair(const B& a, const B& b, const B& c, const B& s, B& ya, B& yb) noexcept {
+  if constexpr (!Inverse) {
+    ya = simd::msub<A>(a, c, b * s);
+    yb = simd::madd<A>(a, s, b * c);
+  } else {
+    ya = simd::madd<A>(a, c, b * s);
+    yb = simd::msub<A>(b, c, a * s);
+  }
+}
+
+template <class T, class A>
+void unpack16(const xsimd::batch<std::uint32_t, A>& u, xsimd::batch<float, A>& even,
+              xsimd::batch<float, A>& odd) noexcept {
+  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
+    simd::bf16_unpack<A>(u, even, odd);
+  } else {
+    simd::f16_unpack<A>(u, even, odd);
+  }
+}
+template <class T, class A>
+xsimd::batch<std::uint32_t, A> pack16(const xsimd::batch<float, A>& even,
+                                      const xsimd::batch<float, A>& odd) noexcept {
+  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
+    return simd::bf16_pack<A>(even, odd);
+  } else {
+    return simd::f16_pack<A>(even, odd);
+  }
+}
+}  // namespace detail
+
+/// xsimd kernel, half-split pairs. Same contract as rotate_half_split_ref.
+template <bool Inverse, class Arch, class T, class C>
+void rotate_half_split(Arch, T* lo, T* hi, const coef_block<C>& cf, std::size_t n) noexcept {
+  std::size_t i = 0;
+  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    static_assert(std::is_same<T, C>::value, "float/double storage rotates in its own type");
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;
+    for (; i + N <= n; i += N) {
+      B ya, yb;
+      detail::rotate_pair<Inverse, Arch>(B::load_unaligned(lo + i), B::load_unaligned(hi + i),
+                                         B::load_unaligned(cf.c + i), B::load_unaligned(cf.s + i),
+                                         ya, yb);
+      ya.store_unaligned(lo + i);
+      yb.store_unaligned(hi + i);
+    }
+  } else {
+    using F = xsimd::batch<float, Arch>;
+    using U = xsimd::batch<std::uint32_t, Arch>;
+    using H = xsimd::batch<std::uint16_t, Arch>;
+    constexpr std::size_t N = F::size;
+    std::uint16_t* lo16 = reinterpret_cast<std::uint16_t*>(lo);
+    std::uint16_t* hi16 = reinterpret_cast<std::uint16_t*>(hi);
+    for (; i + 2 * N <= n; i += 2 * N) {
+      F ae, ao, be, bo, yae, yao, ybe, ybo;
+      detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(lo16 + i)), ae, ao);
+      detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(hi16 + i)), be, bo);
+      detail::rotate_pair<Inverse, Arch>(ae, be, F::load_unaligned(cf.c2 + i),
+                                         F::load_unaligned(cf.s2 + i), yae, ybe);
+      detail::rotate_pair<Inverse, Arch>(ao, bo, F::load_unaligned(cf.c2 + i + N),
+                                         F::load_unaligned(cf.s2 + i + N), yao, ybo);
+      xsimd::bitwise_cast<H>(detail::pack16<T, Arch>(yae, yao)).store_unaligned(lo16 + i);
+      xsimd::bitwise_cast<H>(detail::pack16<T, Arch>(ybe, ybo)).store_unaligned(hi16 + i);
+    }
+  }
+  rotate_half_split_ref<Inverse, T, C, Arch>(lo + i, hi + i, cf.c + i, cf.s + i, n - i);
+}
+
+/// xsimd kernel, interleaved pairs. Same contract as rotate_interleaved_ref.
+template <bool Inverse, class Arch, class T, class C>
+void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noexcept {
+  std::size_t k = 0;  // pairs done
+  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    static_assert(std::is_same<T, C>::value, "float/double storage rotates in its own type");
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;  // elements per register = N/2 pairs
+    for (std::size_t i = 0; i + N <= 2 * n; i += N) {
+      const B v = B::load_unaligned(x + i);
+      const B swapped = simd::pair_swap<Arch>(v) * B::load_unaligned(cf.s2 + i);
+      const B cd = B::load_unaligned(cf.c2 + i);
+      const B y = Inverse ? simd::msub<Arch>(v, cd, swapped) : simd::madd<Arch>(v, cd, swapped);
+      y.store_unaligned(x + i);
+      k += N / 2;
+    }
+  } else {
+    using F = xsimd::batch<float, Arch>;
+    using U = xsimd::batch<std::uint32_t, Arch>;
+    using H = xsimd::batch<std::uint16_t, Arch>;
+    constexpr std::size_t N = F::size;  // pairs per register
+    std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
+    for (; k + N <= n; k += N) {
+      F a, b, ya, yb;
+      detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + 2 * k)), a, b);
+      detail::rotate_pair<Inverse, Arch>(a, b, F::load_unaligned(cf.c + k),
+                                         F::load_unaligned(cf.s + k), ya, yb);
+      xsimd::bitwise_cast<H>(detail::pack16<T, Arch>(ya, yb)).store_unaligned(x16 + 2 * k);
+    }
+  }
+  rotate_interleaved_ref<Inverse, T, C, Arch>(x + 2 * k, cf.c + k, cf.s + k, n - k);
+}
+#endif  // POSENC_HAS_XSIMD
+
+}  // namespace kernels
+}  // namespace posenc
+
+#endif  // POSENC_KERNELS_ROTATE_HPP

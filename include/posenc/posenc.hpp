@@ -1,0 +1,18 @@
+// posenc — umbrella header: every public header except the Eigen and HF-config adapters.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_POSENC_HPP
+#define POSENC_POSENC_HPP
+
+#include "posenc/config.hpp"
+#include "posenc/frequency.hpp"
+#include "posenc/kernels/rotate.hpp"
+#include "posenc/kernels/sincos.hpp"
+#include "posenc/rope.hpp"
+#include "posenc/rope_cache.hpp"
+#include "posenc/scaling.hpp"
+#include "posenc/storage.hpp"
+#include "posenc/types.hpp"
+#include "posenc/version.hpp"
+#include "posenc/view.hpp"
+
+#endif  // POSENC_POSENC_HPP

@@ -1,0 +1,258 @@
+// posenc — rotary position embedding (RoPE): the rotation functor with on-the-fly angles.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_ROPE_HPP
+#define POSENC_ROPE_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "posenc/config.hpp"
+#include "posenc/detail/error.hpp"
+#include "posenc/detail/rope_apply.hpp"
+#include "posenc/frequency.hpp"
+#include "posenc/kernels/sincos.hpp"
+#include "posenc/scaling.hpp"
+#include "posenc/storage.hpp"
+#include "posenc/types.hpp"
+#include "posenc/view.hpp"
+
+#if POSENC_HAS_SPAN
+#include <span>
+#endif
+
+namespace posenc {
+
+/// Configuration of a rope functor (an aggregate: designated initialisers work in C++20).
+struct rope_config {
+  std::size_t head_dim = 0;    ///< channels per head (D)
+  std::size_t rotary_dim = 0;  ///< rotated leading channels (even); 0 means head_dim
+  double base = 10000.0;       ///< rope_theta
+  rope_layout layout = rope_layout::half_split;
+  rope_precision precision = rope_precision::exact;
+  /// Multiply cos and sin by the scaling's attention factor (HF and vLLM do; the q·k logits
+  /// then scale by its square). When false, attention_factor() is only reported.
+  bool fold_attention_factor = true;
+};
+
+/**
+ * Rotary position embedding, RoFormer (Su et al. 2021, arXiv 2104.09864).
+ *
+ * Formula: for pair k < r/2 of a head at position p, with θ_k = base^(−2k/r) (after scaling):
+ *     (a, b) ← (a·cos(p·θ_k) − b·sin(p·θ_k),  a·sin(p·θ_k) + b·cos(p·θ_k))
+ * Layout: see rope_layout ([ccss0000] half_split, [cscs0000] interleaved); channels r..D−1
+ * pass through untouched (partial rotary, e.g. GPT-NeoX's 25 %).
+ * Numerics: see rope_precision. Angles are never formed in float in exact mode: a position of
+ * 2^31 − 1 gets cos/sin within 1 ulp of the correctly rounded value of its double angle.
+ * Storage: float, double (coefficients in double), bfloat16_t / float16_t (math in float,
+ * one rounding per output), Eigen::half / Eigen::bfloat16 via posenc/eigen.hpp.
+ * Threads: none are started; apply takes a token_range so an engine can split the work.
+ *
+ * Example:
+ *     posenc::rope rope({.head_dim = 128, .base = 500000.0});
+ *     rope.apply(posenc::make_head_view(q, T, 32, 128), posenc::make_head_view(k, T, 8, 128), pos);
+ *
+ * This functor computes angles on the fly (vectorised sincos in double, ~10 ns per pair on
+ * one core); rope_cache precomputes them for a range of positions.
+ */
+class rope {
+ public:
+  /// Validates the configuration and the scaling, then computes the frequency table once.
+  /// Throws std::invalid_argument naming the field and its value.
+  template <class Scaling = no_scaling>
+  explicit rope(const rope_config& cfg, const Scaling& scaling = Scaling{}) : cfg_(cfg) {
+    constexpr const char* who = "posenc::rope";
+    if (cfg_.head_dim == 0) detail::invalid(who, "head_dim", cfg_.head_dim, "must be > 0");
+    if (cfg_.rotary_dim == 0) cfg_.rotary_dim = cfg_.head_dim;
+    if (cfg_.rotary_dim % 2 != 0)
+      detail::invalid(who, "rotary_dim", cfg_.rotary_dim, "must be even (it defaults to head_dim)");
+    if (cfg_.rotary_dim > cfg_.head_dim)
+      detail::invalid(who, "rotary_dim", cfg_.rotary_dim, "must be <= head_dim");
+    if (!std::isfinite(cfg_.base) || !(cfg_.base > 1.0))
+      detail::invalid(who, "base", cfg_.base, "must be finite and > 1");
+    if (cfg_.layout != rope_layout::half_split && cfg_.layout != rope_layout::interleaved)
+      detail::invalid(who, "layout", static_cast<int>(cfg_.layout), "is not a rope_layout");
+    if (cfg_.precision != rope_precision::exact && cfg_.precision != rope_precision::hf_f32)
+      detail::invalid(who, "precision", static_cast<int>(cfg_.precision), "is not a rope_precision");
+    const rope_dims d = dims();
+    scaling.validate(d);
+    scaling_name_ = scaling.name();
+    inv_freq_.assign(d.pairs(), 0.0);
+    inv_freq_f32_.assign(d.pairs(), 0.0f);
+    scaling.inv_freq(d, inv_freq_.data());
+    scaling.inv_freq_f32(d, inv_freq_f32_.data());
+    for (std::size_t k = 0; k < d.pairs(); ++k) {
+      if (!std::isfinite(inv_freq_[k]) || !(inv_freq_[k] > 0.0) ||
+          !std::isfinite(inv_freq_f32_[k]) || !(inv_freq_f32_[k] > 0.0f))
+        detail::invalid(who, "inv_freq (after scaling)", inv_freq_[k],
+                        "must be finite and > 0: check the scaling parameters");
+    }
+    attention_factor_ = scaling.attention_factor(d);
+    if (!std::isfinite(attention_factor_) || !(attention_factor_ > 0.0))
+      detail::invalid(who, "attention_factor", attention_factor_, "must be finite and > 0");
+    magnitude_ = cfg_.fold_attention_factor ? attention_factor_ : 1.0;
+  }
+
+  const rope_config& config() const noexcept { return cfg_; }
+  rope_dims dims() const noexcept { return rope_dims{cfg_.head_dim, cfg_.rotary_dim, cfg_.base}; }
+  std::size_t head_dim() const noexcept { return cfg_.head_dim; }
+  std::size_t rotary_dim() const noexcept { return cfg_.rotary_dim; }
+  std::size_t pairs() const noexcept { return cfg_.rotary_dim / 2; }
+  rope_layout layout() const noexcept { return cfg_.layout; }
+  rope_precision precision() const noexcept { return cfg_.precision; }
+  const std::string& scaling_name() const noexcept { return scaling_name_; }
+
+  /// θ_k after scaling, in double (exact mode).
+  [[nodiscard]] double inv_freq(std::size_t pair) const noexcept { return inv_freq_[pair]; }
+  /// θ_k after scaling, in HF's float32 arithmetic (hf_f32 mode).
+  [[nodiscard]] float inv_freq_f32(std::size_t pair) const noexcept { return inv_freq_f32_[pair]; }
+  /// The scaling's attention factor (YaRN mscale; 1 for the others).
+  [[nodiscard]] double attention_factor() const noexcept { return attention_factor_; }
+  /// What multiplies cos and sin: attention_factor() if folded, else 1.
+  [[nodiscard]] double magnitude() const noexcept { return magnitude_; }
+
+  /**
+   * The scalar definition of the coefficients of pair k at position pos: {cos, sin}, each
+   * multiplied by magnitude(). exact: C(m·cos(double(pos)·θ_k)) with one rounding;
+   * hf_f32: float angle (float)pos·θ_k^f32, float cos/sin, × (float)m in float, then to C.
+   * Every other path (SIMD, cache) must give these values.
+   */
+  template <class C = float, class P>
+  [[nodiscard]] std::pair<C, C> cos_sin(P pos, std::size_t pair) const noexcept {
+    double cv, sv;
+    if (cfg_.precision == rope_precision::exact) {
+      kernels::detail::sincos_scalar(static_cast<double>(pos) * inv_freq_[pair], cv, sv);
+      return {static_cast<C>(magnitude_ * cv), static_cast<C>(magnitude_ * sv)};
+    }
+    const float angle = static_cast<float>(pos) * inv_freq_f32_[pair];
+    kernels::detail::sincos_scalar(static_cast<double>(angle), cv, sv);
+    float cf = static_cast<float>(cv), sf = static_cast<float>(sv);
+    if (magnitude_ != 1.0) {
+      cf *= static_cast<float>(magnitude_);
+      sf *= static_cast<float>(magnitude_);
+    }
+    return {static_cast<C>(cf), static_cast<C>(sf)};
+  }
+
+  /**
+   * Coefficients of pairs [k0, k0 + n) at position pos into c[0..n), s[0..n) (vectorised;
+   * same values as cos_sin). n ≤ pairs() − k0.
+   */
+  template <class Arch = default_arch, class C, class P>
+  void coefficients(P pos, std::size_t k0, std::size_t n, C* c, C* s) const noexcept {
+    POSENC_ASSERT(k0 + n <= pairs(), "posenc::rope::coefficients: pair range out of bounds");
+    for (std::size_t done = 0; done < n; done += detail::rope_chunk) {
+      const std::size_t m = std::min(detail::rope_chunk, n - done);
+      fill_chunk<Arch>(pos, k0 + done, m, c + done, s + done);
+    }
+  }
+
+  /// Rotates q and k in place (both in one pass, sharing the angles); q and k may have
+  /// different head counts (GQA) and strides but the same tokens; pos[t] is token t's
+  /// position (int32 or int64, ≥ 0). Only tokens in `range` are touched.
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> q, head_view<T> k, const P* pos, token_range range = {}) const noexcept {
+    const head_view<T> views[2] = {q, k};
+    run<Arch, false>(views, 2, pos, range);
+  }
+  /// Rotates one tensor in place.
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
+    run<Arch, false>(&x, 1, pos, range);
+  }
+  /// The inverse rotation (transpose: sin negated), e.g. to un-rotate cached keys.
+  template <class Arch = default_arch, class T, class P>
+  void apply_inverse(head_view<T> q, head_view<T> k, const P* pos,
+                     token_range range = {}) const noexcept {
+    const head_view<T> views[2] = {q, k};
+    run<Arch, true>(views, 2, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply_inverse(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
+    run<Arch, true>(&x, 1, pos, range);
+  }
+#if POSENC_HAS_SPAN
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> q, head_view<T> k, std::span<const P> pos,
+             token_range range = {}) const noexcept {
+    POSENC_ASSERT(pos.size() >= q.tokens, "posenc::rope: fewer positions than tokens");
+    apply<Arch>(q, k, pos.data(), range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> x, std::span<const P> pos, token_range range = {}) const noexcept {
+    POSENC_ASSERT(pos.size() >= x.tokens, "posenc::rope: fewer positions than tokens");
+    apply<Arch>(x, pos.data(), range);
+  }
+#endif
+
+  /// Convenience: rotate one head vector (head_dim elements) at one position.
+  template <class Arch = default_arch, class T, class P>
+  void apply_one(T* head, P pos) const noexcept {
+    apply<Arch>(make_head_view(head, 1, 1, cfg_.head_dim), &pos);
+  }
+
+  /// Chunk fetch used by the apply loop (and by rope_cache for positions it does not hold).
+  template <class Arch, class C, class P>
+  void fetch(P pos, std::size_t k0, std::size_t n, C* cbuf, C* sbuf, const C*& c,
+             const C*& s) const noexcept {
+    fill_chunk<Arch>(pos, k0, n, cbuf, sbuf);
+    c = cbuf;
+    s = sbuf;
+  }
+
+ private:
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// g++ 12 warns that theta "may be used uninitialized" when it is passed as const double* with
+// n possibly 0; every element the callee reads (i < n) was written just before.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+  template <class Arch, class C, class P>
+  void fill_chunk(P pos, std::size_t k0, std::size_t n, C* c, C* s) const noexcept {
+    alignas(64) double theta[detail::rope_chunk];
+    Arch arch{};
+    if (cfg_.precision == rope_precision::exact) {
+      kernels::position_angles<Arch>(static_cast<double>(pos), inv_freq_.data() + k0, theta, n);
+      kernels::sincos(arch, theta, c, s, n, magnitude_);
+    } else {
+      kernels::position_angles_f32<Arch>(static_cast<float>(pos), inv_freq_f32_.data() + k0, theta,
+                                         n);
+      alignas(64) float cf[detail::rope_chunk];
+      alignas(64) float sf[detail::rope_chunk];
+      kernels::sincos(arch, theta, cf, sf, n, 1.0);
+      const float mf = static_cast<float>(magnitude_);
+      for (std::size_t i = 0; i < n; ++i) {
+        c[i] = static_cast<C>(magnitude_ != 1.0 ? cf[i] * mf : cf[i]);
+        s[i] = static_cast<C>(magnitude_ != 1.0 ? sf[i] * mf : sf[i]);
+      }
+    }
+  }
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+  template <class Arch, bool Inverse, class T, class P>
+  void run(const head_view<T>* views, std::size_t nviews, const P* pos,
+           token_range range) const noexcept {
+    using C = coef_t<T>;
+    auto fetch_fn = [this](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
+                           const C*& s) { this->fetch<Arch>(p, k0, n, cb, sb, c, s); };
+    detail::rope_apply<Arch, Inverse>(fetch_fn, cfg_.layout, cfg_.head_dim, pairs(), views, nviews,
+                                      pos, range);
+  }
+
+  rope_config cfg_;
+  std::string scaling_name_;
+  std::vector<double> inv_freq_;
+  std::vector<float> inv_freq_f32_;
+  double attention_factor_ = 1.0;
+  double magnitude_ = 1.0;
+};
+
+}  // namespace posenc
+
+#endif  // POSENC_ROPE_HPP

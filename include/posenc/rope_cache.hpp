@@ -1,0 +1,143 @@
+// posenc — a precomputed cos/sin table for RoPE, shared across layers; same apply API as rope.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_ROPE_CACHE_HPP
+#define POSENC_ROPE_CACHE_HPP
+
+#include <cstddef>
+#include <type_traits>
+#include <vector>
+
+#include "posenc/config.hpp"
+#include "posenc/detail/rope_apply.hpp"
+#include "posenc/rope.hpp"
+#include "posenc/types.hpp"
+#include "posenc/view.hpp"
+
+#if POSENC_HAS_SPAN
+#include <span>
+#endif
+
+namespace posenc {
+
+/**
+ * Cos/sin table of a rope for positions [0, capacity()), computed once by the same kernels
+ * as the on-the-fly path (so the values are the same, bit for bit on the same architecture),
+ * and shared by every layer that uses the same rope.
+ *
+ * C is the coefficient type: float for float and 16-bit storage, double for double storage.
+ * Row p holds cos of pairs 0..r/2−1 followed by their sin (r/2 + r/2 values of type C).
+ *
+ * Growth is explicit: reserve(n) before a longer sequence; nothing grows inside a const
+ * apply. A position ≥ capacity() is never read from the table: apply computes that token's
+ * coefficients on the fly instead (the same values, slower), so an out-of-range position is
+ * correct, never an out-of-bounds read.
+ *
+ * Example:
+ *     posenc::rope_cache<float> cache(rope, 8192);   // 8192 positions × r floats
+ *     cache.apply(q_view, k_view, positions);         // in every layer
+ */
+template <class C = float>
+class rope_cache {
+  static_assert(std::is_same<C, float>::value || std::is_same<C, double>::value,
+                "posenc::rope_cache: C is float or double");
+
+ public:
+  /// Precomputes positions [0, max_positions) with the architecture of the calling TU.
+  template <class Arch = default_arch>
+  rope_cache(const rope& r, std::size_t max_positions, Arch arch = Arch{}) : rope_(r) {
+    reserve(max_positions, arch);
+  }
+
+  /// Grows the table to hold positions [0, max_positions); never shrinks. Allocates; not to be
+  /// called while another thread applies this cache.
+  template <class Arch = default_arch>
+  void reserve(std::size_t max_positions, Arch = Arch{}) {
+    if (max_positions <= capacity_) return;
+    const std::size_t w = row_width();
+    table_.resize(max_positions * w);
+    for (std::size_t p = capacity_; p < max_positions; ++p) {
+      C* row = table_.data() + p * w;
+      rope_.coefficients<Arch>(static_cast<std::int64_t>(p), 0, rope_.pairs(), row,
+                               row + rope_.pairs());
+    }
+    capacity_ = max_positions;
+  }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  const rope& functor() const noexcept { return rope_; }
+  /// Size of the table in bytes.
+  std::size_t bytes() const noexcept { return table_.size() * sizeof(C); }
+  /// cos of pairs 0..r/2−1 at position pos (pos < capacity()).
+  const C* cos_row(std::size_t pos) const noexcept {
+    POSENC_ASSERT(pos < capacity_, "posenc::rope_cache: position beyond capacity");
+    return table_.data() + pos * row_width();
+  }
+  /// sin of pairs 0..r/2−1 at position pos (pos < capacity()).
+  const C* sin_row(std::size_t pos) const noexcept { return cos_row(pos) + rope_.pairs(); }
+
+  /// Same as rope::apply, reading the table for positions < capacity().
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> q, head_view<T> k, const P* pos, token_range range = {}) const noexcept {
+    const head_view<T> views[2] = {q, k};
+    run<Arch, false>(views, 2, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
+    run<Arch, false>(&x, 1, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply_inverse(head_view<T> q, head_view<T> k, const P* pos,
+                     token_range range = {}) const noexcept {
+    const head_view<T> views[2] = {q, k};
+    run<Arch, true>(views, 2, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply_inverse(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
+    run<Arch, true>(&x, 1, pos, range);
+  }
+#if POSENC_HAS_SPAN
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> q, head_view<T> k, std::span<const P> pos,
+             token_range range = {}) const noexcept {
+    POSENC_ASSERT(pos.size() >= q.tokens, "posenc::rope_cache: fewer positions than tokens");
+    apply<Arch>(q, k, pos.data(), range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> x, std::span<const P> pos, token_range range = {}) const noexcept {
+    POSENC_ASSERT(pos.size() >= x.tokens, "posenc::rope_cache: fewer positions than tokens");
+    apply<Arch>(x, pos.data(), range);
+  }
+#endif
+
+ private:
+  std::size_t row_width() const noexcept { return 2 * rope_.pairs(); }
+
+  template <class Arch, bool Inverse, class T, class P>
+  void run(const head_view<T>* views, std::size_t nviews, const P* pos,
+           token_range range) const noexcept {
+    static_assert(std::is_same<coef_t<T>, C>::value,
+                  "posenc::rope_cache: use rope_cache<float> for float/16-bit storage and "
+                  "rope_cache<double> for double storage");
+    const std::size_t w = row_width();
+    const std::size_t half = rope_.pairs();
+    auto fetch_fn = [this, w, half](P p, std::size_t k0, std::size_t n, C* cb, C* sb,
+                                    const C*& c, const C*& s) {
+      if (static_cast<std::size_t>(p) < capacity_) {
+        c = table_.data() + static_cast<std::size_t>(p) * w + k0;
+        s = c + half;
+      } else {
+        rope_.fetch<Arch>(p, k0, n, cb, sb, c, s);
+      }
+    };
+    detail::rope_apply<Arch, Inverse>(fetch_fn, rope_.layout(), rope_.head_dim(), half, views,
+                                      nviews, pos, range);
+  }
+
+  rope rope_;
+  std::vector<C> table_;
+  std::size_t capacity_ = 0;
+};
+
+}  // namespace posenc
+
+#endif  // POSENC_ROPE_CACHE_HPP

@@ -1,0 +1,250 @@
+// posenc — the few SIMD operations xsimd 8.1 lacks or spells differently: adjacent-pair swap,
+// fused multiply-add on AVX-512, and 16-bit (bfloat16 / binary16) <-> float conversion.
+// SPDX-License-Identifier: Apache-2.0
+//
+// This is the only header that names instruction sets. Every function is a template on the
+// architecture tag A (style rule: two TUs built with different -m flags never share a symbol).
+// Overloads taking an arch tag by value are picked by derived-to-base rank, so fma3<avx2>
+// finds the avx overload and avx512bw the avx512f one; anything else gets the generic one.
+#ifndef POSENC_SIMD_OPS_HPP
+#define POSENC_SIMD_OPS_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "posenc/config.hpp"
+#include "posenc/types.hpp"
+
+#if POSENC_HAS_XSIMD
+#include <xsimd/xsimd.hpp>
+
+namespace posenc {
+namespace simd {
+
+template <class T, class A>
+using batch = xsimd::batch<T, A>;
+
+namespace detail {
+// ---- adjacent pair swap: (x0, x1, x2, x3, ...) -> (x1, x0, x3, x2, ...) ----
+template <class T, class A>
+batch<T, A> pair_swap(const batch<T, A>& x, xsimd::generic) noexcept {
+  alignas(64) T tmp[batch<T, A>::size];
+  x.store_aligned(tmp);
+  for (std::size_t i = 0; i + 1 < batch<T, A>::size; i += 2) {
+    const T t = tmp[i];
+    tmp[i] = tmp[i + 1];
+    tmp[i + 1] = t;
+  }
+  return batch<T, A>::load_aligned(tmp);
+}
+#if XSIMD_WITH_SSE2
+template <class A>
+batch<float, A> pair_swap(const batch<float, A>& x, xsimd::sse2) noexcept {
+  return _mm_shuffle_ps(x, x, _MM_SHUFFLE(2, 3, 0, 1));
+}
+template <class A>
+batch<double, A> pair_swap(const batch<double, A>& x, xsimd::sse2) noexcept {
+  return _mm_shuffle_pd(x, x, 1);
+}
+#endif
+#if XSIMD_WITH_AVX
+template <class A>
+batch<float, A> pair_swap(const batch<float, A>& x, xsimd::avx) noexcept {
+  return _mm256_permute_ps(x, 0xB1);
+}
+template <class A>
+batch<double, A> pair_swap(const batch<double, A>& x, xsimd::avx) noexcept {
+  return _mm256_permute_pd(x, 0x5);
+}
+#endif
+#if XSIMD_WITH_AVX512F
+// The maskz forms: g++ 12's unmasked AVX-512 intrinsics start from _mm512_undefined_*() and
+// trip -Wuninitialized at -O2 (a false positive fixed in g++ 13); the zero-masked forms do not.
+template <class A>
+batch<float, A> pair_swap(const batch<float, A>& x, xsimd::avx512f) noexcept {
+  return _mm512_maskz_permute_ps(static_cast<__mmask16>(0xFFFF), x, 0xB1);
+}
+template <class A>
+batch<double, A> pair_swap(const batch<double, A>& x, xsimd::avx512f) noexcept {
+  return _mm512_maskz_permute_pd(static_cast<__mmask8>(0xFF), x, 0x55);
+}
+#endif
+
+// ---- shifts by a constant. xsimd's operators use the unmasked AVX-512 shifts (see above). ----
+template <int N, class T, class A>
+batch<T, A> shl(const batch<T, A>& x, xsimd::generic) noexcept {
+  return x << N;
+}
+template <int N, class T, class A>
+batch<T, A> shr(const batch<T, A>& x, xsimd::generic) noexcept {
+  return x >> N;
+}
+#if XSIMD_WITH_AVX512F
+template <int N, class T, class A>
+batch<T, A> shl(const batch<T, A>& x, xsimd::avx512f) noexcept {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "32/64-bit lanes");
+  if constexpr (sizeof(T) == 4) {
+    return _mm512_maskz_slli_epi32(static_cast<__mmask16>(0xFFFF), x, N);
+  } else {
+    return _mm512_maskz_slli_epi64(static_cast<__mmask8>(0xFF), x, N);
+  }
+}
+template <int N, class T, class A>
+batch<T, A> shr(const batch<T, A>& x, xsimd::avx512f) noexcept {
+  static_assert(std::is_unsigned<T>::value && (sizeof(T) == 4 || sizeof(T) == 8),
+                "logical shift of unsigned 32/64-bit lanes");
+  if constexpr (sizeof(T) == 4) {
+    return _mm512_maskz_srli_epi32(static_cast<__mmask16>(0xFFFF), x, N);
+  } else {
+    return _mm512_maskz_srli_epi64(static_cast<__mmask8>(0xFF), x, N);
+  }
+}
+#endif
+
+// ---- a·b + c and a·b − c. xsimd 8.1 has fused versions only for fma3<...>; on AVX-512 it
+// falls back to multiply-then-add, so use the AVX-512 instruction directly there. ----
+template <class T, class A>
+batch<T, A> madd(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c,
+                 xsimd::generic) noexcept {
+  return xsimd::fma(a, b, c);
+}
+template <class T, class A>
+batch<T, A> msub(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c,
+                 xsimd::generic) noexcept {
+  return xsimd::fms(a, b, c);
+}
+#if XSIMD_WITH_AVX512F
+template <class A>
+batch<float, A> madd(const batch<float, A>& a, const batch<float, A>& b,
+                     const batch<float, A>& c, xsimd::avx512f) noexcept {
+  return _mm512_fmadd_ps(a, b, c);
+}
+template <class A>
+batch<double, A> madd(const batch<double, A>& a, const batch<double, A>& b,
+                      const batch<double, A>& c, xsimd::avx512f) noexcept {
+  return _mm512_fmadd_pd(a, b, c);
+}
+template <class A>
+batch<float, A> msub(const batch<float, A>& a, const batch<float, A>& b,
+                     const batch<float, A>& c, xsimd::avx512f) noexcept {
+  return _mm512_fmsub_ps(a, b, c);
+}
+template <class A>
+batch<double, A> msub(const batch<double, A>& a, const batch<double, A>& b,
+                      const batch<double, A>& c, xsimd::avx512f) noexcept {
+  return _mm512_fmsub_pd(a, b, c);
+}
+#endif
+}  // namespace detail
+
+/// Exchange the two lanes of every adjacent pair.
+template <class A, class T>
+batch<T, A> pair_swap(const batch<T, A>& x) noexcept {
+  return detail::pair_swap(x, A{});
+}
+/// x << N (logical, per lane).
+template <int N, class A, class T>
+batch<T, A> shl(const batch<T, A>& x) noexcept {
+  return detail::shl<N>(x, A{});
+}
+/// x >> N (logical for unsigned lanes).
+template <int N, class A, class T>
+batch<T, A> shr(const batch<T, A>& x) noexcept {
+  return detail::shr<N>(x, A{});
+}
+/// a·b + c (fused where the architecture has it).
+template <class A, class T>
+batch<T, A> madd(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c) noexcept {
+  return detail::madd(a, b, c, A{});
+}
+/// a·b − c (fused where the architecture has it).
+template <class A, class T>
+batch<T, A> msub(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c) noexcept {
+  return detail::msub(a, b, c, A{});
+}
+
+// ---- 16-bit storage. One uint32 lane holds two consecutive 16-bit elements: the even one in
+// the low half, the odd one in the high half (little-endian). Converting the two halves
+// separately yields the even and the odd elements as two float batches, with no shuffle. ----
+
+/// bfloat16: even and odd elements of `u` as floats (exact).
+template <class A>
+void bf16_unpack(const batch<std::uint32_t, A>& u, batch<float, A>& even,
+                 batch<float, A>& odd) noexcept {
+  using U = batch<std::uint32_t, A>;
+  even = xsimd::bitwise_cast<batch<float, A>>(shl<16, A>(u));
+  odd = xsimd::bitwise_cast<batch<float, A>>(u & U(0xffff0000u));
+}
+
+template <class A>
+batch<std::uint32_t, A> bf16_round_bits(const batch<float, A>& f) noexcept {
+  // Round to nearest even in the upper 16 bits; NaN -> quiet NaN (as the scalar version).
+  using U = batch<std::uint32_t, A>;
+  const U u = xsimd::bitwise_cast<U>(f);
+  const U rounded = u + (U(0x7fffu) + (shr<16, A>(u) & U(1u)));
+  const U qnan = u | U(0x00400000u);
+  return xsimd::select((u & U(0x7fffffffu)) > U(0x7f800000u), qnan, rounded);
+}
+
+/// bfloat16: round `even` and `odd` to bfloat16 (nearest even) and pack them back.
+template <class A>
+batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd) noexcept {
+  using U = batch<std::uint32_t, A>;
+  return (bf16_round_bits<A>(odd) & U(0xffff0000u)) | shr<16, A>(bf16_round_bits<A>(even));
+}
+
+/// binary16 bits in the low 16 bits of each lane -> float (exact, FTZ/DAZ-independent).
+template <class A>
+batch<float, A> f16_to_f32(const batch<std::uint32_t, A>& h) noexcept {
+  using U = batch<std::uint32_t, A>;
+  using F = batch<float, A>;
+  const U shifted_exp(0x7c00u << 13);
+  U o = shl<13, A>(h & U(0x7fffu));
+  const U exp = o & shifted_exp;
+  o = o + U((127u - 15u) << 23);
+  const U inf_nan = o + U((128u - 16u) << 23);
+  const U sub = xsimd::bitwise_cast<U>(xsimd::bitwise_cast<F>(o + U(1u << 23)) -
+                                       xsimd::bitwise_cast<F>(U(113u << 23)));
+  o = xsimd::select(exp == shifted_exp, inf_nan, xsimd::select(exp == U(0u), sub, o));
+  return xsimd::bitwise_cast<F>(o | shl<16, A>(h & U(0x8000u)));
+}
+
+/// float -> binary16 bits (nearest even) in the low 16 bits of each lane.
+template <class A>
+batch<std::uint32_t, A> f32_to_f16(const batch<float, A>& f) noexcept {
+  using U = batch<std::uint32_t, A>;
+  using F = batch<float, A>;
+  const U denorm_magic(((127u - 15u) + (23u - 10u) + 1u) << 23);
+  U u = xsimd::bitwise_cast<U>(f);
+  const U sign = u & U(0x80000000u);
+  u = u ^ sign;
+  const U big = xsimd::select(u > U(255u << 23), U(0x7e00u), U(0x7c00u));
+  const U small = xsimd::bitwise_cast<U>(xsimd::bitwise_cast<F>(u) +
+                                         xsimd::bitwise_cast<F>(denorm_magic)) - denorm_magic;
+  const U normal = shr<13, A>(u + U(((15u - 127u) << 23) + 0xfffu) + (shr<13, A>(u) & U(1u)));
+  const U o = xsimd::select(u >= U((127u + 16u) << 23), big,
+                            xsimd::select(u < U(113u << 23), small, normal));
+  return o | shr<16, A>(sign);
+}
+
+/// binary16: even and odd elements of `u` as floats.
+template <class A>
+void f16_unpack(const batch<std::uint32_t, A>& u, batch<float, A>& even,
+                batch<float, A>& odd) noexcept {
+  using U = batch<std::uint32_t, A>;
+  even = f16_to_f32<A>(u & U(0xffffu));
+  odd = f16_to_f32<A>(shr<16, A>(u));
+}
+
+/// binary16: round and pack even/odd floats.
+template <class A>
+batch<std::uint32_t, A> f16_pack(const batch<float, A>& even, const batch<float, A>& odd) noexcept {
+  return shl<16, A>(f32_to_f16<A>(odd)) | f32_to_f16<A>(even);
+}
+
+}  // namespace simd
+}  // namespace posenc
+
+#endif  // POSENC_HAS_XSIMD
+#endif  // POSENC_SIMD_OPS_HPP
