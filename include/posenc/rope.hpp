@@ -137,6 +137,14 @@ class rope {
     return {static_cast<C>(cf), static_cast<C>(sf)};
   }
 
+  /// The angle of pair k at pos as this precision mode forms it: double(pos)·θ_k in double
+  /// (exact), or the float product (float)pos·θ_k^f32 widened to double (hf_f32).
+  template <class P>
+  [[nodiscard]] double angle(P pos, std::size_t pair) const noexcept {
+    if (cfg_.precision == rope_precision::exact) return static_cast<double>(pos) * inv_freq_[pair];
+    return static_cast<double>(static_cast<float>(pos) * inv_freq_f32_[pair]);
+  }
+
   /**
    * Coefficients of pairs [k0, k0 + n) at position pos into c[0..n), s[0..n) (vectorised;
    * same values as cos_sin). n ≤ pairs() − k0.

@@ -4,6 +4,7 @@
 #ifndef POSENC_KERNELS_ROTATE_HPP
 #define POSENC_KERNELS_ROTATE_HPP
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -60,6 +61,38 @@ C load_elem(const T& x) noexcept {
     return static_cast<C>(x);
   }
 }
+/// a·c − b·s and its siblings, fused (std::fma, one rounding of a·c plus the rounded product)
+/// exactly when the architecture's vector madd/msub are, so that tails round like bodies.
+template <bool Fused, class C>
+C mul_add_rounded(C a, C c, C prod) noexcept {  // a·c + prod
+  if constexpr (Fused) {
+    return std::fma(a, c, prod);
+  } else {
+    return a * c + prod;
+  }
+}
+template <bool Fused, class C>
+C mul_sub_rounded(C a, C c, C prod) noexcept {  // a·c − prod
+  if constexpr (Fused) {
+    return std::fma(a, c, -prod);
+  } else {
+    return a * c - prod;
+  }
+}
+
+template <class Arch>
+constexpr bool fused() noexcept {
+#if POSENC_HAS_XSIMD
+  if constexpr (std::is_same<Arch, scalar_arch>::value) {
+    return false;
+  } else {
+    return simd::fused_madd<Arch>();
+  }
+#else
+  return false;
+#endif
+}
+
 /// Write v to x with one rounding.
 template <class C, class T>
 void store_elem(T& x, C v) noexcept {
@@ -74,20 +107,23 @@ void store_elem(T& x, C v) noexcept {
 }
 }  // namespace detail
 
-/// Scalar reference, half-split pairs (lo[k], hi[k]). `Arch` only names the instantiation: a
-/// SIMD kernel calls the reference for its tail with its own Arch, so copies compiled with
-/// different -m flags are distinct symbols and can never be merged by the linker.
+/// Scalar reference, half-split pairs (lo[k], hi[k]). A SIMD kernel calls it for its tail with
+/// its own Arch, which (1) makes copies compiled with different -m flags distinct symbols the
+/// linker can never merge, and (2) selects fused multiply-adds (std::fma) exactly where the
+/// vector body fuses, so body and tail round alike. With Arch = scalar_arch (the default) it
+/// is the plain contract: a·c − b·s and b·c + a·s, each product rounded.
 template <bool Inverse, class T, class C, class Arch = scalar_arch>
 void rotate_half_split_ref(T* lo, T* hi, const C* c, const C* s, std::size_t n) noexcept {
+  constexpr bool F = detail::fused<Arch>();
   for (std::size_t k = 0; k < n; ++k) {
     const C a = detail::load_elem<C>(lo[k]);
     const C b = detail::load_elem<C>(hi[k]);
     if constexpr (!Inverse) {
-      detail::store_elem<C>(lo[k], a * c[k] - b * s[k]);
-      detail::store_elem<C>(hi[k], a * s[k] + b * c[k]);
+      detail::store_elem<C>(lo[k], detail::mul_sub_rounded<F>(a, c[k], b * s[k]));
+      detail::store_elem<C>(hi[k], detail::mul_add_rounded<F>(b, c[k], a * s[k]));
     } else {
-      detail::store_elem<C>(lo[k], a * c[k] + b * s[k]);
-      detail::store_elem<C>(hi[k], b * c[k] - a * s[k]);
+      detail::store_elem<C>(lo[k], detail::mul_add_rounded<F>(a, c[k], b * s[k]));
+      detail::store_elem<C>(hi[k], detail::mul_sub_rounded<F>(b, c[k], a * s[k]));
     }
   }
 }
@@ -95,15 +131,16 @@ void rotate_half_split_ref(T* lo, T* hi, const C* c, const C* s, std::size_t n) 
 /// Scalar reference, interleaved pairs (x[2k], x[2k+1]); `Arch` as above.
 template <bool Inverse, class T, class C, class Arch = scalar_arch>
 void rotate_interleaved_ref(T* x, const C* c, const C* s, std::size_t n) noexcept {
+  constexpr bool F = detail::fused<Arch>();
   for (std::size_t k = 0; k < n; ++k) {
     const C a = detail::load_elem<C>(x[2 * k]);
     const C b = detail::load_elem<C>(x[2 * k + 1]);
     if constexpr (!Inverse) {
-      detail::store_elem<C>(x[2 * k], a * c[k] - b * s[k]);
-      detail::store_elem<C>(x[2 * k + 1], a * s[k] + b * c[k]);
+      detail::store_elem<C>(x[2 * k], detail::mul_sub_rounded<F>(a, c[k], b * s[k]));
+      detail::store_elem<C>(x[2 * k + 1], detail::mul_add_rounded<F>(b, c[k], a * s[k]));
     } else {
-      detail::store_elem<C>(x[2 * k], a * c[k] + b * s[k]);
-      detail::store_elem<C>(x[2 * k + 1], b * c[k] - a * s[k]);
+      detail::store_elem<C>(x[2 * k], detail::mul_add_rounded<F>(a, c[k], b * s[k]));
+      detail::store_elem<C>(x[2 * k + 1], detail::mul_sub_rounded<F>(b, c[k], a * s[k]));
     }
   }
 }
@@ -162,9 +199,11 @@ void rotate_interleaved(scalar_arch, T* x, const coef_block<C>& cf, std::size_t 
 namespace detail {
 template <bool Inverse, class A, class B>
 void rotate_pair(const B& a, const B& b, const B& c, const B& s, B& ya, B& yb) noexcept {
+  // Operand order mirrors the interleaved kernel (x·c2 ± swap(x)·s2) so that both layouts
+  // round identically: interleaved is bit for bit a permuted half-split on every arch.
   if constexpr (!Inverse) {
     ya = simd::msub<A>(a, c, b * s);
-    yb = simd::madd<A>(a, s, b * c);
+    yb = simd::madd<A>(b, c, a * s);
   } else {
     ya = simd::madd<A>(a, c, b * s);
     yb = simd::msub<A>(b, c, a * s);

@@ -138,6 +138,22 @@ batch<double, A> msub(const batch<double, A>& a, const batch<double, A>& b,
 #endif
 }  // namespace detail
 
+namespace detail {
+template <class A>
+struct is_fma3 : std::false_type {};
+template <class A>
+struct is_fma3<xsimd::fma3<A>> : std::true_type {};
+}  // namespace detail
+
+/// True when madd/msub on A are fused (one rounding): fma3<...>, fma4 and AVX-512. The scalar
+/// tails of the kernels use std::fma exactly when this holds, so a kernel rounds the same way
+/// in its vector body and in its tail.
+template <class A>
+constexpr bool fused_madd() noexcept {
+  return detail::is_fma3<A>::value || std::is_base_of<xsimd::fma4, A>::value ||
+         std::is_base_of<xsimd::avx512f, A>::value;
+}
+
 /// Exchange the two lanes of every adjacent pair.
 template <class A, class T>
 batch<T, A> pair_swap(const batch<T, A>& x) noexcept {

@@ -1,0 +1,88 @@
+// posenc — private: validation and arithmetic shared by the RoPE scaling policies.
+// IWYU pragma: private
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_DETAIL_SCALING_COMMON_HPP
+#define POSENC_DETAIL_SCALING_COMMON_HPP
+
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "posenc/detail/error.hpp"
+#include "posenc/frequency.hpp"
+
+namespace posenc {
+namespace detail {
+
+/// 2π in long double (64-bit significand on x86-64; rounds to the double two_pi elsewhere).
+constexpr long double two_pi_ld = 6.283185307179586476925286766559005768L;
+
+/// base^(−2k/r) in long double, not rounded to double: the scaling policies multiply or divide
+/// it by their factors in long double and round once at the end, so that every exact-mode
+/// frequency is one rounding away from the exact value (≤ 1 ulp in practice; tests allow 2)
+/// and a factor of 1 gives bit for bit default_inv_freq().
+inline long double inv_freq_ld(double base, std::size_t rotary_dim, std::size_t k) noexcept {
+  const long double e = -static_cast<long double>(2 * k) / static_cast<long double>(rotary_dim);
+  return std::pow(static_cast<long double>(base), e);
+}
+
+/// HF's float32 exponent RN32(RN32(2k) / RN32(r)) (`arange(0, r, 2).float() / r`).
+inline float hf_exponent_f32(std::size_t rotary_dim, std::size_t k) noexcept {
+  return static_cast<float>(2 * k) / static_cast<float>(rotary_dim);
+}
+
+/// torch's `base ** (arange(0, r, 2).float() / r)` in float32: powf(RN32(base), e_k).
+inline float hf_pos_freq_f32(double base, std::size_t rotary_dim, std::size_t k) noexcept {
+  return std::pow(static_cast<float>(base), hf_exponent_f32(rotary_dim, k));
+}
+
+/// A scaling factor s: finite and >= 1 (s = 1 means "no scaling").
+inline void check_factor(const char* who, const char* field, double v) {
+  if (!std::isfinite(v) || !(v >= 1.0)) invalid(who, field, v, "must be finite and >= 1");
+}
+
+/// A strictly positive finite value.
+inline void check_positive(const char* who, const char* field, double v) {
+  if (!std::isfinite(v) || !(v > 0.0)) invalid(who, field, v, "must be finite and > 0");
+}
+
+/// A finite, non-negative value.
+inline void check_non_negative(const char* who, const char* field, double v) {
+  if (!std::isfinite(v) || !(v >= 0.0)) invalid(who, field, v, "must be finite and >= 0");
+}
+
+/// A context length (tokens) that must be set.
+inline void check_length(const char* who, const char* field, std::size_t v) {
+  if (v == 0) invalid(who, field, v, "must be > 0 (a length in tokens)");
+}
+
+/// A per-pair list: exactly r/2 entries, each finite and > 0.
+inline void check_pair_list(const char* who, const char* field, const std::vector<double>& v,
+                            const rope_dims& d) {
+  if (v.size() != d.pairs()) {
+    const std::string f = std::string(field) + ".size()";
+    invalid(who, f.c_str(), v.size(),
+            ("must equal rotary_dim/2 = " + std::to_string(d.pairs())).c_str());
+  }
+  for (std::size_t k = 0; k < v.size(); ++k) {
+    if (!std::isfinite(v[k]) || !(v[k] > 0.0)) {
+      const std::string f = std::string(field) + "[" + std::to_string(k) + "]";
+      invalid(who, f.c_str(), v[k], "must be finite and > 0");
+    }
+  }
+}
+
+/// current_length (HF behaviour) and served_length (vLLM / llama.cpp behaviour) are exclusive.
+inline void check_length_choice(const char* who, std::size_t current_length,
+                                std::size_t served_length) {
+  if (current_length != 0 && served_length != 0)
+    invalid(who, "served_length", served_length,
+            "and current_length are exclusive: set current_length (per-length, HF) or "
+            "served_length (fixed at the served maximum, vLLM), not both");
+}
+
+}  // namespace detail
+}  // namespace posenc
+
+#endif  // POSENC_DETAIL_SCALING_COMMON_HPP

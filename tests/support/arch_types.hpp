@@ -1,0 +1,63 @@
+// posenc tests — the architectures a typed test runs on: every xsimd architecture this TU was
+// compiled for (xsimd::supported_architectures: 13 on an AVX-512 machine with -march=native,
+// sse2 alone in a baseline build), plus posenc::scalar_arch.
+#ifndef POSENC_TEST_ARCH_TYPES_HPP
+#define POSENC_TEST_ARCH_TYPES_HPP
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "posenc/types.hpp"
+
+namespace posenc_test {
+
+template <class List>
+struct to_gtest_types;
+
+#if POSENC_HAS_XSIMD
+template <class... As>
+struct to_gtest_types<xsimd::arch_list<As...>> {
+  using type = ::testing::Types<As..., posenc::scalar_arch>;
+};
+using arch_types = typename to_gtest_types<xsimd::supported_architectures>::type;
+#else
+using arch_types = ::testing::Types<posenc::scalar_arch>;
+#endif
+
+/// True when the CPU running the test can execute Arch. Every compiled-for architecture must
+/// be runnable on the machine that built the tests (CI builds and runs on one machine), so a
+/// test asserts this instead of skipping.
+template <class Arch>
+bool arch_runs() {
+#if POSENC_HAS_XSIMD
+  if constexpr (std::is_same<Arch, posenc::scalar_arch>::value) {
+    return true;
+  } else {
+    return Arch::version() <= xsimd::available_architectures().best;
+  }
+#else
+  return true;
+#endif
+}
+
+/// GoogleTest names: xsimd's "fma3+avx2" has a '+', which test names may not contain.
+struct arch_names {
+  template <class Arch>
+  static std::string GetName(int) {
+    std::string n = Arch::name();
+    for (char& ch : n)
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+        ch = '_';
+    return n;
+  }
+};
+
+}  // namespace posenc_test
+
+#define POSENC_ASSERT_ARCH_RUNS(Arch)                                             \
+  ASSERT_TRUE(::posenc_test::arch_runs<Arch>())                                  \
+      << "compiled for " << Arch::name() << " but this CPU cannot run it: build the " \
+         "tests on the machine that runs them"
+
+#endif  // POSENC_TEST_ARCH_TYPES_HPP
