@@ -1,0 +1,184 @@
+// RoPE throughput (include/posenc/rope.hpp, rope_cache.hpp) on model shapes, with the yardsticks
+// measured in the same binary over the same bytes:
+//   inplace_limit  x *= a over the same buffer: the physical limit of any in-place op (it reads
+//                  and writes every byte once, as RoPE must);
+//   memcpy         the same bytes to a separate buffer (slower: read-for-ownership of the dst);
+//   scalar         posenc's scalar reference kernels (Arch = scalar_arch) on the cached path.
+// Every benchmark reports bytes/s over the tensor's bytes and items/s over its elements.
+// Shapes: [tokens × 32 heads × head_dim], one tensor rotated in place; decode 1×32×128 and
+// prefill 512 / 4096 / 16384 × 32 × 128, plus head_dim 64. bench/run_rope_bench.sh prints the
+// ratios as a table.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstring>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "posenc/posenc.hpp"
+
+namespace {
+
+constexpr std::size_t kHeads = 32;
+constexpr std::int64_t kDecodePos = 3000;  // a decode step deep into the KV cache
+
+struct shape {
+  std::size_t tokens, head_dim;
+  std::string name() const {
+    return std::to_string(tokens) + "x" + std::to_string(kHeads) + "x" + std::to_string(head_dim);
+  }
+  std::size_t elems() const { return tokens * kHeads * head_dim; }
+};
+
+const shape kShapes[] = {{1, 128}, {512, 128}, {4096, 128}, {16384, 128}, {1, 64}, {4096, 64}};
+
+template <class T>
+std::vector<T> make_data(std::size_t n) {
+  std::vector<T> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float f = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
+    if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
+      v[i] = posenc::to_bfloat16(f);
+    } else {
+      v[i] = static_cast<T>(f);
+    }
+  }
+  return v;
+}
+
+std::vector<std::int64_t> positions(std::size_t tokens) {
+  std::vector<std::int64_t> p(tokens);
+  if (tokens == 1) {
+    p[0] = kDecodePos;
+  } else {
+    std::iota(p.begin(), p.end(), std::int64_t{0});
+  }
+  return p;
+}
+
+void finish(benchmark::State& st, std::size_t bytes, std::size_t elems) {
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * bytes));
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * elems));
+}
+
+// x *= a with the widest registers of the default architecture, unrolled 4×: as fast as an
+// in-place pass over memory can go (plain loops get 256-bit registers from g++ on AVX-512
+// machines, which would flatter every ratio).
+void scale_in_place(float* p, std::size_t n, float a) {
+#if POSENC_HAS_XSIMD
+  using B = xsimd::batch<float, posenc::default_arch>;
+  constexpr std::size_t N = B::size;
+  const B av(a);
+  std::size_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    const B x0 = B::load_unaligned(p + i) * av, x1 = B::load_unaligned(p + i + N) * av;
+    const B x2 = B::load_unaligned(p + i + 2 * N) * av, x3 = B::load_unaligned(p + i + 3 * N) * av;
+    x0.store_unaligned(p + i);
+    x1.store_unaligned(p + i + N);
+    x2.store_unaligned(p + i + 2 * N);
+    x3.store_unaligned(p + i + 3 * N);
+  }
+  for (; i < n; ++i) p[i] *= a;
+#else
+  for (std::size_t i = 0; i < n; ++i) p[i] *= a;
+#endif
+}
+
+// x *= a over `bytes` bytes of floats: the in-place limit for any storage of that size.
+void bm_inplace_limit(benchmark::State& st, shape s, std::size_t elem_bytes) {
+  const std::size_t bytes = s.elems() * elem_bytes;
+  std::vector<float> x = make_data<float>(bytes / sizeof(float));
+  float a = 1.0f;
+  for (auto _ : st) {
+    scale_in_place(x.data(), x.size(), a);
+    benchmark::ClobberMemory();
+    a = a == 1.0f ? 0.999999f : 1.0f;
+  }
+  benchmark::DoNotOptimize(x.data());
+  finish(st, bytes, s.elems());
+}
+
+void bm_memcpy(benchmark::State& st, shape s, std::size_t elem_bytes) {
+  const std::size_t bytes = s.elems() * elem_bytes;
+  std::vector<char> src(bytes, 1), dst(bytes, 0);
+  for (auto _ : st) {
+    std::memcpy(dst.data(), src.data(), bytes);
+    benchmark::ClobberMemory();
+  }
+  benchmark::DoNotOptimize(dst.data());
+  finish(st, bytes, s.elems());
+}
+
+enum class source { cached, fly };
+
+template <class Arch, class T>
+void bm_rope(benchmark::State& st, shape s, posenc::rope_layout layout, source src) {
+  posenc::rope_config cfg;
+  cfg.head_dim = s.head_dim;
+  cfg.base = 500000.0;
+  cfg.layout = layout;
+  const posenc::rope r(cfg);
+  using C = posenc::coef_t<T>;
+  posenc::rope_cache<C> cache(r, src == source::cached ? 16384 + kDecodePos + 1 : 0, Arch{});
+  std::vector<T> x = make_data<T>(s.elems());
+  const std::vector<std::int64_t> pos = positions(s.tokens);
+  const auto view = posenc::make_head_view(x.data(), s.tokens, kHeads, s.head_dim);
+  for (auto _ : st) {
+    if (src == source::cached) {
+      cache.template apply<Arch>(view, pos.data());
+    } else {
+      r.apply<Arch>(view, pos.data());
+    }
+    benchmark::ClobberMemory();
+  }
+  benchmark::DoNotOptimize(x.data());
+  finish(st, s.elems() * sizeof(T), s.elems());
+}
+
+const char* layout_name(posenc::rope_layout l) {
+  return l == posenc::rope_layout::half_split ? "half_split" : "interleaved";
+}
+
+template <class T>
+const char* type_name() {
+  return std::is_same<T, float>::value ? "f32" : "bf16";
+}
+
+template <class T>
+void register_type() {
+  for (const shape& s : kShapes) {
+    const std::string sh = s.name();
+    const bool big = s.tokens >= 4096;
+    auto tune = [&](benchmark::internal::Benchmark* b) {
+      b->Unit(big ? benchmark::kMillisecond : benchmark::kMicrosecond);
+      if (big) b->MinTime(0.2);
+    };
+    tune(benchmark::RegisterBenchmark(
+        ("inplace_limit/" + std::string(type_name<T>()) + "/" + sh).c_str(), bm_inplace_limit, s,
+        sizeof(T)));
+    tune(benchmark::RegisterBenchmark(("memcpy/" + std::string(type_name<T>()) + "/" + sh).c_str(),
+                                      bm_memcpy, s, sizeof(T)));
+    for (auto layout : {posenc::rope_layout::half_split, posenc::rope_layout::interleaved}) {
+      const std::string suffix =
+          std::string(layout_name(layout)) + "/" + type_name<T>() + "/" + sh;
+      tune(benchmark::RegisterBenchmark(("rope_cached/" + suffix).c_str(),
+                                        bm_rope<posenc::default_arch, T>, s, layout,
+                                        source::cached));
+      tune(benchmark::RegisterBenchmark(("rope_fly/" + suffix).c_str(),
+                                        bm_rope<posenc::default_arch, T>, s, layout, source::fly));
+      tune(benchmark::RegisterBenchmark(("scalar_cached/" + suffix).c_str(),
+                                        bm_rope<posenc::scalar_arch, T>, s, layout,
+                                        source::cached));
+    }
+  }
+}
+
+const int registered = [] {
+  register_type<float>();
+  register_type<posenc::bfloat16_t>();
+  benchmark::AddCustomContext("posenc_arch", posenc::arch_name());
+  return 0;
+}();
+
+}  // namespace
