@@ -1,4 +1,5 @@
-// posenc — RoPE frequency scaling policies: the policy contract and no_scaling.
+// posenc — RoPE frequency scaling policies: the policy contract, no_scaling, and every policy
+// (linear, ntk, dynamic NTK, YaRN, Llama-3, LongRoPE, per-pair divisors).
 // SPDX-License-Identifier: Apache-2.0
 #ifndef POSENC_SCALING_HPP
 #define POSENC_SCALING_HPP
@@ -35,5 +36,13 @@ struct no_scaling {
 };
 
 }  // namespace posenc
+
+// The scaling policies (each header is self-contained; this one includes them all).
+#include "posenc/scaling/freq_factors.hpp"
+#include "posenc/scaling/linear.hpp"
+#include "posenc/scaling/llama3.hpp"
+#include "posenc/scaling/longrope.hpp"
+#include "posenc/scaling/ntk.hpp"
+#include "posenc/scaling/yarn.hpp"
 
 #endif  // POSENC_SCALING_HPP

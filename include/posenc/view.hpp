@@ -55,6 +55,69 @@ head_view<T> make_head_view(T* data, std::size_t tokens, std::size_t heads, std:
   return head_view<T>{data, tokens, heads, dim, token_stride, head_stride};
 }
 
+/**
+ * A [rows × cols] block of attention logits for one head: row r is a query, column c a key.
+ *
+ * Element (r, c) lives at `data[r * row_stride + c]` (element stride, innermost stride 1), so a
+ * view can name a tile of a larger [q × k] score matrix: `data = S + r0 * ld + c0`,
+ * `row_stride = ld`. Nothing outside the rows × cols elements the view names is ever touched.
+ */
+template <class T>
+struct logits_view {
+  T* data = nullptr;
+  std::size_t rows = 0;
+  std::size_t cols = 0;
+  std::ptrdiff_t row_stride = 0;
+
+  /// Pointer to row r: `cols` contiguous elements.
+  T* row(std::size_t r) const noexcept {
+    return data + static_cast<std::ptrdiff_t>(r) * row_stride;
+  }
+};
+
+/// Contiguous [rows][cols] logits view.
+template <class T>
+logits_view<T> make_logits_view(T* data, std::size_t rows, std::size_t cols) noexcept {
+  return logits_view<T>{data, rows, cols, static_cast<std::ptrdiff_t>(cols)};
+}
+
+/// Strided logits view (a tile of a larger matrix with leading dimension row_stride).
+template <class T>
+logits_view<T> make_logits_view(T* data, std::size_t rows, std::size_t cols,
+                                std::ptrdiff_t row_stride) noexcept {
+  return logits_view<T>{data, rows, cols, row_stride};
+}
+
+/**
+ * A [tokens × dim] view of token embeddings (or of a position table) with an element stride
+ * between tokens; the channels of one token are contiguous.
+ */
+template <class T>
+struct embed_view {
+  T* data = nullptr;
+  std::size_t tokens = 0;
+  std::size_t dim = 0;
+  std::ptrdiff_t token_stride = 0;
+
+  /// Pointer to token t: `dim` contiguous elements.
+  T* row(std::size_t t) const noexcept {
+    return data + static_cast<std::ptrdiff_t>(t) * token_stride;
+  }
+};
+
+/// Contiguous [tokens][dim] embedding view.
+template <class T>
+embed_view<T> make_embed_view(T* data, std::size_t tokens, std::size_t dim) noexcept {
+  return embed_view<T>{data, tokens, dim, static_cast<std::ptrdiff_t>(dim)};
+}
+
+/// Strided embedding view (e.g. the first dim channels of wider rows).
+template <class T>
+embed_view<T> make_embed_view(T* data, std::size_t tokens, std::size_t dim,
+                              std::ptrdiff_t token_stride) noexcept {
+  return embed_view<T>{data, tokens, dim, token_stride};
+}
+
 }  // namespace posenc
 
 #endif  // POSENC_VIEW_HPP

@@ -163,14 +163,8 @@ void sincos(Arch, const double* theta, C* c, C* s, std::size_t n, double m = 1.0
       cv.store_unaligned(c + i);
       sv.store_unaligned(s + i);
     } else {
-      alignas(64) double tc[N];
-      alignas(64) double ts[N];
-      cv.store_aligned(tc);
-      sv.store_aligned(ts);
-      for (std::size_t j = 0; j < N; ++j) {
-        c[i + j] = static_cast<C>(tc[j]);
-        s[i + j] = static_cast<C>(ts[j]);
-      }
+      simd::store_as_float<Arch>(cv, c + i);
+      simd::store_as_float<Arch>(sv, s + i);
     }
   }
   sincos_ref<C, Arch>(theta + i, c + i, s + i, n - i, m);

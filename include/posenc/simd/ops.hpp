@@ -102,6 +102,32 @@ batch<T, A> shr(const batch<T, A>& x, xsimd::avx512f) noexcept {
 }
 #endif
 
+// ---- double -> float narrowing store of one register (xsimd 8.1 has no cross-width cast) ----
+template <class A>
+void store_as_float(const batch<double, A>& x, float* dst, xsimd::generic) noexcept {
+  alignas(64) double tmp[batch<double, A>::size];
+  x.store_aligned(tmp);
+  for (std::size_t i = 0; i < batch<double, A>::size; ++i) dst[i] = static_cast<float>(tmp[i]);
+}
+#if XSIMD_WITH_SSE2
+template <class A>
+void store_as_float(const batch<double, A>& x, float* dst, xsimd::sse2) noexcept {
+  _mm_storel_pi(reinterpret_cast<__m64*>(dst), _mm_cvtpd_ps(x));
+}
+#endif
+#if XSIMD_WITH_AVX
+template <class A>
+void store_as_float(const batch<double, A>& x, float* dst, xsimd::avx) noexcept {
+  _mm_storeu_ps(dst, _mm256_cvtpd_ps(x));
+}
+#endif
+#if XSIMD_WITH_AVX512F
+template <class A>
+void store_as_float(const batch<double, A>& x, float* dst, xsimd::avx512f) noexcept {
+  _mm256_storeu_ps(dst, _mm512_cvtpd_ps(x));
+}
+#endif
+
 // ---- a·b + c and a·b − c. xsimd 8.1 has fused versions only for fma3<...>; on AVX-512 it
 // falls back to multiply-then-add, so use the AVX-512 instruction directly there. ----
 template <class T, class A>
@@ -158,6 +184,11 @@ constexpr bool fused_madd() noexcept {
 template <class A, class T>
 batch<T, A> pair_swap(const batch<T, A>& x) noexcept {
   return detail::pair_swap(x, A{});
+}
+/// Round each lane of x to float (nearest) and store batch<double, A>::size floats at dst.
+template <class A>
+void store_as_float(const batch<double, A>& x, float* dst) noexcept {
+  detail::store_as_float(x, dst, A{});
 }
 /// x << N (logical, per lane).
 template <int N, class A, class T>

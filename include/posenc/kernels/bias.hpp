@@ -1,0 +1,408 @@
+// posenc — row kernels for additive attention biases and additive embeddings: the ALiBi ramp
+// (from a first key offset or from explicit key positions), adding or storing a row of values,
+// and filling (masks). Scalar references and xsimd kernels side by side.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_KERNELS_BIAS_HPP
+#define POSENC_KERNELS_BIAS_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "posenc/config.hpp"
+#include "posenc/kernels/rotate.hpp"  // detail::load_elem / store_elem / unpack16 / pack16
+#include "posenc/simd/ops.hpp"
+#include "posenc/storage.hpp"
+#include "posenc/types.hpp"
+
+#if POSENC_HAS_XSIMD
+#include <xsimd/xsimd.hpp>
+#endif
+
+namespace posenc {
+namespace kernels {
+
+// Contract (every kernel in this header). C = coef_t<T>: float for float and 16-bit storage,
+// double for double storage. C(x) reads a stored element exactly; T(y) rounds y to the storage
+// type once (16-bit: nearest even).
+//
+// Ramp values. For an integer key offset e and a slope m (of type C):
+//     t(e) = C(m · C(e))        C(e) is e rounded to C (exact for |e| ≤ 2^24 in float and
+//                               2^53 in double), then one rounded product
+//     v(e) = t(e)               ramp_sign::keep      (e.g. m·(k − q) ≤ 0 under a causal mask)
+//     v(e) = −|t(e)|            ramp_sign::neg_abs   (the symmetric −m·|k − q|; m ≥ 0)
+//
+//   ramp_values(out, n, m, e0, sign)     out[i] = v(e0 + i)
+//   add_ramp(x, n, m, e0, sign)          x[i]   = T(C(x[i]) + v(e0 + i))
+//   add_ramp_positions(x, n, m, anchor, kpos, sign, mask_above)
+//                                        x[i]   = kpos[i] > mask_above ? T(−∞)
+//                                                 : T(C(x[i]) + v(kpos[i] − anchor))
+//   add_values(x, v, n)                  x[i]   = T(C(x[i]) + v[k(i)])
+//   store_values(x, v, n)                x[i]   = T(v[k(i)])
+//   fill(x, n, value)                    x[i]   = T(value)
+// for i < n. k(i) is the kernel-form index (split16_index): k(i) = i for float and double; for
+// 16-bit storage each full block of 32 elements keeps its 16 even-indexed values first, then its
+// 16 odd-indexed ones (what 16 uint32 lanes unpack to, and also what 8 or 4 lanes unpack to
+// when they step through the block), and the last n mod 32 values are in natural order.
+//
+// Every element is independent (no order dependence). x must not overlap v, out or kpos. No
+// alignment is assumed. Nothing outside the n elements is read or written. The SIMD kernels
+// give the same bits as the references when the compiler does not contract a·b + c
+// (-ffp-contract=off, as the tests build): there is no FMA in this contract, on purpose, so
+// every architecture (with or without FMA) computes the same values.
+//
+// ALiBi with a causal mask is add_ramp on the visible keys plus fill(−∞) on the future ones; a
+// tile is ramp_values once into a Toeplitz table (the value only depends on k − q) followed by
+// add_values of a shifted window per row: one load, one add and one store per logit.
+
+/// How ramp values are signed (see the contract above).
+enum class ramp_sign { keep, neg_abs };
+
+/// Kernel-form index of element i of a row of n elements for storage T (see the contract).
+template <class T>
+constexpr std::size_t split16_index(std::size_t i, std::size_t n) noexcept {
+  if constexpr (posenc::detail::is_16bit_storage<T>()) {
+    if (i < (n / 32) * 32) {
+      const std::size_t o = i % 32;
+      return i - o + (o % 2) * 16 + o / 2;
+    }
+    return i;
+  } else {
+    (void)n;
+    return i;
+  }
+}
+
+/// Largest |e| for which C(e) is exact: 2^24 for float, 2^53 for double.
+template <class C>
+constexpr std::int64_t exact_int_limit() noexcept {
+  return std::int64_t{1} << std::numeric_limits<C>::digits;
+}
+
+/// True when every offset e0 .. e0 + n − 1 converts to C exactly (the SIMD ramps step in C).
+template <class C>
+constexpr bool ramp_exact(std::int64_t e0, std::size_t n) noexcept {
+  const std::int64_t lim = exact_int_limit<C>();
+  return e0 >= -lim && e0 <= lim && static_cast<std::int64_t>(n) <= lim &&
+         e0 + static_cast<std::int64_t>(n) <= lim;
+}
+
+namespace detail {
+/// v(e) of the contract, scalar.
+template <class C>
+C ramp_value(C m, std::int64_t e, ramp_sign sign) noexcept {
+  const C t = m * static_cast<C>(e);
+  if (sign == ramp_sign::neg_abs) return t > C(0) ? -t : (t == C(0) ? -C(0) : t);
+  return t;
+}
+}  // namespace detail
+
+// ---- scalar references ----------------------------------------------------------------------
+// `Arch` only names the instantiation (see rotate.hpp): a SIMD kernel calls the reference for its
+// tail with its own Arch, so copies compiled with different -m flags stay distinct symbols.
+
+template <class C, class Arch = scalar_arch>
+void ramp_values_ref(C* out, std::size_t n, C m, std::int64_t e0, ramp_sign sign) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = detail::ramp_value(m, e0 + static_cast<std::int64_t>(i), sign);
+}
+
+template <class T, class C, class Arch = scalar_arch>
+void add_ramp_ref(T* x, std::size_t n, C m, std::int64_t e0, ramp_sign sign) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const C v = detail::ramp_value(m, e0 + static_cast<std::int64_t>(i), sign);
+    detail::store_elem<C>(x[i], detail::load_elem<C>(x[i]) + v);
+  }
+}
+
+template <class T, class C, class P, class Arch = scalar_arch>
+void add_ramp_positions_ref(T* x, std::size_t n, C m, std::int64_t anchor, const P* kpos,
+                            ramp_sign sign, std::int64_t mask_above) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::int64_t k = static_cast<std::int64_t>(kpos[i]);
+    if (k > mask_above) {
+      detail::store_elem<C>(x[i], -std::numeric_limits<C>::infinity());
+    } else {
+      const C v = detail::ramp_value(m, k - anchor, sign);
+      detail::store_elem<C>(x[i], detail::load_elem<C>(x[i]) + v);
+    }
+  }
+}
+
+template <class T, class C, class Arch = scalar_arch>
+void add_values_ref(T* x, const C* v, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    detail::store_elem<C>(x[i], detail::load_elem<C>(x[i]) + v[split16_index<T>(i, n)]);
+}
+
+template <class T, class C, class Arch = scalar_arch>
+void store_values_ref(T* x, const C* v, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) detail::store_elem<C>(x[i], v[split16_index<T>(i, n)]);
+}
+
+template <class T, class C, class Arch = scalar_arch>
+void fill_ref(T* x, std::size_t n, C value) noexcept {
+  for (std::size_t i = 0; i < n; ++i) detail::store_elem<C>(x[i], value);
+}
+
+// ---- scalar_arch: the references ------------------------------------------------------------
+template <class C>
+void ramp_values(scalar_arch, C* out, std::size_t n, C m, std::int64_t e0,
+                 ramp_sign sign) noexcept {
+  ramp_values_ref(out, n, m, e0, sign);
+}
+template <class T, class C>
+void add_ramp(scalar_arch, T* x, std::size_t n, C m, std::int64_t e0, ramp_sign sign) noexcept {
+  add_ramp_ref(x, n, m, e0, sign);
+}
+template <class T, class C, class P>
+void add_ramp_positions(scalar_arch, T* x, std::size_t n, C m, std::int64_t anchor,
+                        const P* kpos, ramp_sign sign, std::int64_t mask_above) noexcept {
+  add_ramp_positions_ref(x, n, m, anchor, kpos, sign, mask_above);
+}
+template <class T, class C>
+void add_values(scalar_arch, T* x, const C* v, std::size_t n) noexcept {
+  add_values_ref(x, v, n);
+}
+template <class T, class C>
+void store_values(scalar_arch, T* x, const C* v, std::size_t n) noexcept {
+  store_values_ref(x, v, n);
+}
+template <class T, class C>
+void fill(scalar_arch, T* x, std::size_t n, C value) noexcept {
+  fill_ref(x, n, value);
+}
+
+#if POSENC_HAS_XSIMD
+namespace detail {
+/// (0, 1, 2, ...)·step in C.
+template <class C, class A>
+xsimd::batch<C, A> iota(C step = C(1)) noexcept {
+  using B = xsimd::batch<C, A>;
+  alignas(64) C tmp[B::size];
+  for (std::size_t j = 0; j < B::size; ++j) tmp[j] = static_cast<C>(j) * step;
+  return B::load_aligned(tmp);
+}
+
+/// v(e) for a batch of exact offsets e (NegAbs: set the sign bit, −|t|).
+template <bool NegAbs, class C, class A>
+xsimd::batch<C, A> ramp_batch(const xsimd::batch<C, A>& m, const xsimd::batch<C, A>& e) noexcept {
+  using B = xsimd::batch<C, A>;
+  const B t = m * e;
+  if constexpr (NegAbs) {
+    return t | B(-C(0));
+  } else {
+    return t;
+  }
+}
+
+template <class T>
+using u16_ptr = std::conditional_t<std::is_const<T>::value, const std::uint16_t*, std::uint16_t*>;
+
+template <bool NegAbs, bool Store, class Arch, class T, class C>
+void ramp_impl(T* x, std::size_t n, C m, std::int64_t e0) noexcept {
+  std::size_t i = 0;
+  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;
+    const B mb(m);
+    const B io = iota<C, Arch>();
+    // The offset of each register comes from the integer index (one conversion and broadcast),
+    // not from a floating counter carried across iterations: no 4-cycle add chain to wait on.
+    for (; i + N <= n; i += N) {
+      const B e = B(static_cast<C>(e0 + static_cast<std::int64_t>(i))) + io;
+      const B v = ramp_batch<NegAbs>(mb, e);
+      if constexpr (Store) {
+        v.store_unaligned(x + i);
+      } else {
+        (B::load_unaligned(x + i) + v).store_unaligned(x + i);
+      }
+    }
+  } else {
+    static_assert(!Store, "ramp values are stored in C, never in 16-bit storage");
+    using F = xsimd::batch<float, Arch>;
+    using U = xsimd::batch<std::uint32_t, Arch>;
+    using H = xsimd::batch<std::uint16_t, Arch>;
+    constexpr std::size_t N = F::size;  // pairs per register: elements (2j, 2j+1) in one lane
+    std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
+    const F mb(m);
+    const F even_io = iota<float, Arch>(2.0f);
+    for (; i + 2 * N <= n; i += 2 * N) {
+      const F ee = F(static_cast<float>(e0 + static_cast<std::int64_t>(i))) + even_io;
+      F a, b;
+      kernels::detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + i)), a, b);
+      a = a + ramp_batch<NegAbs>(mb, ee);
+      b = b + ramp_batch<NegAbs>(mb, ee + F(1.0f));
+      xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, b)).store_unaligned(x16 + i);
+    }
+  }
+  const ramp_sign sign = NegAbs ? ramp_sign::neg_abs : ramp_sign::keep;
+  if constexpr (Store) {
+    ramp_values_ref<C, Arch>(x + i, n - i, m, e0 + static_cast<std::int64_t>(i), sign);
+  } else {
+    add_ramp_ref<T, C, Arch>(x + i, n - i, m, e0 + static_cast<std::int64_t>(i), sign);
+  }
+}
+}  // namespace detail
+
+/// xsimd kernel: same contract as ramp_values_ref.
+template <class Arch, class C>
+void ramp_values(Arch, C* out, std::size_t n, C m, std::int64_t e0, ramp_sign sign) noexcept {
+  if (!ramp_exact<C>(e0, n)) {
+    ramp_values_ref<C, Arch>(out, n, m, e0, sign);
+  } else if (sign == ramp_sign::neg_abs) {
+    detail::ramp_impl<true, true, Arch>(out, n, m, e0);
+  } else {
+    detail::ramp_impl<false, true, Arch>(out, n, m, e0);
+  }
+}
+
+/// xsimd kernel: same contract as add_ramp_ref.
+template <class Arch, class T, class C>
+void add_ramp(Arch, T* x, std::size_t n, C m, std::int64_t e0, ramp_sign sign) noexcept {
+  static_assert(std::is_same<C, coef_t<T>>::value, "posenc: ramp slope type must be coef_t<T>");
+  if (!ramp_exact<C>(e0, n)) {
+    add_ramp_ref<T, C, Arch>(x, n, m, e0, sign);
+  } else if (sign == ramp_sign::neg_abs) {
+    detail::ramp_impl<true, false, Arch>(x, n, m, e0);
+  } else {
+    detail::ramp_impl<false, false, Arch>(x, n, m, e0);
+  }
+}
+
+/// xsimd kernel: same contract as add_ramp_positions_ref. Vectorised for float logits with
+/// int32 positions; a register whose offsets are not all below 2^22 in magnitude (where the
+/// conversion below is exact) is done by the reference, as is every other type combination.
+template <class Arch, class T, class C, class P>
+void add_ramp_positions(Arch, T* x, std::size_t n, C m, std::int64_t anchor, const P* kpos,
+                        ramp_sign sign, std::int64_t mask_above) noexcept {
+  std::size_t i = 0;
+  constexpr std::int64_t i32max = std::numeric_limits<std::int32_t>::max();
+  if constexpr (std::is_same<T, float>::value && std::is_same<P, std::int32_t>::value) {
+    // Positions are ≥ 0 (contract of every posenc position), so k − anchor cannot overflow
+    // int32 when 0 ≤ anchor ≤ INT32_MAX.
+    if (anchor >= 0 && anchor <= i32max) {
+      using B = xsimd::batch<float, Arch>;
+      using I = xsimd::batch<std::int32_t, Arch>;
+      using U = xsimd::batch<std::uint32_t, Arch>;
+      constexpr std::size_t N = B::size;
+      static_assert(I::size == N, "int32 and float lanes");
+      const B mb(m);
+      const I ab(static_cast<std::int32_t>(anchor));
+      const std::int32_t thr = static_cast<std::int32_t>(
+          mask_above > i32max ? i32max : (mask_above < -1 ? -1 : mask_above));
+      const I tb(thr);
+      const I ninf = xsimd::bitwise_cast<I>(B(-std::numeric_limits<float>::infinity()));
+      // float(e) for |e| < 2^22: the bits of 1.5·2^23 + e, minus 1.5·2^23 (both exact).
+      const I magic_i(0x4B400000);
+      const B magic_f(12582912.0f);
+      const U bias(1u << 22);
+      const U range(1u << 23);
+      for (; i + N <= n; i += N) {
+        const I k = I::load_unaligned(reinterpret_cast<const std::int32_t*>(kpos) + i);
+        const I e = k - ab;
+        if (xsimd::any(xsimd::bitwise_cast<U>(e) + bias >= range)) {
+          add_ramp_positions_ref<T, C, P, Arch>(x + i, N, m, anchor, kpos + i, sign, mask_above);
+          continue;
+        }
+        const B ef = xsimd::bitwise_cast<B>(e + magic_i) - magic_f;
+        const B v = sign == ramp_sign::neg_abs ? detail::ramp_batch<true>(mb, ef)
+                                               : detail::ramp_batch<false>(mb, ef);
+        const B y = B::load_unaligned(x + i) + v;
+        const I out = xsimd::select(k > tb, ninf, xsimd::bitwise_cast<I>(y));
+        xsimd::bitwise_cast<B>(out).store_unaligned(x + i);
+      }
+    }
+  }
+  add_ramp_positions_ref<T, C, P, Arch>(x + i, n - i, m, anchor, kpos + i, sign, mask_above);
+}
+
+/// xsimd kernel: same contract as add_values_ref.
+template <class Arch, class T, class C>
+void add_values(Arch, T* x, const C* v, std::size_t n) noexcept {
+  static_assert(std::is_same<C, coef_t<T>>::value, "posenc: value type must be coef_t<T>");
+  std::size_t i = 0;
+  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;
+    for (; i + N <= n; i += N)
+      (B::load_unaligned(x + i) + B::load_unaligned(v + i)).store_unaligned(x + i);
+  } else {
+    using F = xsimd::batch<float, Arch>;
+    using U = xsimd::batch<std::uint32_t, Arch>;
+    using H = xsimd::batch<std::uint16_t, Arch>;
+    constexpr std::size_t N = F::size;
+    static_assert(16 % N == 0, "the split16 kernel form needs 16 % lanes == 0");
+    std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
+    for (; i + 32 <= n; i += 32) {
+      for (std::size_t q = 0; q < 16; q += N) {
+        F a, b;
+        kernels::detail::unpack16<T, Arch>(
+            xsimd::bitwise_cast<U>(H::load_unaligned(x16 + i + 2 * q)), a, b);
+        a = a + F::load_unaligned(v + i + q);
+        b = b + F::load_unaligned(v + i + 16 + q);
+        xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, b))
+            .store_unaligned(x16 + i + 2 * q);
+      }
+    }
+  }
+  add_values_ref<T, C, Arch>(x + i, v + i, n - i);
+}
+
+/// xsimd kernel: same contract as store_values_ref.
+template <class Arch, class T, class C>
+void store_values(Arch, T* x, const C* v, std::size_t n) noexcept {
+  static_assert(std::is_same<C, coef_t<T>>::value, "posenc: value type must be coef_t<T>");
+  std::size_t i = 0;
+  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;
+    for (; i + N <= n; i += N) B::load_unaligned(v + i).store_unaligned(x + i);
+  } else {
+    using F = xsimd::batch<float, Arch>;
+    using H = xsimd::batch<std::uint16_t, Arch>;
+    constexpr std::size_t N = F::size;
+    static_assert(16 % N == 0, "the split16 kernel form needs 16 % lanes == 0");
+    std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
+    for (; i + 32 <= n; i += 32) {
+      for (std::size_t q = 0; q < 16; q += N) {
+        xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(F::load_unaligned(v + i + q),
+                                                                F::load_unaligned(v + i + 16 + q)))
+            .store_unaligned(x16 + i + 2 * q);
+      }
+    }
+  }
+  store_values_ref<T, C, Arch>(x + i, v + i, n - i);
+}
+
+/// xsimd kernel: same contract as fill_ref.
+template <class Arch, class T, class C>
+void fill(Arch, T* x, std::size_t n, C value) noexcept {
+  std::size_t i = 0;
+  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    using B = xsimd::batch<T, Arch>;
+    constexpr std::size_t N = B::size;
+    const B vb(static_cast<T>(value));
+    for (; i + N <= n; i += N) vb.store_unaligned(x + i);
+  } else {
+    using H = xsimd::batch<std::uint16_t, Arch>;
+    constexpr std::size_t N = H::size;
+    T one{};
+    detail::store_elem<C>(one, value);
+    std::uint16_t bits;
+    static_assert(sizeof(T) == sizeof bits, "16-bit storage");
+    std::memcpy(&bits, &one, sizeof bits);
+    const H vb(bits);
+    std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
+    for (; i + N <= n; i += N) vb.store_unaligned(x16 + i);
+  }
+  fill_ref<T, C, Arch>(x + i, n - i, value);
+}
+#endif  // POSENC_HAS_XSIMD
+
+}  // namespace kernels
+}  // namespace posenc
+
+#endif  // POSENC_KERNELS_BIAS_HPP

@@ -1,0 +1,257 @@
+// posenc — YaRN RoPE scaling: per-pair blend of interpolation and extrapolation plus an
+// attention factor (HF transformers semantics, and a named llama.cpp-compatible variant).
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_SCALING_YARN_HPP
+#define POSENC_SCALING_YARN_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <optional>
+
+#include "posenc/detail/scaling_common.hpp"
+#include "posenc/frequency.hpp"
+
+namespace posenc {
+
+/// Which implementation's YaRN rules apply (see yarn_scaling).
+enum class yarn_variant {
+  hf,        ///< HF transformers (and vLLM today): the default
+  llama_cpp  ///< llama.cpp / ggml: always truncates, ignores mscale, float32 correction dims
+};
+
+/// YaRN's magnitude rule: 1 if s ≤ 1, else 0.1·m·ln(s) + 1 (HF/vLLM `get_mscale`).
+inline double yarn_get_mscale(double scale, double m = 1.0) noexcept {
+  if (!(scale > 1.0)) return 1.0;
+  return static_cast<double>(0.1L * static_cast<long double>(m) *
+                                 std::log(static_cast<long double>(scale)) +
+                             1.0L);
+}
+
+/**
+ * YaRN ("NTK-by-parts" interpolation + attention temperature).
+ *
+ * Formula (HF transformers `_compute_yarn_parameters`; r = rotary_dim, L = original length):
+ *     corr(n)     = r · ln(L / (2π·n)) / (2·ln base)          (the pair index that turns n times in L)
+ *     [low, high] = [corr(beta_fast), corr(beta_slow)]; if truncate: [floor(low), ceil(high)];
+ *                   then low = max(low, 0), high = min(high, r − 1)   (sic: r − 1, not r/2 − 1)
+ *     if low == high: high += 0.001
+ *     γ_k         = clamp((k − low) / (high − low), 0, 1)
+ *     θ'_k        = θ_k · (1 − γ_k) + (θ_k / s) · γ_k
+ *   so pairs k ≤ low keep θ_k (extrapolation), pairs k ≥ high get θ_k/s (interpolation).
+ *   Attention factor (multiplies cos and sin, so q·k logits scale by its square), HF's rules:
+ *     1. explicit_attention_factor if given (HF key `attention_factor`);
+ *     2. else if mscale and mscale_all_dim are both given and non-zero:
+ *        get_mscale(s, mscale) / get_mscale(s, mscale_all_dim)   (DeepSeek-V2/V3: equal → 1.0;
+ *        their softmax correction get_mscale(s, mscale_all_dim)² lives in the attention module,
+ *        see softmax_scale_multiplier());
+ *     3. else get_mscale(s) = 0.1·ln s + 1  (mscale alone is ignored, as in HF).
+ * Reference: Peng, Quesnelle, Fan, Shippole 2023, "YaRN: Efficient Context Window Extension of
+ *   Large Language Models", arXiv 2309.00071, and the jquesnelle/yarn code HF copies (the ramp
+ *   is linear in the pair index, the bounds are floored/ceiled and clamped as above).
+ * Defaults (HF): beta_fast 32, beta_slow 1, truncate true; GPT-OSS needs truncate = false.
+ * Differences:
+ *   - vLLM today: same as HF (explicit attention_factor, mscale ratio and truncate were added
+ *     in PRs #46280/#48351, #48623, #28244; older vLLM ignored them).
+ *   - llama.cpp (variant = yarn_variant::llama_cpp): correction dims in float32 (logf) and
+ *     ALWAYS floor/ceil (truncate is ignored: GPT-OSS differs by O(1) at long positions); the
+ *     ramp divides by max(0.001, high − low); mscale is ignored (taken as 1): attention =
+ *     get_mscale(s)/get_mscale(s, mscale_all_dim) if mscale_all_dim ≠ 0 else get_mscale(s), then
+ *     MULTIPLIED by explicit_attention_factor if given (GGUF rope.scaling.attn_factor; HF's replaces).
+ *     Not reproduced: ggml's float32 theta recurrence and blend of angles (both equal in exact
+ *     math), and its ext_factor < 1 blends.
+ *   - HF ≤ v4.4x used max_position_embeddings for the correction range (issue #33783), and an
+ *     intermediate version ignored `factor` when original_max_position_embeddings was present
+ *     (issue #38224): build those with the parameters they effectively used.
+ * Numerics: exact mode computes the bounds, ramp and blend in long double and rounds θ'_k once.
+ *   hf_f32 mode is HF bit for bit: bounds in Python double (std::log, as math.log), then float32
+ *   tensors: pf = powf(RN32(base), e_k), extrapolation RN32(1/pf), interpolation
+ *   RN32(1/RN32(RN32(s)·pf)), ramp RN32(RN32(k − RN32(low)) / RN32(high − low)) clamped,
+ *   ef = RN32(1 − ramp), θ' = RN32(RN32(interp·RN32(1 − ef)) + RN32(extrap·ef)).
+ *
+ * Example (Qwen2.5 with YaRN, factor 4 over 32768 tokens):
+ *     posenc::yarn_scaling yarn{.factor = 4.0, .original_max_position = 32768};
+ *     posenc::rope rope({.head_dim = 128, .base = 1e6}, yarn);   // attention_factor() 1.1386
+ */
+struct yarn_scaling {
+  double factor = 1.0;                    ///< s ≥ 1
+  std::size_t original_max_position = 0;  ///< L: the pre-training context length
+  double beta_fast = 32.0;                ///< rotations bounding extrapolation (> beta_slow)
+  double beta_slow = 1.0;                 ///< rotations bounding interpolation (> 0)
+  bool truncate = true;                   ///< floor/ceil the correction range (HF; ignored by llama_cpp)
+  /// HF `attention_factor`: replaces the default (hf); GGUF attn_factor: multiplies it (llama_cpp).
+  std::optional<double> explicit_attention_factor = std::nullopt;
+  std::optional<double> mscale = std::nullopt;            ///< DeepSeek numerator (used with mscale_all_dim only)
+  std::optional<double> mscale_all_dim = std::nullopt;    ///< DeepSeek denominator
+  yarn_variant variant = yarn_variant::hf;
+
+  /// The correction range after truncation and clamping (before the low == high guard).
+  struct range {
+    double low = 0.0;
+    double high = 0.0;
+  };
+
+  const char* name() const noexcept {
+    return variant == yarn_variant::llama_cpp ? "yarn_llama_cpp" : "yarn";
+  }
+
+  /// Throws std::invalid_argument naming the field: factor < 1 or non-finite,
+  /// original_max_position = 0, beta_slow ≤ 0, beta_fast ≤ beta_slow, non-finite betas,
+  /// explicit_attention_factor ≤ 0, negative or non-finite mscale / mscale_all_dim, unknown variant.
+  void validate(const rope_dims&) const {
+    constexpr const char* who = "posenc::yarn_scaling";
+    detail::check_factor(who, "factor", factor);
+    detail::check_length(who, "original_max_position", original_max_position);
+    detail::check_positive(who, "beta_slow", beta_slow);
+    detail::check_positive(who, "beta_fast", beta_fast);
+    if (!(beta_fast > beta_slow))
+      detail::invalid(who, "beta_fast", beta_fast, "must be > beta_slow");
+    if (explicit_attention_factor)
+      detail::check_positive(who, "explicit_attention_factor", *explicit_attention_factor);
+    if (mscale) detail::check_non_negative(who, "mscale", *mscale);
+    if (mscale_all_dim) detail::check_non_negative(who, "mscale_all_dim", *mscale_all_dim);
+    if (variant != yarn_variant::hf && variant != yarn_variant::llama_cpp)
+      detail::invalid(who, "variant", static_cast<int>(variant), "is not a yarn_variant");
+  }
+
+  /// The unrounded correction dimension of n rotations (exact, long double → double).
+  double correction_dim(const rope_dims& d, double n) const noexcept {
+    return static_cast<double>(corr_ld(d, n));
+  }
+
+  /// [low, high] as the exact mode uses them (llama_cpp: ggml's float32 dims).
+  range correction_range(const rope_dims& d) const noexcept {
+    const range_ld r = range_exact(d);
+    return range{static_cast<double>(r.low), static_cast<double>(r.high)};
+  }
+
+  /// γ_k ∈ [0, 1]: 0 keeps θ_k, 1 gives θ_k / s (exact mode).
+  double ramp(const rope_dims& d, std::size_t k) const noexcept {
+    return static_cast<double>(ramp_ld(range_exact(d), k));
+  }
+
+  void inv_freq(const rope_dims& d, double* out) const noexcept {
+    const range_ld rg = range_exact(d);
+    const long double inv_s = 1.0L / static_cast<long double>(factor);
+    for (std::size_t k = 0; k < d.pairs(); ++k) {
+      const long double g = ramp_ld(rg, k);
+      // (1 − γ) + γ/s written as 1 − γ(1 − 1/s): s = 1 multiplies by exactly 1.
+      const long double m = 1.0L - g * (1.0L - inv_s);
+      out[k] = static_cast<double>(detail::inv_freq_ld(d.base, d.rotary_dim, k) * m);
+    }
+  }
+
+  void inv_freq_f32(const rope_dims& d, float* out) const noexcept {
+    range_ld rg;
+    if (variant == yarn_variant::llama_cpp) {
+      rg = range_ggml(d);
+    } else {
+      // Python double, in HF's order of operations.
+      double lo = corr_py(d, beta_fast), hi = corr_py(d, beta_slow);
+      if (truncate) {
+        lo = std::floor(lo);
+        hi = std::ceil(hi);
+      }
+      rg = clamp_range(d, lo, hi);
+    }
+    const float lo32 = static_cast<float>(rg.low);
+    const float width32 = static_cast<float>(width_py(rg));
+    const float s32 = static_cast<float>(factor);
+    for (std::size_t k = 0; k < d.pairs(); ++k) {
+      const float pf = detail::hf_pos_freq_f32(d.base, d.rotary_dim, k);
+      const float extrap = 1.0f / pf;
+      const float interp = 1.0f / (s32 * pf);
+      const float lin = (static_cast<float>(k) - lo32) / width32;
+      const float ramp = std::min(std::max(lin, 0.0f), 1.0f);
+      const float ef = 1.0f - ramp;
+      const float a = interp * (1.0f - ef);
+      const float b = extrap * ef;
+      out[k] = a + b;
+    }
+  }
+
+  /// The magnitude multiplying cos and sin (see the rules above).
+  double attention_factor(const rope_dims& = {}) const noexcept {
+    if (variant == yarn_variant::llama_cpp) {
+      const double m = (mscale_all_dim && *mscale_all_dim != 0.0) ? ratio(1.0, *mscale_all_dim)
+                                                                  : yarn_get_mscale(factor);
+      return explicit_attention_factor ? m * *explicit_attention_factor : m;
+    }
+    if (explicit_attention_factor) return *explicit_attention_factor;
+    if (mscale && mscale_all_dim && *mscale != 0.0 && *mscale_all_dim != 0.0)
+      return ratio(*mscale, *mscale_all_dim);
+    return yarn_get_mscale(factor);
+  }
+
+  /// DeepSeek-V2/V3's softmax-scale multiplier get_mscale(s, mscale_all_dim)² (1 without
+  /// mscale_all_dim): applied by their attention module on top of 1/sqrt(head_dim), not by RoPE.
+  double softmax_scale_multiplier() const noexcept {
+    if (!mscale_all_dim || *mscale_all_dim == 0.0) return 1.0;
+    const double m = yarn_get_mscale(factor, *mscale_all_dim);
+    return m * m;
+  }
+
+ private:
+  struct range_ld {
+    long double low = 0.0L;
+    long double high = 0.0L;
+  };
+  long double corr_ld(const rope_dims& d, double n) const noexcept {
+    const long double r = static_cast<long double>(d.rotary_dim);
+    const long double L = static_cast<long double>(original_max_position);
+    return r * std::log(L / (static_cast<long double>(n) * detail::two_pi_ld)) /
+           (2.0L * std::log(static_cast<long double>(d.base)));
+  }
+  // HF: (dim * math.log(max_pos / (num_rot * 2 * math.pi))) / (2 * math.log(base))
+  double corr_py(const rope_dims& d, double n) const noexcept {
+    const double r = static_cast<double>(d.rotary_dim);
+    const double L = static_cast<double>(original_max_position);
+    return (r * std::log(L / (n * 2.0 * 3.141592653589793))) / (2.0 * std::log(d.base));
+  }
+  range_ld range_exact(const rope_dims& d) const noexcept {
+    if (variant == yarn_variant::llama_cpp) return range_ggml(d);
+    long double lo = corr_ld(d, beta_fast), hi = corr_ld(d, beta_slow);
+    if (truncate) {
+      lo = std::floor(lo);
+      hi = std::ceil(hi);
+    }
+    return clamp_range(d, lo, hi);
+  }
+  // ggml: n_dims * logf(n_ctx_orig / (n_rot * 2 * (float)M_PI)) / (2 * logf(base)), floor/ceil.
+  range_ld range_ggml(const rope_dims& d) const noexcept {
+    const float r = static_cast<float>(d.rotary_dim);
+    const float L = static_cast<float>(original_max_position);
+    const float lb = 2.0f * std::log(static_cast<float>(d.base));
+    const float pi = 3.14159265358979323846f;
+    const float lo = r * std::log(L / (static_cast<float>(beta_fast) * 2.0f * pi)) / lb;
+    const float hi = r * std::log(L / (static_cast<float>(beta_slow) * 2.0f * pi)) / lb;
+    return clamp_range(d, std::floor(static_cast<long double>(lo)),
+                       std::ceil(static_cast<long double>(hi)));
+  }
+  static range_ld clamp_range(const rope_dims& d, long double lo, long double hi) noexcept {
+    return range_ld{std::max(lo, 0.0L), std::min(hi, static_cast<long double>(d.rotary_dim) - 1.0L)};
+  }
+  // The ramp's divisor. HF: high += 0.001 if equal (Python double); ggml: max(0.001, high − low).
+  double width_py(const range_ld& rg) const noexcept {
+    const double lo = static_cast<double>(rg.low), hi = static_cast<double>(rg.high);
+    if (variant == yarn_variant::llama_cpp) return std::max(0.001, hi - lo);
+    return lo == hi ? (hi + 0.001) - lo : hi - lo;
+  }
+  long double width_ld(const range_ld& rg) const noexcept {
+    if (variant == yarn_variant::llama_cpp) return std::max(0.001L, rg.high - rg.low);
+    return rg.low == rg.high ? 0.001L : rg.high - rg.low;
+  }
+  long double ramp_ld(const range_ld& rg, std::size_t k) const noexcept {
+    const long double x = (static_cast<long double>(k) - rg.low) / width_ld(rg);
+    return std::min(std::max(x, 0.0L), 1.0L);
+  }
+  double ratio(double m_num, double m_den) const noexcept {
+    if (!(factor > 1.0)) return 1.0;
+    const long double ls = std::log(static_cast<long double>(factor));
+    return static_cast<double>((0.1L * m_num * ls + 1.0L) / (0.1L * m_den * ls + 1.0L));
+  }
+};
+
+}  // namespace posenc
+
+#endif  // POSENC_SCALING_YARN_HPP
