@@ -124,7 +124,7 @@ void store_as_float(const batch<double, A>& x, float* dst, xsimd::avx) noexcept 
 #if XSIMD_WITH_AVX512F
 template <class A>
 void store_as_float(const batch<double, A>& x, float* dst, xsimd::avx512f) noexcept {
-  _mm256_storeu_ps(dst, _mm512_cvtpd_ps(x));
+  _mm256_storeu_ps(dst, _mm512_maskz_cvtpd_ps(static_cast<__mmask8>(0xFF), x));
 }
 #endif
 

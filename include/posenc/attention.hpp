@@ -1,0 +1,195 @@
+// posenc — reference_attention: plain exact softmax attention over strided Q/K/V with a
+// rotation (RoPE or identity) and a bias stack, for prefill and for decode over a KV cache.
+// For tests, examples and users' own checks; accumulates in double.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_ATTENTION_HPP
+#define POSENC_ATTENTION_HPP
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "posenc/compose.hpp"
+#include "posenc/config.hpp"
+#include "posenc/detail/error.hpp"
+#include "posenc/kernels/rotate.hpp"  // kernels::detail::load_elem / store_elem
+#include "posenc/storage.hpp"
+#include "posenc/types.hpp"
+#include "posenc/view.hpp"
+
+namespace posenc {
+
+/// Options of reference_attention.
+struct attention_options {
+  /// Softmax scale applied to q·k before the bias is added; 0 means 1/√head_dim.
+  double scale = 0.0;
+  /// Mask keys whose position is after the query's (decoders). A causal bias (alibi_bias in
+  /// causal mode, causal_mask) masks them too; both together are harmless.
+  bool causal = true;
+  /// Position of query 0. < 0 (default): k_first + k.tokens − q.tokens, i.e. the queries are
+  /// the last q.tokens of the keys — prefill (q.tokens == k.tokens → 0) and decode over a KV
+  /// cache of L tokens (1 query → position L) alike.
+  std::int64_t q_first = -1;
+  /// Position of key 0.
+  std::int64_t k_first = 0;
+  /// The keys are already rotated (a KV cache stores rotated keys): only q is rotated.
+  bool keys_rotated = false;
+};
+
+namespace detail {
+template <class T>
+double to_double(const T& x) noexcept {
+  using C = coef_t<std::remove_const_t<T>>;
+  return static_cast<double>(kernels::detail::load_elem<C>(x));
+}
+template <class T>
+void from_double(T& x, double v) noexcept {
+  using C = coef_t<T>;
+  kernels::detail::store_elem<C>(x, static_cast<C>(v));
+}
+}  // namespace detail
+
+/**
+ * Exact softmax attention, one query head at a time:
+ *
+ *     s(i, j) = scale · ⟨R(p_i) q_i, R(p_j) k_j⟩ + bias(h, p_i, p_j)      (−∞ when masked)
+ *     out_i   = Σ_j softmax_j(s(i, ·)) · v_j
+ *
+ * Shapes: q [Tq × Hq × D], k [Tk × Hkv × D], v [Tk × Hkv × Dv], out [Tq × Hq × Dv] (any strides
+ * of head_view; GQA/MQA: query head h reads kv head h / (Hq / Hkv)). Query i is at position
+ * q_first + i, key j at k_first + j (attention_options). Rotation: posenc::rope,
+ * posenc::rope_cache or identity_rotation, applied in the storage type T to copies of q and k
+ * (q and k are never modified) — the numerics an engine has. Bias: any bias of compose.hpp's
+ * protocol (alibi_bias, sum_bias{...}, causal_mask, a user type with value()), added after
+ * the scale as every anchor but Falcon does (see alibi_config::bias_scale).
+ *
+ * Computation: in double after the rotation. Keys are visited in tiles of 64 (16 queries per
+ * tile) with an online softmax; each score tile gets the bias through add_bias — the fused
+ * tile path of an engine, never a T×T matrix — and fully masked tiles are skipped. A query
+ * that sees no key at all gets a zero output. The output is rounded once to O (16-bit via
+ * float). Allocates scratch (q, k copies and one tile): a checking tool, not a hot path.
+ *
+ * Throws std::invalid_argument naming the field when the shapes do not fit.
+ *
+ * Example (decode step over a cache of L tokens, ALiBi + RoPE):
+ *     posenc::reference_attention(q1, k_cache, v_cache, out1, rope, alibi);   // q1: 1 token
+ */
+template <class Rotation = identity_rotation, class Bias = no_bias, class Q, class K, class V,
+          class O>
+void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_view<O> out,
+                         const Rotation& rotation = Rotation{}, const Bias& bias = Bias{},
+                         const attention_options& opt = attention_options{}) {
+  constexpr const char* who = "posenc::reference_attention";
+  static_assert(!std::is_const<O>::value, "posenc::reference_attention: out is written");
+  if (q.dim == 0) detail::invalid(who, "q.dim", q.dim, "must be > 0");
+  if (k.dim != q.dim) detail::invalid(who, "k.dim", k.dim, "must equal q.dim");
+  if (v.tokens != k.tokens) detail::invalid(who, "v.tokens", v.tokens, "must equal k.tokens");
+  if (v.heads != k.heads) detail::invalid(who, "v.heads", v.heads, "must equal k.heads");
+  if (out.tokens != q.tokens) detail::invalid(who, "out.tokens", out.tokens, "must equal q.tokens");
+  if (out.heads != q.heads) detail::invalid(who, "out.heads", out.heads, "must equal q.heads");
+  if (out.dim != v.dim) detail::invalid(who, "out.dim", out.dim, "must equal v.dim");
+  if (k.heads == 0 || q.heads % k.heads != 0)
+    detail::invalid(who, "k.heads", k.heads, "must be > 0 and divide q.heads");
+  if (opt.k_first < 0) detail::invalid(who, "k_first", opt.k_first, "must be >= 0");
+  if (!std::isfinite(opt.scale) || opt.scale < 0.0)
+    detail::invalid(who, "scale", opt.scale, "must be finite and >= 0 (0: 1/sqrt(head_dim))");
+  const std::int64_t q_first =
+      opt.q_first >= 0 ? opt.q_first
+                       : opt.k_first + static_cast<std::int64_t>(k.tokens) -
+                             static_cast<std::int64_t>(q.tokens);
+  if (q_first < 0) detail::invalid(who, "q_first", q_first, "must be >= 0 (more queries than keys?)");
+
+  const std::size_t Tq = q.tokens, Tk = k.tokens, Hq = q.heads, Hkv = k.heads, D = q.dim,
+                    Dv = v.dim, group = Hq / Hkv;
+  const double scale = opt.scale > 0.0 ? opt.scale : 1.0 / std::sqrt(static_cast<double>(D));
+
+  // Rotated copies in the storage type, then double.
+  using Qs = std::remove_const_t<Q>;
+  using Ks = std::remove_const_t<K>;
+  std::vector<Qs> qs(Tq * Hq * D);
+  std::vector<Ks> ks(Tk * Hkv * D);
+  for (std::size_t t = 0; t < Tq; ++t)
+    for (std::size_t h = 0; h < Hq; ++h)
+      std::copy(q.row(t, h), q.row(t, h) + D, qs.data() + (t * Hq + h) * D);
+  for (std::size_t t = 0; t < Tk; ++t)
+    for (std::size_t h = 0; h < Hkv; ++h)
+      std::copy(k.row(t, h), k.row(t, h) + D, ks.data() + (t * Hkv + h) * D);
+  std::vector<std::int64_t> qpos(Tq), kpos(Tk);
+  for (std::size_t t = 0; t < Tq; ++t) qpos[t] = q_first + static_cast<std::int64_t>(t);
+  for (std::size_t t = 0; t < Tk; ++t) kpos[t] = opt.k_first + static_cast<std::int64_t>(t);
+  if (Tq > 0) rotation.apply(make_head_view(qs.data(), Tq, Hq, D), qpos.data());
+  if (Tk > 0 && !opt.keys_rotated) rotation.apply(make_head_view(ks.data(), Tk, Hkv, D), kpos.data());
+  std::vector<double> qd(qs.size()), kd(ks.size()), vd(Tk * Hkv * Dv);
+  for (std::size_t i = 0; i < qs.size(); ++i) qd[i] = detail::to_double(qs[i]);
+  for (std::size_t i = 0; i < ks.size(); ++i) kd[i] = detail::to_double(ks[i]);
+  for (std::size_t t = 0; t < Tk; ++t)
+    for (std::size_t h = 0; h < Hkv; ++h)
+      for (std::size_t i = 0; i < Dv; ++i)
+        vd[(t * Hkv + h) * Dv + i] = detail::to_double(v.row(t, h)[i]);
+
+  constexpr std::size_t BQ = 16, BK = 64;
+  std::vector<double> s(BQ * BK), acc(BQ * Dv), mrow(BQ), lrow(BQ);
+  const causal_mask mask{};
+  constexpr double ninf = -std::numeric_limits<double>::infinity();
+  for (std::size_t h = 0; h < Hq; ++h) {
+    const std::size_t g = h / group;
+    for (std::size_t i0 = 0; i0 < Tq; i0 += BQ) {
+      const std::size_t nq = std::min(BQ, Tq - i0);
+      const std::int64_t qlast = q_first + static_cast<std::int64_t>(i0 + nq) - 1;
+      std::fill(acc.begin(), acc.end(), 0.0);
+      std::fill(mrow.begin(), mrow.end(), ninf);
+      std::fill(lrow.begin(), lrow.end(), 0.0);
+      for (std::size_t j0 = 0; j0 < Tk; j0 += BK) {
+        const std::size_t nk = std::min(BK, Tk - j0);
+        const std::int64_t k0 = opt.k_first + static_cast<std::int64_t>(j0);
+        if (opt.causal && k0 > qlast) break;  // this and every later tile is in the future
+        for (std::size_t r = 0; r < nq; ++r) {
+          const double* qv = qd.data() + ((i0 + r) * Hq + h) * D;
+          for (std::size_t c = 0; c < nk; ++c) {
+            const double* kv = kd.data() + ((j0 + c) * Hkv + g) * D;
+            double dot = 0.0;
+            for (std::size_t i = 0; i < D; ++i) dot += qv[i] * kv[i];
+            s[r * BK + c] = scale * dot;
+          }
+        }
+        const logits_view<double> tile{s.data(), nq, nk, static_cast<std::ptrdiff_t>(BK)};
+        const std::int64_t q0 = q_first + static_cast<std::int64_t>(i0);
+        if (opt.causal) mask.add_to<scalar_arch>(tile, h, q0, k0);
+        add_bias(bias, tile, h, q0, k0);
+        for (std::size_t r = 0; r < nq; ++r) {
+          const double* sr = s.data() + r * BK;
+          double mt = ninf;
+          for (std::size_t c = 0; c < nk; ++c) mt = std::max(mt, sr[c]);
+          if (mt == ninf) continue;  // nothing visible in this tile for this query
+          const double mnew = std::max(mrow[r], mt);
+          const double alpha = mrow[r] == ninf ? 0.0 : std::exp(mrow[r] - mnew);
+          double* ar = acc.data() + r * Dv;
+          for (std::size_t i = 0; i < Dv; ++i) ar[i] *= alpha;
+          double l = lrow[r] * alpha;
+          for (std::size_t c = 0; c < nk; ++c) {
+            if (sr[c] == ninf) continue;
+            const double p = std::exp(sr[c] - mnew);
+            l += p;
+            const double* vv = vd.data() + ((j0 + c) * Hkv + g) * Dv;
+            for (std::size_t i = 0; i < Dv; ++i) ar[i] += p * vv[i];
+          }
+          lrow[r] = l;
+          mrow[r] = mnew;
+        }
+      }
+      for (std::size_t r = 0; r < nq; ++r) {
+        O* o = out.row(i0 + r, h);
+        const double inv = lrow[r] > 0.0 ? 1.0 / lrow[r] : 0.0;
+        for (std::size_t i = 0; i < Dv; ++i) detail::from_double(o[i], acc[r * Dv + i] * inv);
+      }
+    }
+  }
+}
+
+}  // namespace posenc
+
+#endif  // POSENC_ATTENTION_HPP
