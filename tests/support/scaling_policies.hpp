@@ -138,6 +138,14 @@ void with_policy(const std::string& name, const scaling_case& c, F&& f) {
   throw std::runtime_error("unknown scaling " + name);
 }
 
+/// The rope of row c of scaling_<name>.txt with the given configuration.
+inline posenc::rope make_rope(const std::string& name, const scaling_case& c,
+                              const posenc::rope_config& cfg) {
+  std::optional<posenc::rope> r;
+  with_policy(name, c, [&](const auto& p) { r.emplace(cfg, p); });
+  return *r;
+}
+
 inline posenc::rope_config config_of(const scaling_case& c,
                                      posenc::rope_precision prec = posenc::rope_precision::exact) {
   posenc::rope_config cfg;
