@@ -1,0 +1,473 @@
+// posenc — build a rope (and its scaling policy) from a Hugging Face transformers config.json.
+// Depends on nlohmann/json (CMake target posenc::hf_config); the core headers do not.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_HF_CONFIG_HPP
+#define POSENC_HF_CONFIG_HPP
+
+#include <cmath>
+#include <cstddef>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "posenc/frequency.hpp"
+#include "posenc/rope.hpp"
+#include "posenc/scaling.hpp"
+#include "posenc/types.hpp"
+
+namespace posenc {
+
+/// Which length drives the length-dependent scalings (dynamic NTK, LongRoPE).
+enum class hf_length_mode {
+  current,  ///< HF transformers: the length being processed (max position + 1), per forward
+  served    ///< vLLM (and llama.cpp for LongRoPE): the served maximum, fixed once
+};
+
+/// Options of the config reader. Every field has the HF transformers behaviour as default.
+struct hf_rope_options {
+  /// Sequence length for dynamic NTK and LongRoPE; 0 = the config's reference length
+  /// (hf_rope_spec::reference_length(): HF's state before any long input).
+  std::size_t seq_len = 0;
+  hf_length_mode length_mode = hf_length_mode::current;
+  /// Pair layout; default: interleaved if the config says "rope_interleave": true or its
+  /// model_type is one whose HF code rotates interleaved pairs (deepseek_v2, deepseek_v3, gptj,
+  /// codegen, cohere, cohere2), else half_split (HF's rotate_half).
+  std::optional<rope_layout> layout = std::nullopt;
+  rope_precision precision = rope_precision::exact;
+  bool fold_attention_factor = true;
+  /// For v5 per-layer-type rope_parameters ({"full_attention": {...}, "sliding_attention":
+  /// {...}}): which entry to use. Required when the entries differ.
+  std::string layer_type;
+  /// YaRN rules: HF (default) or llama.cpp's (always truncates, ignores mscale).
+  yarn_variant yarn = yarn_variant::hf;
+};
+
+/// Every scaling an HF config can ask for.
+using hf_scaling = std::variant<no_scaling, linear_scaling, ntk_scaling, dynamic_ntk_scaling,
+                                yarn_scaling, llama3_scaling, longrope_scaling>;
+
+/**
+ * The RoPE parameters read from a config.json, ready to build the functor.
+ *
+ * Keys read (HF transformers v4 and v5, `modeling_rope_utils.py`, spec-rope.md §2.1):
+ *   head_dim: qk_rope_head_dim (DeepSeek-V2/V3 MLA: the rotary part of a head), else head_dim
+ *     (null ignored), else hidden_size (n_embd) / num_attention_heads (n_head), integer division.
+ *   rotary_dim: int(head_dim · partial_rotary_factor) (truncated, as HF), where
+ *     partial_rotary_factor is the top-level key (which overwrites the scaling dict's, as HF's
+ *     standardize_rope_params does), else the dict's, else rotary_pct (GPT-NeoX), else 1; without
+ *     any of those, the top-level rotary_dim (GPT-J, CodeGen) when present.
+ *   base: the scaling dict's rope_theta (v5), else rope_theta, else rotary_emb_base (GPT-NeoX),
+ *     else 10000.
+ *   scaling dict: rope_scaling (v4) if non-empty (HF lets it win), else rope_parameters (v5),
+ *     possibly per layer type (see hf_rope_options::layer_type). rope_type = "rope_type", else
+ *     legacy "type", else "default". Aliases: "su" → longrope; "yarn" with short_factor and
+ *     long_factor → longrope (Phi-3's early configs, as HF's Phi3Config maps them); "dynamic"
+ *     with "alpha" → static NTK (vLLM's DynamicNTKAlphaRotaryEmbedding, Hunyuan).
+ *   original_max_position_embeddings (yarn, longrope, llama3): the top-level key (Phi-3) wins
+ *     over the dict's, else max_position_embeddings (HF's standardisation).
+ *   yarn: factor (missing or null → max_position_embeddings / original), attention_factor,
+ *     mscale, mscale_all_dim (null = unset), beta_fast / beta_slow (missing, null or 0 → 32 / 1,
+ *     Python's `or`), truncate (default true). longrope: short_factor, long_factor, factor
+ *     (missing → max_position_embeddings / original), attention_factor. llama3: factor,
+ *     low_freq_factor, high_freq_factor. dynamic: factor, with L0 = max_position_embeddings
+ *     (HF's reference, not original_max_position_embeddings). linear: factor.
+ * Errors: std::invalid_argument("posenc::hf_config: <key path> ...") for invalid JSON, an
+ *   unknown rope_type, and missing or malformed keys; parameters the scaling policy rejects
+ *   are reported with the key path of the scaling dict prefixed.
+ *
+ * Example:
+ *     const posenc::hf_rope_spec spec = posenc::parse_hf_config(json_text);
+ *     const posenc::rope rope = spec.make_rope();   // Llama-3.1: llama3 scaling, base 500000
+ */
+struct hf_rope_spec {
+  std::string rope_type = "default";  ///< default, linear, ntk, dynamic, yarn, longrope, llama3
+  std::string model_type;             ///< the config's model_type ("" if absent)
+  rope_config config;                 ///< head_dim, rotary_dim, base, layout, precision, fold
+  double partial_rotary_factor = 1.0;
+  std::size_t max_position_embeddings = 0;  ///< 0 if the config has none
+  std::size_t original_max_position = 0;    ///< the scaling's reference length (0 if none)
+  hf_scaling scaling;
+
+  /// The length HF uses before any long input: L0 of dynamic NTK (max_position_embeddings),
+  /// the original length of yarn / longrope / llama3, else max_position_embeddings.
+  std::size_t reference_length() const noexcept {
+    return original_max_position != 0 ? original_max_position : max_position_embeddings;
+  }
+
+  /// The same spec with the length of dynamic NTK / LongRoPE set (0: reference_length()).
+  hf_rope_spec with_length(std::size_t seq_len, hf_length_mode mode = hf_length_mode::current) const {
+    hf_rope_spec s = *this;
+    const std::size_t L = seq_len != 0 ? seq_len : reference_length();
+    auto set = [&](auto& p) {
+      p.current_length = mode == hf_length_mode::current ? L : 0;
+      p.served_length = mode == hf_length_mode::served ? L : 0;
+    };
+    if (auto* d = std::get_if<dynamic_ntk_scaling>(&s.scaling)) set(*d);
+    if (auto* l = std::get_if<longrope_scaling>(&s.scaling)) set(*l);
+    return s;
+  }
+
+  /// The rope functor (throws std::invalid_argument like rope's constructor).
+  rope make_rope() const {
+    return std::visit([&](const auto& p) { return rope(config, p); }, scaling);
+  }
+
+  /// The same configuration without scaling (for comparisons).
+  rope make_unscaled_rope() const {
+    rope_config c = config;
+    return rope(c);
+  }
+
+  /// The scaling policy's name ("none", "linear", "yarn", ...).
+  const char* scaling_name() const noexcept {
+    return std::visit([](const auto& p) { return p.name(); }, scaling);
+  }
+};
+
+namespace detail {
+
+using hf_json = nlohmann::json;
+
+[[noreturn]] inline void hf_fail(const std::string& path, const std::string& what) {
+  throw std::invalid_argument("posenc::hf_config: " + path + " " + what);
+}
+
+inline std::string hf_show(const hf_json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+inline std::string hf_path(const std::string& parent, const std::string& key) {
+  return parent.empty() ? key : parent + "." + key;
+}
+
+/// A present, non-null value, or nullptr.
+inline const hf_json* hf_find(const hf_json& obj, const char* key) {
+  const auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+inline std::optional<double> hf_number(const hf_json& obj, const char* key, const std::string& parent) {
+  const hf_json* v = hf_find(obj, key);
+  if (!v) return std::nullopt;
+  if (!v->is_number()) hf_fail(hf_path(parent, key), "= " + hf_show(*v) + " must be a number");
+  const double d = v->get<double>();
+  if (!std::isfinite(d)) hf_fail(hf_path(parent, key), "= " + hf_show(*v) + " must be finite");
+  return d;
+}
+
+inline double hf_required_number(const hf_json& obj, const char* key, const std::string& parent,
+                                 const std::string& why) {
+  const std::optional<double> v = hf_number(obj, key, parent);
+  if (!v) hf_fail(hf_path(parent, key), "is missing (" + why + ")");
+  return *v;
+}
+
+/// A positive integer (JSON integer, or a float with an integral value, as Python accepts).
+inline std::optional<std::size_t> hf_count(const hf_json& obj, const char* key,
+                                           const std::string& parent) {
+  const hf_json* v = hf_find(obj, key);
+  if (!v) return std::nullopt;
+  const std::string p = hf_path(parent, key);
+  if (!v->is_number()) hf_fail(p, "= " + hf_show(*v) + " must be a positive integer");
+  const double d = v->get<double>();
+  if (!(d >= 1.0) || !(d <= 9.0e15) || std::floor(d) != d)
+    hf_fail(p, "= " + hf_show(*v) + " must be a positive integer");
+  return static_cast<std::size_t>(d);
+}
+
+inline std::vector<double> hf_number_list(const hf_json& obj, const char* key,
+                                          const std::string& parent, const std::string& why) {
+  const hf_json* v = hf_find(obj, key);
+  const std::string p = hf_path(parent, key);
+  if (!v) hf_fail(p, "is missing (" + why + ")");
+  if (!v->is_array()) hf_fail(p, "= " + hf_show(*v) + " must be a list of numbers");
+  std::vector<double> out;
+  out.reserve(v->size());
+  for (std::size_t i = 0; i < v->size(); ++i) {
+    const hf_json& e = (*v)[i];
+    if (!e.is_number() || !std::isfinite(e.get<double>()))
+      hf_fail(p + "[" + std::to_string(i) + "]", "= " + hf_show(e) + " must be a number");
+    out.push_back(e.get<double>());
+  }
+  return out;
+}
+
+inline std::string hf_string(const hf_json& obj, const char* key, const std::string& parent) {
+  const hf_json* v = hf_find(obj, key);
+  if (!v) return std::string();
+  if (!v->is_string()) hf_fail(hf_path(parent, key), "= " + hf_show(*v) + " must be a string");
+  return v->get<std::string>();
+}
+
+/// The scaling dict (or an empty object) and its key path.
+inline std::pair<hf_json, std::string> hf_scaling_dict(const hf_json& cfg,
+                                                       const hf_rope_options& opt) {
+  const hf_json* scaling = hf_find(cfg, "rope_scaling");
+  std::string path = "rope_scaling";
+  if (scaling && scaling->is_object() && scaling->empty()) scaling = nullptr;
+  if (!scaling) {
+    scaling = hf_find(cfg, "rope_parameters");
+    path = "rope_parameters";
+  }
+  if (!scaling) return {hf_json::object(), std::string("rope_scaling")};
+  if (!scaling->is_object()) hf_fail(path, "= " + hf_show(*scaling) + " must be an object or null");
+  // v5 per-layer-type parameters: every key a layer type, every value an object.
+  const hf_json* layer_types = hf_find(cfg, "layer_types");
+  if (layer_types && layer_types->is_array() && !scaling->empty()) {
+    std::set<std::string> types;
+    for (const hf_json& t : *layer_types)
+      if (t.is_string()) types.insert(t.get<std::string>());
+    bool nested = true;
+    for (auto it = scaling->begin(); it != scaling->end(); ++it)
+      nested = nested && types.count(it.key()) && it.value().is_object();
+    if (nested) {
+      std::string key = opt.layer_type;
+      if (key.empty()) {
+        const hf_json& first = scaling->begin().value();
+        for (auto it = scaling->begin(); it != scaling->end(); ++it)
+          if (it.value() != first) {
+            std::string keys;
+            for (auto k = scaling->begin(); k != scaling->end(); ++k)
+              keys += (keys.empty() ? "" : ", ") + k.key();
+            hf_fail(path, "has per-layer-type parameters (" + keys +
+                              "): choose one with hf_rope_options::layer_type");
+          }
+        key = scaling->begin().key();
+      }
+      const auto it = scaling->find(key);
+      if (it == scaling->end()) hf_fail(path + "." + key, "is missing (layer_type requested)");
+      return {it.value(), path + "." + key};
+    }
+  }
+  if (!opt.layer_type.empty())
+    hf_fail(path, "has no per-layer-type parameters (layer_type \"" + opt.layer_type + "\" given)");
+  return {*scaling, path};
+}
+
+inline bool hf_interleaved_model(const std::string& model_type) {
+  for (const char* m : {"deepseek_v2", "deepseek_v3", "gptj", "codegen", "cohere", "cohere2"})
+    if (model_type == m) return true;
+  return false;
+}
+
+/// Runs the policy's own validation now, with the dict's key path in the message.
+template <class P>
+void hf_validate(const P& p, const rope_dims& d, const std::string& path) {
+  try {
+    p.validate(d);
+  } catch (const std::invalid_argument& e) {
+    hf_fail(path + ":", e.what());
+  }
+}
+
+}  // namespace detail
+
+/// Reads the RoPE parameters of an already parsed config.json object (see hf_rope_spec).
+inline hf_rope_spec hf_rope_spec_from_json(const nlohmann::json& cfg,
+                                           const hf_rope_options& opt = {}) {
+  using detail::hf_count;
+  using detail::hf_fail;
+  using detail::hf_number;
+  using detail::hf_required_number;
+  if (!cfg.is_object()) hf_fail("config", "must be a JSON object");
+  hf_rope_spec s;
+  s.model_type = detail::hf_string(cfg, "model_type", "");
+  const std::pair<nlohmann::json, std::string> sd = detail::hf_scaling_dict(cfg, opt);
+  const nlohmann::json& dict = sd.first;
+  const std::string& dpath = sd.second;
+
+  // --- geometry -------------------------------------------------------------------------------
+  std::size_t head_dim = 0;
+  if (auto v = hf_count(cfg, "qk_rope_head_dim", "")) {
+    head_dim = *v;
+  } else if (auto h = hf_count(cfg, "head_dim", "")) {
+    head_dim = *h;
+  } else {
+    std::optional<std::size_t> hidden = hf_count(cfg, "hidden_size", "");
+    if (!hidden) hidden = hf_count(cfg, "n_embd", "");
+    std::optional<std::size_t> heads = hf_count(cfg, "num_attention_heads", "");
+    if (!heads) heads = hf_count(cfg, "n_head", "");
+    if (!hidden) hf_fail("head_dim", "is missing (and no hidden_size / num_attention_heads)");
+    if (!heads) hf_fail("num_attention_heads", "is missing (needed for head_dim)");
+    head_dim = *hidden / *heads;
+    if (head_dim == 0) hf_fail("hidden_size", "is smaller than num_attention_heads");
+  }
+  std::optional<double> prf = hf_number(cfg, "partial_rotary_factor", "");
+  if (!prf) prf = hf_number(dict, "partial_rotary_factor", dpath);
+  if (!prf) prf = hf_number(cfg, "rotary_pct", "");
+  s.partial_rotary_factor = prf ? *prf : 1.0;
+  if (!(s.partial_rotary_factor > 0.0) || !(s.partial_rotary_factor <= 1.0))
+    hf_fail("partial_rotary_factor", "= " + std::to_string(s.partial_rotary_factor) +
+                                         " must be in (0, 1]");
+  std::size_t rotary_dim =
+      static_cast<std::size_t>(static_cast<double>(head_dim) * s.partial_rotary_factor);
+  if (auto rd = hf_count(cfg, "rotary_dim", "")) {
+    if (!prf) rotary_dim = *rd;  // GPT-J / CodeGen; a partial_rotary_factor wins
+  }
+  std::optional<double> theta = hf_number(dict, "rope_theta", dpath);
+  if (!theta) theta = hf_number(cfg, "rope_theta", "");
+  if (!theta) theta = hf_number(cfg, "rotary_emb_base", "");
+  s.config.head_dim = head_dim;
+  s.config.rotary_dim = rotary_dim;
+  s.config.base = theta ? *theta : 10000.0;
+  s.config.precision = opt.precision;
+  s.config.fold_attention_factor = opt.fold_attention_factor;
+  if (opt.layout) {
+    s.config.layout = *opt.layout;
+  } else {
+    bool interleave = detail::hf_interleaved_model(s.model_type);
+    if (const detail::hf_json* il = detail::hf_find(cfg, "rope_interleave")) {
+      if (!il->is_boolean())
+        hf_fail("rope_interleave", "= " + detail::hf_show(*il) + " must be true or false");
+      interleave = il->get<bool>();
+    }
+    s.config.layout = interleave ? rope_layout::interleaved : rope_layout::half_split;
+  }
+  if (auto mp = hf_count(cfg, "max_position_embeddings", "")) {
+    s.max_position_embeddings = *mp;
+  } else if (auto np = hf_count(cfg, "n_positions", "")) {
+    s.max_position_embeddings = *np;
+  }
+  try {  // the geometry errors of rope itself (odd rotary_dim, base <= 1), with key names
+    (void)rope(s.config);
+  } catch (const std::invalid_argument& e) {
+    hf_fail("config:", e.what());
+  }
+
+  // --- scaling ---------------------------------------------------------------------------------
+  std::string type = detail::hf_string(dict, "rope_type", dpath);
+  std::string type_key = "rope_type";
+  if (type.empty()) {
+    type = detail::hf_string(dict, "type", dpath);
+    type_key = "type";
+  }
+  if (type.empty()) type = "default";
+  const bool has_lists = detail::hf_find(dict, "short_factor") && detail::hf_find(dict, "long_factor");
+  if (type == "su" || (type == "yarn" && has_lists)) type = "longrope";
+  const rope_dims dims{s.config.head_dim, s.config.rotary_dim, s.config.base};
+  const std::string need = "required by rope_type \"" + type + "\"";
+
+  auto original = [&]() -> std::size_t {
+    if (auto v = hf_count(cfg, "original_max_position_embeddings", "")) return *v;
+    if (auto v = hf_count(dict, "original_max_position_embeddings", dpath)) return *v;
+    if (s.max_position_embeddings) return s.max_position_embeddings;
+    hf_fail(detail::hf_path(dpath, "original_max_position_embeddings"),
+            "is missing (and no max_position_embeddings)");
+  };
+  auto implicit_factor = [&](const char* why) -> double {
+    if (!s.max_position_embeddings)
+      hf_fail(detail::hf_path(dpath, "factor"),
+              std::string("is missing (and no max_position_embeddings to infer it, ") + why + ")");
+    return static_cast<double>(s.max_position_embeddings) /
+           static_cast<double>(s.original_max_position);
+  };
+
+  if (type == "default") {
+    s.rope_type = "default";
+    s.scaling = no_scaling{};
+  } else if (type == "linear") {
+    s.rope_type = "linear";
+    const linear_scaling p{hf_required_number(dict, "factor", dpath, need)};
+    detail::hf_validate(p, dims, dpath);
+    s.scaling = p;
+  } else if (type == "dynamic" && detail::hf_find(dict, "alpha")) {
+    s.rope_type = "ntk";
+    const ntk_scaling p{hf_required_number(dict, "alpha", dpath, need)};
+    detail::hf_validate(p, dims, dpath);
+    s.scaling = p;
+  } else if (type == "dynamic") {
+    s.rope_type = "dynamic";
+    dynamic_ntk_scaling p;
+    p.factor = hf_required_number(dict, "factor", dpath, need);
+    if (!s.max_position_embeddings)
+      hf_fail("max_position_embeddings", "is missing (" + need + ": the reference length)");
+    p.original_max_position = s.max_position_embeddings;
+    s.original_max_position = p.original_max_position;
+    detail::hf_validate(p, dims, dpath);
+    s.scaling = p;
+  } else if (type == "yarn") {
+    s.rope_type = "yarn";
+    yarn_scaling p;
+    s.original_max_position = original();
+    p.original_max_position = s.original_max_position;
+    const std::optional<double> f = hf_number(dict, "factor", dpath);
+    p.factor = f ? *f : implicit_factor("rope_type yarn");
+    p.explicit_attention_factor = hf_number(dict, "attention_factor", dpath);
+    p.mscale = hf_number(dict, "mscale", dpath);
+    p.mscale_all_dim = hf_number(dict, "mscale_all_dim", dpath);
+    const std::optional<double> bf = hf_number(dict, "beta_fast", dpath);
+    const std::optional<double> bs = hf_number(dict, "beta_slow", dpath);
+    p.beta_fast = (bf && *bf != 0.0) ? *bf : 32.0;
+    p.beta_slow = (bs && *bs != 0.0) ? *bs : 1.0;
+    if (const detail::hf_json* t = detail::hf_find(dict, "truncate")) {
+      if (!t->is_boolean())
+        hf_fail(detail::hf_path(dpath, "truncate"), "= " + detail::hf_show(*t) + " must be true or false");
+      p.truncate = t->get<bool>();
+    }
+    p.variant = opt.yarn;
+    detail::hf_validate(p, dims, dpath);
+    s.scaling = p;
+  } else if (type == "longrope") {
+    s.rope_type = "longrope";
+    longrope_scaling p;
+    s.original_max_position = original();
+    p.original_max_position = s.original_max_position;
+    p.short_factor = detail::hf_number_list(dict, "short_factor", dpath, need);
+    p.long_factor = detail::hf_number_list(dict, "long_factor", dpath, need);
+    const std::optional<double> f = hf_number(dict, "factor", dpath);
+    p.factor = f ? *f : implicit_factor("rope_type longrope");
+    p.explicit_attention_factor = hf_number(dict, "attention_factor", dpath);
+    detail::hf_validate(p, dims, dpath);
+    s.scaling = p;
+  } else if (type == "llama3") {
+    s.rope_type = "llama3";
+    llama3_scaling p;
+    s.original_max_position = original();
+    p.original_max_position = s.original_max_position;
+    p.factor = hf_required_number(dict, "factor", dpath, need);
+    p.low_freq_factor = hf_required_number(dict, "low_freq_factor", dpath, need);
+    p.high_freq_factor = hf_required_number(dict, "high_freq_factor", dpath, need);
+    detail::hf_validate(p, dims, dpath);
+    s.scaling = p;
+  } else {
+    hf_fail(detail::hf_path(dpath, type_key),
+            "= \"" + type +
+                "\" is not a known rope type (default, linear, dynamic, yarn, longrope, llama3, "
+                "or the alias su)");
+  }
+  return s.with_length(opt.seq_len, opt.length_mode);
+}
+
+/// Parses config.json text and reads its RoPE parameters (see hf_rope_spec).
+inline hf_rope_spec parse_hf_config(std::string_view json_text, const hf_rope_options& opt = {}) {
+  nlohmann::json cfg;
+  try {
+    cfg = nlohmann::json::parse(json_text.begin(), json_text.end());
+  } catch (const nlohmann::json::parse_error& e) {
+    detail::hf_fail("config", std::string("is not valid JSON: ") + e.what());
+  }
+  return hf_rope_spec_from_json(cfg, opt);
+}
+
+/// The rope functor of a config.json text.
+///
+/// Example:
+///     posenc::rope rope = posenc::rope_from_hf_config(text);   // then rope.apply(q, k, pos)
+inline rope rope_from_hf_config(std::string_view json_text, const hf_rope_options& opt = {}) {
+  return parse_hf_config(json_text, opt).make_rope();
+}
+
+}  // namespace posenc
+
+#endif  // POSENC_HF_CONFIG_HPP
