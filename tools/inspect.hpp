@@ -1,0 +1,463 @@
+// posenc-inspect — what a model's RoPE scaling does to each frequency pair (implementation,
+// header-only so that tests/inspect_test.cpp can run it in-process; main() is in
+// posenc_inspect.cpp).
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_TOOLS_INSPECT_HPP
+#define POSENC_TOOLS_INSPECT_HPP
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <posenc/frequency.hpp>
+#include <posenc/hf_config.hpp>
+#include <posenc/rope.hpp>
+
+namespace posenc_inspect {
+
+/// Llama-3.1-8B's public config.json (rope-relevant and surrounding keys), used without a file.
+inline const char* embedded_config() {
+  return R"({
+  "architectures": ["LlamaForCausalLM"],
+  "attention_bias": false,
+  "attention_dropout": 0.0,
+  "bos_token_id": 128000,
+  "eos_token_id": 128001,
+  "hidden_act": "silu",
+  "hidden_size": 4096,
+  "initializer_range": 0.02,
+  "intermediate_size": 14336,
+  "max_position_embeddings": 131072,
+  "mlp_bias": false,
+  "model_type": "llama",
+  "num_attention_heads": 32,
+  "num_hidden_layers": 32,
+  "num_key_value_heads": 8,
+  "pretraining_tp": 1,
+  "rms_norm_eps": 1e-05,
+  "rope_scaling": {
+    "factor": 8.0,
+    "low_freq_factor": 1.0,
+    "high_freq_factor": 4.0,
+    "original_max_position_embeddings": 8192,
+    "rope_type": "llama3"
+  },
+  "rope_theta": 500000.0,
+  "tie_word_embeddings": false,
+  "torch_dtype": "bfloat16",
+  "transformers_version": "4.43.0.dev0",
+  "use_cache": true,
+  "vocab_size": 128256
+})";
+}
+
+inline const char* usage() {
+  return "usage: posenc-inspect [CONFIG.json] [--seq-len N] [--served] [--json] [--svg FILE]\n"
+         "                      [--hf-f32] [--llama-cpp-yarn] [--layer-type NAME]\n"
+         "       posenc-inspect alibi ...   (ALiBi slopes, when built in)\n"
+         "\n"
+         "Shows what a Hugging Face config.json's RoPE scaling does to every frequency pair:\n"
+         "inv_freq before and after scaling, wavelength in tokens, their ratio, and the\n"
+         "attention factor. Without CONFIG.json: Llama-3.1-8B's config.\n"
+         "\n"
+         "  --seq-len N       length for dynamic NTK / LongRoPE (default: the config's original\n"
+         "                    max position, i.e. HF's state before any long input)\n"
+         "  --served          the length is the served maximum (vLLM) instead of the current\n"
+         "                    sequence length (HF)\n"
+         "  --json            print exactly one JSON object (rotary_dim, inv_freq after scaling\n"
+         "                    with 17 significant digits, attention_factor, ...)\n"
+         "  --svg FILE        write a plot of the wavelength per pair, unscaled vs scaled (log)\n"
+         "  --hf-f32          frequencies in HF's float32 arithmetic instead of exact double\n"
+         "  --llama-cpp-yarn  YaRN with llama.cpp's rules (always truncates, ignores mscale)\n"
+         "  --layer-type NAME which entry of per-layer-type rope_parameters (transformers v5)\n";
+}
+
+struct options {
+  std::string config_path;  ///< empty: the embedded config
+  std::size_t seq_len = 0;
+  bool served = false;
+  bool json = false;
+  std::string svg;
+  bool hf_f32 = false;
+  bool llama_cpp_yarn = false;
+  std::string layer_type;
+  bool help = false;
+};
+
+/// Thrown for command-line mistakes (exit status 2).
+struct usage_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+inline options parse_args(int argc, const char* const* argv) {
+  options o;
+  auto value = [&](int& i, const char* flag) -> std::string {
+    if (i + 1 >= argc) throw usage_error(std::string(flag) + " needs a value");
+    return argv[++i];
+  };
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--help" || a == "-h") {
+      o.help = true;
+    } else if (a == "--seq-len") {
+      const std::string v = value(i, "--seq-len");
+      errno = 0;
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+      if (v.empty() || v[0] == '-' || *end != '\0' || errno == ERANGE || n == 0)
+        throw usage_error("--seq-len needs a positive integer, got '" + v + "'");
+      o.seq_len = static_cast<std::size_t>(n);
+    } else if (a == "--served") {
+      o.served = true;
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--svg") {
+      o.svg = value(i, "--svg");
+    } else if (a == "--hf-f32") {
+      o.hf_f32 = true;
+    } else if (a == "--llama-cpp-yarn") {
+      o.llama_cpp_yarn = true;
+    } else if (a == "--layer-type") {
+      o.layer_type = value(i, "--layer-type");
+    } else if (a == "alibi") {
+      throw usage_error("the alibi subcommand is not built into this posenc-inspect");
+    } else if (a.size() > 1 && a[0] == '-') {
+      throw usage_error("unknown option '" + a + "'");
+    } else if (o.config_path.empty()) {
+      o.config_path = a;
+    } else {
+      throw usage_error("more than one config file given ('" + o.config_path + "', '" + a + "')");
+    }
+  }
+  return o;
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw std::runtime_error("cannot read '" + path + "'");
+  return ss.str();
+}
+
+/// %.17g (17 significant digits: every double round-trips), valid JSON for finite values.
+inline std::string g17(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+inline std::string gfmt(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+inline std::string json_string(const std::string& s) {
+  std::string o = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char b[8];
+      std::snprintf(b, sizeof b, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      o += b;
+    } else {
+      o += c;
+    }
+  }
+  return o + "\"";
+}
+
+inline std::string xml_escape(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    if (c == '&') o += "&amp;";
+    else if (c == '<') o += "&lt;";
+    else if (c == '>') o += "&gt;";
+    else if (c == '"') o += "&quot;";
+    else o += c;
+  }
+  return o;
+}
+
+/// Everything the three outputs show.
+struct report {
+  std::string source;      ///< config path or "embedded Llama-3.1-8B config"
+  posenc::hf_rope_spec spec;
+  std::size_t seq_len = 0;
+  bool served = false;
+  std::vector<double> before, after;  ///< inv_freq unscaled / scaled (in the chosen precision)
+  double attention_factor = 1.0;
+  std::string notes;    ///< scaling-specific summary line
+  std::string explain;  ///< optional longer explanation (table only)
+};
+
+inline report build_report(const options& o) {
+  report r;
+  const std::string text = o.config_path.empty() ? embedded_config() : read_file(o.config_path);
+  r.source = o.config_path.empty() ? "embedded Llama-3.1-8B config" : o.config_path;
+  posenc::hf_rope_options ho;
+  ho.seq_len = o.seq_len;
+  ho.length_mode = o.served ? posenc::hf_length_mode::served : posenc::hf_length_mode::current;
+  ho.precision = o.hf_f32 ? posenc::rope_precision::hf_f32 : posenc::rope_precision::exact;
+  ho.yarn = o.llama_cpp_yarn ? posenc::yarn_variant::llama_cpp : posenc::yarn_variant::hf;
+  ho.layer_type = o.layer_type;
+  r.spec = posenc::parse_hf_config(text, ho);
+  r.seq_len = o.seq_len ? o.seq_len : r.spec.reference_length();
+  r.served = o.served;
+  const posenc::rope scaled = r.spec.make_rope();
+  const posenc::rope plain = r.spec.make_unscaled_rope();
+  for (std::size_t k = 0; k < scaled.pairs(); ++k) {
+    r.before.push_back(o.hf_f32 ? static_cast<double>(plain.inv_freq_f32(k)) : plain.inv_freq(k));
+    r.after.push_back(o.hf_f32 ? static_cast<double>(scaled.inv_freq_f32(k)) : scaled.inv_freq(k));
+  }
+  r.attention_factor = scaled.attention_factor();
+  const posenc::rope_dims d = scaled.dims();
+  std::ostringstream n;
+  if (const auto* y = std::get_if<posenc::yarn_scaling>(&r.spec.scaling)) {
+    const auto rg = y->correction_range(d);
+    n << "yarn: factor " << y->factor << ", original " << y->original_max_position
+      << ", correction range [" << gfmt("%.6g", rg.low) << ", " << gfmt("%.6g", rg.high)
+      << "]" << (y->truncate ? "" : ", truncate=false");
+    r.explain = "pairs k <= low keep their frequency, k >= high are divided by the factor, "
+                "linear ramp between";
+    if (y->softmax_scale_multiplier() != 1.0)
+      n << "; DeepSeek softmax multiplier " << gfmt("%.10g", y->softmax_scale_multiplier());
+  } else if (const auto* l = std::get_if<posenc::llama3_scaling>(&r.spec.scaling)) {
+    const double L = static_cast<double>(l->original_max_position);
+    n << "llama3: factor " << l->factor << "; wavelength < " << L / l->high_freq_factor
+      << " kept, > " << L / l->low_freq_factor << " divided by " << l->factor
+      << ", smooth blend between";
+  } else if (const auto* dn = std::get_if<posenc::dynamic_ntk_scaling>(&r.spec.scaling)) {
+    n << "dynamic NTK: factor " << dn->factor << ", L0 " << dn->original_max_position
+      << ", length " << dn->effective_length() << (o.served ? " (served, vLLM)" : " (current, HF)")
+      << ", alpha " << gfmt("%.10g", dn->alpha()) << ", base' " << gfmt("%.10g", dn->scaled_base(d));
+  } else if (const auto* lr = std::get_if<posenc::longrope_scaling>(&r.spec.scaling)) {
+    n << "longrope: " << (lr->uses_long() ? "long" : "short") << " factors (length " << r.seq_len
+      << (o.served ? ", served" : ", current") << " vs original " << lr->original_max_position
+      << "), factor " << lr->factor;
+  } else if (const auto* lin = std::get_if<posenc::linear_scaling>(&r.spec.scaling)) {
+    n << "linear: every frequency divided by " << lin->factor;
+  } else if (const auto* nt = std::get_if<posenc::ntk_scaling>(&r.spec.scaling)) {
+    n << "ntk: alpha " << nt->alpha << ", base' " << gfmt("%.10g", nt->scaled_base(d));
+  } else {
+    n << "no scaling";
+  }
+  r.notes = n.str();
+  return r;
+}
+
+inline const char* layout_name(posenc::rope_layout l) {
+  return l == posenc::rope_layout::interleaved ? "interleaved" : "half_split";
+}
+
+inline void print_table(const report& r, std::ostream& out) {
+  const posenc::rope_config& c = r.spec.config;
+  out << "config:      " << r.source
+      << (r.spec.model_type.empty() ? std::string() : " (model_type " + r.spec.model_type + ")")
+      << "\n";
+  out << "rope:        " << r.spec.rope_type << " (policy " << r.spec.scaling_name()
+      << "), head_dim " << c.head_dim << ", rotary_dim " << c.rotary_dim << ", base "
+      << gfmt("%.10g", c.base) << ", layout " << layout_name(c.layout) << ", "
+      << (c.precision == posenc::rope_precision::hf_f32 ? "hf_f32" : "exact") << "\n";
+  out << "seq_len:     " << r.seq_len << (r.served ? " (served maximum)" : " (current length)")
+      << ", reference length " << r.spec.reference_length() << "\n";
+  out << "scaling:     " << r.notes << "\n";
+  if (!r.explain.empty()) out << "             " << r.explain << "\n";
+  out << "attention:   factor " << gfmt("%.10g", r.attention_factor)
+      << (c.fold_attention_factor ? " multiplies cos and sin" : " (not folded)")
+      << "; q.k logits scale by " << gfmt("%.10g", r.attention_factor * r.attention_factor)
+      << "\n\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "%5s  %-22s  %-22s  %-16s  %-16s  %s\n", "pair",
+                "inv_freq unscaled", "inv_freq scaled", "wavelength", "wavelength", "ratio");
+  out << line;
+  std::snprintf(line, sizeof line, "%5s  %-22s  %-22s  %-16s  %-16s  %s\n", "", "", "",
+                "unscaled (tok)", "scaled (tok)", "(stretch)");
+  out << line;
+  for (std::size_t k = 0; k < r.after.size(); ++k) {
+    std::snprintf(line, sizeof line, "%5zu  %-22.15e  %-22.15e  %-16.6g  %-16.6g  %.6g\n", k,
+                  r.before[k], r.after[k], posenc::wavelength(r.before[k]),
+                  posenc::wavelength(r.after[k]), r.before[k] / r.after[k]);
+    out << line;
+  }
+}
+
+inline void print_json(const report& r, std::ostream& out) {
+  const posenc::rope_config& c = r.spec.config;
+  auto list = [](const std::vector<double>& v, bool wavelength) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      if (i) s += ", ";
+      s += g17(wavelength ? posenc::wavelength(v[i]) : v[i]);
+    }
+    return s + "]";
+  };
+  out << "{\"config\": " << json_string(r.source) << ", \"model_type\": "
+      << json_string(r.spec.model_type) << ", \"rope_type\": " << json_string(r.spec.rope_type)
+      << ", \"scaling\": " << json_string(r.spec.scaling_name()) << ", \"head_dim\": "
+      << c.head_dim << ", \"rotary_dim\": " << c.rotary_dim << ", \"base\": " << g17(c.base)
+      << ", \"layout\": " << json_string(layout_name(c.layout)) << ", \"precision\": "
+      << json_string(c.precision == posenc::rope_precision::hf_f32 ? "hf_f32" : "exact")
+      << ", \"seq_len\": " << r.seq_len << ", \"length_mode\": "
+      << json_string(r.served ? "served" : "current")
+      << ", \"attention_factor\": " << g17(r.attention_factor)
+      << ", \"inv_freq\": " << list(r.after, false)
+      << ", \"inv_freq_unscaled\": " << list(r.before, false)
+      << ", \"wavelength\": " << list(r.after, true) << "}\n";
+}
+
+/// SVG: wavelength per pair, unscaled vs scaled, logarithmic y axis.
+inline std::string render_svg(const report& r) {
+  const double W = 900, H = 540, ml = 90, mr = 30, mt = 60, mb = 70;
+  const double pw = W - ml - mr, ph = H - mt - mb;
+  const std::size_t n = r.after.size();
+  std::vector<double> wb, wa;
+  for (std::size_t k = 0; k < n; ++k) {
+    wb.push_back(posenc::wavelength(r.before[k]));
+    wa.push_back(posenc::wavelength(r.after[k]));
+  }
+  const double ref = static_cast<double>(r.spec.reference_length());
+  double lo = *std::min_element(wb.begin(), wb.end());
+  double hi = *std::max_element(wb.begin(), wb.end());
+  lo = std::min(lo, *std::min_element(wa.begin(), wa.end()));
+  hi = std::max(hi, *std::max_element(wa.begin(), wa.end()));
+  if (ref > 0) {
+    lo = std::min(lo, ref);
+    hi = std::max(hi, ref);
+  }
+  const int d0 = static_cast<int>(std::floor(std::log10(lo)));
+  int d1 = static_cast<int>(std::ceil(std::log10(hi)));
+  if (d1 <= d0) d1 = d0 + 1;
+  auto X = [&](double k) { return ml + (n > 1 ? k / static_cast<double>(n - 1) : 0.5) * pw; };
+  auto Y = [&](double w) { return mt + ph * (1.0 - (std::log10(w) - d0) / (d1 - d0)); };
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(2);
+  s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+    << "\" viewBox=\"0 0 " << W << ' ' << H << "\" font-family=\"sans-serif\">\n";
+  s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  const std::string title = "RoPE wavelength per pair: " +
+                            (r.spec.model_type.empty() ? std::string("model") : r.spec.model_type) +
+                            ", " + r.spec.rope_type + " (rotary_dim " +
+                            std::to_string(r.spec.config.rotary_dim) + ", base " +
+                            gfmt("%.6g", r.spec.config.base) + ", seq_len " +
+                            std::to_string(r.seq_len) + ")";
+  s << "<text x=\"" << W / 2 << "\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">"
+    << xml_escape(title) << "</text>\n";
+  s << "<text x=\"" << W / 2 << "\" y=\"46\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555\">"
+    << xml_escape("attention factor " + gfmt("%.6g", r.attention_factor) + "; " + r.notes.substr(0, 120))
+    << "</text>\n";
+  // grid: decades (and 2x, 5x minor lines)
+  for (int d = d0; d <= d1; ++d) {
+    const double y = Y(std::pow(10.0, d));
+    s << "<line x1=\"" << ml << "\" y1=\"" << y << "\" x2=\"" << ml + pw << "\" y2=\"" << y
+      << "\" stroke=\"#ccc\"/>\n";
+    s << "<text x=\"" << ml - 8 << "\" y=\"" << y + 4 << "\" text-anchor=\"end\" font-size=\"12\">"
+      << "1e" << d << "</text>\n";
+    for (double m : {2.0, 5.0})
+      if (d < d1) {
+        const double ym = Y(m * std::pow(10.0, d));
+        s << "<line x1=\"" << ml << "\" y1=\"" << ym << "\" x2=\"" << ml + pw << "\" y2=\"" << ym
+          << "\" stroke=\"#eee\"/>\n";
+      }
+  }
+  const std::size_t step = n > 16 ? (n + 7) / 8 : 1;
+  for (std::size_t k = 0; k < n; k += step) {
+    s << "<text x=\"" << X(static_cast<double>(k)) << "\" y=\"" << mt + ph + 18
+      << "\" text-anchor=\"middle\" font-size=\"12\">" << k << "</text>\n";
+    s << "<line x1=\"" << X(static_cast<double>(k)) << "\" y1=\"" << mt + ph << "\" x2=\""
+      << X(static_cast<double>(k)) << "\" y2=\"" << mt + ph + 5 << "\" stroke=\"black\"/>\n";
+  }
+  s << "<rect x=\"" << ml << "\" y=\"" << mt << "\" width=\"" << pw << "\" height=\"" << ph
+    << "\" fill=\"none\" stroke=\"black\"/>\n";
+  s << "<text x=\"" << ml + pw / 2 << "\" y=\"" << H - 22
+    << "\" text-anchor=\"middle\" font-size=\"13\">pair index k</text>\n";
+  s << "<text transform=\"translate(22," << mt + ph / 2
+    << ") rotate(-90)\" text-anchor=\"middle\" font-size=\"13\">wavelength 2&#960;/&#952;_k "
+       "(tokens, log scale)</text>\n";
+  if (ref > 0) {
+    const double y = Y(ref);
+    s << "<line x1=\"" << ml << "\" y1=\"" << y << "\" x2=\"" << ml + pw << "\" y2=\"" << y
+      << "\" stroke=\"#d62728\" stroke-dasharray=\"6,4\"/>\n";
+    s << "<text x=\"" << ml + 6 << "\" y=\"" << y - 5 << "\" font-size=\"12\" fill=\"#d62728\">"
+      << "reference length " << r.spec.reference_length() << "</text>\n";
+  }
+  auto poly = [&](const std::vector<double>& w, const char* color, const char* dash) {
+    s << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"2\"" << dash
+      << " points=\"";
+    for (std::size_t k = 0; k < n; ++k)
+      s << X(static_cast<double>(k)) << ',' << Y(w[k]) << (k + 1 < n ? " " : "");
+    s << "\"/>\n";
+    for (std::size_t k = 0; k < n; ++k)
+      s << "<circle cx=\"" << X(static_cast<double>(k)) << "\" cy=\"" << Y(w[k])
+        << "\" r=\"2.5\" fill=\"" << color << "\"/>\n";
+  };
+  poly(wb, "#7f7f7f", " stroke-dasharray=\"5,3\"");
+  poly(wa, "#1f77b4", "");
+  const double lx = ml + 16, ly = mt + 18;
+  s << "<rect x=\"" << lx - 8 << "\" y=\"" << ly - 14 << "\" width=\"190\" height=\"44\" "
+       "fill=\"white\" stroke=\"#999\"/>\n";
+  s << "<line x1=\"" << lx << "\" y1=\"" << ly - 4 << "\" x2=\"" << lx + 30 << "\" y2=\"" << ly - 4
+    << "\" stroke=\"#7f7f7f\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>\n";
+  s << "<text x=\"" << lx + 38 << "\" y=\"" << ly << "\" font-size=\"12\">unscaled</text>\n";
+  s << "<line x1=\"" << lx << "\" y1=\"" << ly + 16 << "\" x2=\"" << lx + 30 << "\" y2=\""
+    << ly + 16 << "\" stroke=\"#1f77b4\" stroke-width=\"2\"/>\n";
+  s << "<text x=\"" << lx + 38 << "\" y=\"" << ly + 20 << "\" font-size=\"12\">scaled ("
+    << xml_escape(r.spec.scaling_name()) << ")</text>\n";
+  s << "</svg>\n";
+  return s.str();
+}
+
+/// The whole tool: returns the exit status (0 ok, 1 bad input, 2 bad command line). Errors are
+/// one line on `err`, prefixed "posenc-inspect: ".
+inline int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  auto one_line = [](std::string m) {
+    std::replace(m.begin(), m.end(), '\n', ' ');
+    return m;
+  };
+  try {
+    const options o = parse_args(argc, argv);
+    if (o.help) {
+      out << usage();
+      return 0;
+    }
+    const report r = build_report(o);
+    if (!o.svg.empty()) {
+      std::ofstream f(o.svg, std::ios::binary);
+      if (!f) throw std::runtime_error("cannot write '" + o.svg + "': " + std::strerror(errno));
+      f << render_svg(r);
+      f.close();
+      if (!f) throw std::runtime_error("cannot write '" + o.svg + "'");
+    }
+    if (o.json) {
+      print_json(r, out);
+    } else {
+      print_table(r, out);
+      if (!o.svg.empty()) out << "\nwrote " << o.svg << "\n";
+    }
+    out.flush();
+    return 0;
+  } catch (const usage_error& e) {
+    err << "posenc-inspect: " << one_line(e.what()) << " (see --help)\n";
+    return 2;
+  } catch (const std::exception& e) {
+    err << "posenc-inspect: " << one_line(e.what()) << "\n";
+    return 1;
+  }
+}
+
+}  // namespace posenc_inspect
+
+#endif  // POSENC_TOOLS_INSPECT_HPP
