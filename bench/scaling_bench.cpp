@@ -1,0 +1,137 @@
+// RoPE scaling policies (include/posenc/scaling/*.hpp) on the hot path: a scaling only changes
+// the frequency table computed at construction, so the cached path must be unchanged by it and
+// the on-the-fly path (which also folds the attention factor into cos/sin) within noise of the
+// unscaled one. Shape: prefill 4096 tokens × 32 heads × 128, fp32, half_split, rotated in place.
+// Yardstick in the same binary over the same bytes:
+//   inplace_limit  x *= a: the physical limit of any in-place pass (reads and writes every byte).
+// Every benchmark reports bytes/s over the tensor's bytes and items/s over its elements.
+//
+//     scaling_bench --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
+//                   --benchmark_report_aggregates_only=true
+// or bench/run_scaling_bench.sh BUILD_DIR, which prints the ratios as a table.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <functional>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "posenc/posenc.hpp"
+
+namespace {
+
+constexpr std::size_t kTokens = 4096, kHeads = 32, kDim = 128;
+constexpr std::size_t kElems = kTokens * kHeads * kDim;
+
+std::vector<float> make_data() {
+  std::vector<float> v(kElems);
+  for (std::size_t i = 0; i < kElems; ++i)
+    v[i] = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
+  return v;
+}
+
+void finish(benchmark::State& st) {
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * kElems * sizeof(float)));
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kElems));
+}
+
+// x *= a with the default architecture's widest registers, unrolled 4×.
+void scale_in_place(float* p, std::size_t n, float a) {
+#if POSENC_HAS_XSIMD
+  using B = xsimd::batch<float, posenc::default_arch>;
+  constexpr std::size_t N = B::size;
+  const B av(a);
+  std::size_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    const B x0 = B::load_unaligned(p + i) * av, x1 = B::load_unaligned(p + i + N) * av;
+    const B x2 = B::load_unaligned(p + i + 2 * N) * av, x3 = B::load_unaligned(p + i + 3 * N) * av;
+    x0.store_unaligned(p + i);
+    x1.store_unaligned(p + i + N);
+    x2.store_unaligned(p + i + 2 * N);
+    x3.store_unaligned(p + i + 3 * N);
+  }
+  for (; i < n; ++i) p[i] *= a;
+#else
+  for (std::size_t i = 0; i < n; ++i) p[i] *= a;
+#endif
+}
+
+void bm_inplace_limit(benchmark::State& st) {
+  std::vector<float> x = make_data();
+  float a = 1.0f;
+  for (auto _ : st) {
+    scale_in_place(x.data(), x.size(), a);
+    benchmark::ClobberMemory();
+    a = a == 1.0f ? 0.999999f : 1.0f;
+  }
+  benchmark::DoNotOptimize(x.data());
+  finish(st);
+}
+
+using make_rope_fn = std::function<posenc::rope(const posenc::rope_config&)>;
+
+void bm_rope(benchmark::State& st, make_rope_fn make, bool cached) {
+  posenc::rope_config cfg;
+  cfg.head_dim = kDim;
+  cfg.base = 500000.0;
+  const posenc::rope r = make(cfg);
+  posenc::rope_cache<float> cache(r, cached ? kTokens : 0);
+  std::vector<float> x = make_data();
+  std::vector<std::int64_t> pos(kTokens);
+  std::iota(pos.begin(), pos.end(), std::int64_t{0});
+  const auto view = posenc::make_head_view(x.data(), kTokens, kHeads, kDim);
+  for (auto _ : st) {
+    if (cached) {
+      cache.apply(view, pos.data());
+    } else {
+      r.apply(view, pos.data());
+    }
+    benchmark::ClobberMemory();
+  }
+  benchmark::DoNotOptimize(x.data());
+  st.SetLabel(std::string(r.scaling_name()) + (r.magnitude() != 1.0 ? " (attention factor folded)" : ""));
+  finish(st);
+}
+
+std::vector<double> ones(double v) { return std::vector<double>(kDim / 2, v); }
+
+const int registered = [] {
+  const std::string shape = "/4096x32x128/f32";
+  auto tune = [](benchmark::internal::Benchmark* b) {
+    b->Unit(benchmark::kMillisecond)->MinTime(0.3);
+  };
+  tune(benchmark::RegisterBenchmark(("inplace_limit" + shape).c_str(), bm_inplace_limit));
+  posenc::yarn_scaling yarn;
+  yarn.factor = 4.0;
+  yarn.original_max_position = 32768;
+  posenc::longrope_scaling longrope;
+  longrope.short_factor = ones(1.5);
+  longrope.long_factor = ones(3.0);
+  longrope.original_max_position = 4096;
+  longrope.factor = 32.0;
+  longrope.served_length = 131072;
+  const std::vector<std::pair<std::string, make_rope_fn>> policies = {
+      {"none", [](const posenc::rope_config& c) { return posenc::rope(c); }},
+      {"linear", [](const posenc::rope_config& c) { return posenc::rope(c, posenc::linear_scaling{4.0}); }},
+      {"ntk", [](const posenc::rope_config& c) { return posenc::rope(c, posenc::ntk_scaling{4.0}); }},
+      {"dynamic", [](const posenc::rope_config& c) {
+         return posenc::rope(c, posenc::dynamic_ntk_scaling{2.0, 2048, 4096, 0});
+       }},
+      {"yarn", [yarn](const posenc::rope_config& c) { return posenc::rope(c, yarn); }},
+      {"llama3", [](const posenc::rope_config& c) { return posenc::rope(c, posenc::llama3_scaling{}); }},
+      {"longrope", [longrope](const posenc::rope_config& c) { return posenc::rope(c, longrope); }},
+      {"freq_factors", [](const posenc::rope_config& c) {
+         return posenc::rope(c, posenc::freq_factors_scaling{ones(2.0)});
+       }},
+  };
+  for (bool cached : {true, false})
+    for (const auto& p : policies)
+      tune(benchmark::RegisterBenchmark(
+          ((cached ? "rope_cached/" : "rope_fly/") + p.first + shape).c_str(), bm_rope, p.second,
+          cached));
+  benchmark::AddCustomContext("posenc_arch", posenc::arch_name());
+  return 0;
+}();
+
+}  // namespace
