@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #include "posenc/config.hpp"
@@ -302,27 +303,39 @@ class alibi_bias {
   template <class Arch = default_arch, class T>
   void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
               std::int64_t k_first) const noexcept {
+    add_to_masked<Arch>(block, head, q_first, k_first, all_visible{block.cols});
+  }
+
+  /**
+   * add_to with an extra mask from other biases: visible(r) returns the half-open column range
+   * [lo, hi) of block row r that they leave visible (a std::pair<std::size_t, std::size_t>);
+   * columns outside it are set to −∞, and the ALiBi values are added inside it (intersected with
+   * ALiBi's own causal range). sum_bias uses this to apply {alibi, masks…} in one pass through
+   * the Toeplitz tile path.
+   */
+  template <class Arch = default_arch, class T, class Visible>
+  void add_to_masked(logits_view<T> block, std::size_t head, std::int64_t q_first,
+                     std::int64_t k_first, const Visible& visible) const noexcept {
     check_types<T>();
     POSENC_ASSERT(head < cfg_.num_heads, "posenc::alibi_bias: head out of range");
     POSENC_ASSERT(block.data != nullptr || block.rows * block.cols == 0,
                   "posenc::alibi_bias: null tile");
-    if constexpr (posenc::detail::is_16bit_storage<T>()) {
-      for (std::size_t r = 0; r < block.rows; ++r)
-        add_to_row<Arch>(head, q_first + static_cast<std::int64_t>(r), k_first, block.row(r),
-                         block.cols);
-    } else {
-      if (block.rows < 4) {  // the table would cost as much as the rows
-        for (std::size_t r = 0; r < block.rows; ++r)
-          add_to_row<Arch>(head, q_first + static_cast<std::int64_t>(r), k_first, block.row(r),
-                           block.cols);
-        return;
+    if (posenc::detail::is_16bit_storage<T>() || block.rows < 4) {
+      // 16-bit: the per-row kernel; fewer than 4 rows: a table would cost as much as the rows.
+      for (std::size_t r = 0; r < block.rows; ++r) {
+        const auto v = visible(r);
+        row_masked<Arch>(head, q_first + static_cast<std::int64_t>(r), k_first, block.row(r),
+                         block.cols, v.first, v.second);
       }
+      return;
+    }
+    if constexpr (!posenc::detail::is_16bit_storage<T>()) {
       for (std::size_t r0 = 0; r0 < block.rows; r0 += table_rows) {
         const std::size_t nr = std::min(table_rows, block.rows - r0);
         for (std::size_t c0 = 0; c0 < block.cols; c0 += table_cols) {
           const std::size_t nc = std::min(table_cols, block.cols - c0);
           add_chunk<Arch>(block, head, q_first + static_cast<std::int64_t>(r0),
-                          k_first + static_cast<std::int64_t>(c0), r0, c0, nr, nc);
+                          k_first + static_cast<std::int64_t>(c0), r0, c0, nr, nc, visible);
         }
       }
     }
@@ -408,6 +421,25 @@ class alibi_bias {
     static_assert(!std::is_const<T>::value, "posenc::alibi_bias: logits are written");
   }
 
+  struct all_visible {
+    std::size_t cols;
+    std::pair<std::size_t, std::size_t> operator()(std::size_t) const noexcept { return {0, cols}; }
+  };
+
+  /// One row of n keys with only [lo, hi) left visible by other biases.
+  template <class Arch, class T>
+  void row_masked(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* x, std::size_t n,
+                  std::size_t lo, std::size_t hi) const noexcept {
+    using C = coef_t<T>;
+    constexpr C ninf = -std::numeric_limits<C>::infinity();
+    hi = std::min(hi, visible_end(q_pos, k_first, n));
+    lo = std::min(lo, hi);
+    kernels::fill(Arch{}, x, lo, ninf);
+    kernels::add_ramp(Arch{}, x + lo, hi - lo, slope_as<C>(head),
+                      k_first + static_cast<std::int64_t>(lo) - anchor(q_pos), sign());
+    kernels::fill(Arch{}, x + hi, n - hi, ninf);
+  }
+
   std::int64_t anchor(std::int64_t q_pos) const noexcept {
     return cfg_.form == alibi_form::relative ? q_pos : cfg_.key_origin;
   }
@@ -423,9 +455,10 @@ class alibi_bias {
     return static_cast<std::uint64_t>(v) < n ? static_cast<std::size_t>(v) : n;
   }
 
-  template <class Arch, class T>
+  template <class Arch, class T, class Visible>
   void add_chunk(logits_view<T> block, std::size_t head, std::int64_t q0, std::int64_t k0,
-                 std::size_t r0, std::size_t c0, std::size_t nr, std::size_t nc) const noexcept {
+                 std::size_t r0, std::size_t c0, std::size_t nr, std::size_t nc,
+                 const Visible& visible) const noexcept {
     using C = coef_t<T>;
     constexpr C ninf = -std::numeric_limits<C>::infinity();
     const C m = slope_as<C>(head);
@@ -446,9 +479,13 @@ class alibi_bias {
     }
     for (std::size_t r = 0; r < nr; ++r) {
       T* row = block.row(r0 + r) + c0;
-      const std::size_t hi =
-          all_masked ? 0 : visible_end(q0 + static_cast<std::int64_t>(r), k0, nc);
-      if (hi > 0) kernels::add_values(Arch{}, row, table + (relative ? nr - 1 - r : 0), hi);
+      const auto v = visible(r0 + r);  // in block columns
+      std::size_t hi = all_masked ? 0 : visible_end(q0 + static_cast<std::int64_t>(r), k0, nc);
+      hi = std::min(hi, v.second > c0 ? std::min(v.second - c0, nc) : std::size_t{0});
+      const std::size_t lo = std::min(v.first > c0 ? v.first - c0 : std::size_t{0}, hi);
+      kernels::fill(Arch{}, row, lo, ninf);
+      if (hi > lo)
+        kernels::add_values(Arch{}, row + lo, table + (relative ? nr - 1 - r : 0) + lo, hi - lo);
       kernels::fill(Arch{}, row + hi, nc - hi, ninf);
     }
   }

@@ -249,6 +249,21 @@ struct fused_term {
 template <class B>
 using fused_term_t = std::remove_cv_t<std::remove_reference_t<typename fused_term<B>::type>>;
 
+/// A visibility callback for add_to_masked: every column visible.
+struct visible_all {
+  std::size_t cols = 0;
+  std::pair<std::size_t, std::size_t> operator()(std::size_t) const noexcept { return {0, cols}; }
+};
+/// Does U offer add_to_masked (a tile path that also applies other biases' masks)?
+template <class U, class T, class = void>
+struct has_add_to_masked : std::false_type {};
+template <class U, class T>
+struct has_add_to_masked<U, T,
+                         std::void_t<decltype(std::declval<const U&>().template add_to_masked<scalar_arch>(
+                             std::declval<logits_view<T>>(), std::size_t{}, std::int64_t{},
+                             std::int64_t{}, std::declval<const visible_all&>()))>>
+    : std::true_type {};
+
 /// Scalar reference of the fused pass over keys [j0, j0 + n) of a row whose visible range was
 /// already resolved: x[i] = T(C(x[i]) + lane(row, j0 + i)).
 template <class B, class R, class T, class Arch = scalar_arch>
@@ -424,15 +439,31 @@ class sum_bias {
   void add_to_row(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* logits,
                   std::size_t n_keys) const noexcept {
     static_assert(!std::is_const<T>::value, "posenc::sum_bias: logits are written");
-    detail::fused_add_row<Arch>(*this, head, q_pos, k_first, logits, n_keys);
+    add_to<Arch>(make_logits_view(logits, 1, n_keys), head, q_pos, k_first);
   }
-  /// One pass over a tile: row r is the query at q_first + r, column c the key at k_first + c.
+  /**
+   * One pass over a tile: row r is the query at q_first + r, column c the key at k_first + c.
+   * When exactly one part adds values and it has a masked tile path (alibi_bias::add_to_masked),
+   * the other parts' masks are handed to it and the tile goes through that path (ALiBi's
+   * Toeplitz table); otherwise every part is evaluated lane-parallel per row.
+   */
   template <class Arch = default_arch, class T>
   void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
               std::int64_t k_first) const noexcept {
-    for (std::size_t r = 0; r < block.rows; ++r)
-      add_to_row<Arch>(head, q_first + static_cast<std::int64_t>(r), k_first, block.row(r),
-                       block.cols);
+    static_assert(!std::is_const<T>::value, "posenc::sum_bias: logits are written");
+    constexpr std::size_t vi = first_value_part();
+    if constexpr (value_parts() == 1 && single_value_tile_path<vi, T>()) {
+      using C = coef_t<T>;
+      detail::get_bias(std::get<vi>(parts_))
+          .template add_to_masked<Arch>(block, head, q_first, k_first, [&](std::size_t r) {
+            return masks_visible<C>(head, q_first + static_cast<std::int64_t>(r), k_first,
+                                    block.cols, std::index_sequence_for<Bs...>{});
+          });
+    } else {
+      for (std::size_t r = 0; r < block.rows; ++r)
+        detail::fused_add_row<Arch>(*this, head, q_first + static_cast<std::int64_t>(r), k_first,
+                                    block.row(r), block.cols);
+    }
   }
 
   static constexpr bool has_values = (term_t<Bs>::has_values || ...);
@@ -460,6 +491,41 @@ class sum_bias {
 #endif
 
  private:
+  static constexpr std::size_t value_parts() noexcept {
+    return (std::size_t{term_t<Bs>::has_values} + ...);
+  }
+  static constexpr std::size_t first_value_part() noexcept {
+    constexpr bool hv[] = {term_t<Bs>::has_values...};
+    for (std::size_t i = 0; i < sizeof...(Bs); ++i)
+      if (hv[i]) return i;
+    return 0;
+  }
+  template <std::size_t I, class T>
+  static constexpr bool single_value_tile_path() noexcept {
+    using U = detail::unwrap_bias_t<std::tuple_element_t<I, std::tuple<Bs...>>>;
+    return detail::has_add_to_masked<U, T>::value;
+  }
+  /// [lo, hi) left visible by the mask parts for one row.
+  template <class C, std::size_t... I>
+  std::pair<std::size_t, std::size_t> masks_visible(std::size_t head, std::int64_t q,
+                                                    std::int64_t k_first, std::size_t n,
+                                                    std::index_sequence<I...>) const noexcept {
+    std::size_t lo = 0, hi = n;
+    const auto merge = [&](auto idx) {
+      constexpr std::size_t k = decltype(idx)::value;
+      using B = std::tuple_element_t<k, std::tuple<Bs...>>;
+      if constexpr (!term_t<B>::has_values) {
+        const auto& part = detail::fused_term<detail::unwrap_bias_t<B>>::make(
+            detail::get_bias(std::get<k>(parts_)));
+        const auto r = part.template row<C>(head, q, k_first, n);
+        lo = r.lo > lo ? r.lo : lo;
+        hi = r.hi < hi ? r.hi : hi;
+      }
+    };
+    (merge(std::integral_constant<std::size_t, I>{}), ...);
+    return {lo, hi};
+  }
+
   template <class C, std::size_t... I>
   C value_impl(std::size_t head, std::int64_t q, std::int64_t k,
                std::index_sequence<I...> seq) const noexcept {

@@ -3,13 +3,19 @@
 #ifndef POSENC_POSENC_HPP
 #define POSENC_POSENC_HPP
 
+#include "posenc/alibi.hpp"
+#include "posenc/attention.hpp"
+#include "posenc/compose.hpp"
 #include "posenc/config.hpp"
 #include "posenc/frequency.hpp"
+#include "posenc/kernels/bias.hpp"
 #include "posenc/kernels/rotate.hpp"
 #include "posenc/kernels/sincos.hpp"
+#include "posenc/ntk_alibi.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/rope_cache.hpp"
 #include "posenc/scaling.hpp"
+#include "posenc/sinusoidal.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
 #include "posenc/version.hpp"
