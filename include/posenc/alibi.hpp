@@ -477,16 +477,39 @@ class alibi_bias {
         kernels::ramp_values(Arch{}, table, nc, m, k0 - cfg_.key_origin, sign());
       }
     }
-    for (std::size_t r = 0; r < nr; ++r) {
-      T* row = block.row(r0 + r) + c0;
-      const auto v = visible(r0 + r);  // in block columns
-      std::size_t hi = all_masked ? 0 : visible_end(q0 + static_cast<std::int64_t>(r), k0, nc);
-      hi = std::min(hi, v.second > c0 ? std::min(v.second - c0, nc) : std::size_t{0});
-      const std::size_t lo = std::min(v.first > c0 ? v.first - c0 : std::size_t{0}, hi);
-      kernels::fill(Arch{}, row, lo, ninf);
-      if (hi > lo)
-        kernels::add_values(Arch{}, row + lo, table + (relative ? nr - 1 - r : 0) + lo, hi - lo);
-      kernels::fill(Arch{}, row + hi, nc - hi, ninf);
+    const C* tab = table + (relative ? nr - 1 : 0);  // row r reads tab − r (relative) or tab
+    const std::size_t step = relative ? 1 : 0;
+    if constexpr (std::is_same<Visible, all_visible>::value) {
+      // No other mask (plain add_to): in causal mode the visible part of row r grows by one key
+      // per row, and every row from r_full on is entirely visible — those rows are one add each.
+      std::size_t r_full = 0;
+      if (all_masked) {
+        r_full = nr;
+      } else if (cfg_.mode == alibi_mode::causal) {
+        const std::int64_t need = k0 + static_cast<std::int64_t>(nc) - 1 - q0;  // row offset
+        r_full = need <= 0 ? 0 : std::min(nr, static_cast<std::size_t>(need));
+      }
+      for (std::size_t r = 0; r < r_full; ++r) {
+        T* row = block.row(r0 + r) + c0;
+        const std::size_t hi =
+            all_masked ? 0 : visible_end(q0 + static_cast<std::int64_t>(r), k0, nc);
+        if (hi > 0) kernels::add_values(Arch{}, row, tab - step * r, hi);
+        kernels::fill(Arch{}, row + hi, nc - hi, ninf);
+      }
+      if (r_full < nr)
+        kernels::add_values_2d(Arch{}, block.row(r0 + r_full) + c0, block.row_stride, nr - r_full,
+                               nc, tab - step * r_full, -static_cast<std::ptrdiff_t>(step));
+    } else {
+      for (std::size_t r = 0; r < nr; ++r) {
+        T* row = block.row(r0 + r) + c0;
+        const auto v = visible(r0 + r);  // in block columns
+        std::size_t hi = all_masked ? 0 : visible_end(q0 + static_cast<std::int64_t>(r), k0, nc);
+        hi = std::min(hi, v.second > c0 ? std::min(v.second - c0, nc) : std::size_t{0});
+        const std::size_t lo = std::min(v.first > c0 ? v.first - c0 : std::size_t{0}, hi);
+        if (lo > 0) kernels::fill(Arch{}, row, lo, ninf);
+        if (hi > lo) kernels::add_values(Arch{}, row + lo, tab - step * r + lo, hi - lo);
+        if (hi < nc) kernels::fill(Arch{}, row + hi, nc - hi, ninf);
+      }
     }
   }
 

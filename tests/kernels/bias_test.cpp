@@ -163,6 +163,11 @@ std::vector<std::size_t> sizes_for() {
 }
 
 template <class T>
+bool same_bits(const T& a, const T& b) {
+  return std::memcmp(&a, &b, sizeof(T)) == 0;
+}
+
+template <class T>
 ::testing::AssertionResult same_buffers(const guarded_buffer<T>& a, const guarded_buffer<T>& b,
                                         std::size_t n, const std::string& what) {
   for (std::size_t i = 0; i < n; ++i) {
@@ -321,6 +326,52 @@ void values_sweep() {
   }
 }
 
+template <class Arch, class T>
+void values_2d_sweep() {
+  // A tile of `rows` rows with leading dimension ld > n reading shifted windows of one table
+  // (vs = −1: the ALiBi Toeplitz tile; 0: the same row for every row; +1 for completeness).
+  const std::size_t N = posenc::lane_count<T, Arch>();
+  auto rng = posenc_test::make_rng(0x400 + sizeof(T));
+  std::uniform_real_distribution<double> d(-4.0, 4.0);
+  for (std::size_t n : posenc_test::lane_sweep({N})) {
+    for (std::size_t rows : {1u, 2u, 3u, 5u}) {
+      for (std::ptrdiff_t vs : {-1, 0, 1}) {
+        for (std::size_t mis : posenc_test::misalignments(N)) {
+          const std::size_t ld = n + 3, total = (rows - 1) * ld + n;
+          guarded_buffer<T> x(total, mis), ref(total, mis);
+          guarded_buffer<T> v(n + rows, 1);
+          std::vector<T> orig(total);
+          for (std::size_t i = 0; i < total; ++i) {
+            orig[i] = draw<T>(rng);
+            x.set(i, orig[i]);
+            ref.set(i, orig[i]);
+          }
+          for (std::size_t i = 0; i < n + rows; ++i) v.set(i, static_cast<T>(d(rng)));
+          const T* v0 = v.data() + (vs < 0 ? rows - 1 : 0);
+          posenc::kernels::add_values_2d(Arch{}, x.data(), static_cast<std::ptrdiff_t>(ld), rows,
+                                         n, v0, vs);
+          posenc::kernels::add_values_2d_ref(ref.data(), static_cast<std::ptrdiff_t>(ld), rows, n,
+                                             v0, vs);
+          std::ostringstream what;
+          what << "add_values_2d " << storage_fmt<T>::name << " n=" << n << " rows=" << rows
+               << " vs=" << vs << " mis=" << mis;
+          ASSERT_TRUE(same_buffers(x, ref, total, what.str()));
+          ASSERT_TRUE(v.guards_intact());
+          // The reference: element (r, i < n) gets v0[r·vs + i] (one IEEE addition), the ld
+          // padding between rows is untouched.
+          for (std::size_t e = 0; e < total; ++e) {
+            const std::size_t r = e / ld, i = e % ld;
+            const T want = i < n ? static_cast<T>(orig[e] + v0[static_cast<std::ptrdiff_t>(r) * vs +
+                                                               static_cast<std::ptrdiff_t>(i)])
+                                 : orig[e];
+            ASSERT_TRUE(same_bits(ref.get(e), want)) << what.str() << " e=" << e;
+          }
+        }
+      }
+    }
+  }
+}
+
 TYPED_TEST(BiasKernel, AddStoreFillEqualReference) {
   using Arch = TypeParam;
   POSENC_ASSERT_ARCH_RUNS(Arch);
@@ -328,6 +379,8 @@ TYPED_TEST(BiasKernel, AddStoreFillEqualReference) {
   values_sweep<Arch, double>();
   values_sweep<Arch, posenc::bfloat16_t>();
   values_sweep<Arch, posenc::float16_t>();
+  values_2d_sweep<Arch, float>();
+  values_2d_sweep<Arch, double>();
 }
 
 TYPED_TEST(BiasKernel, ExactOffsetRangeDecidesTheSimdPath) {

@@ -40,6 +40,8 @@ namespace kernels {
 //                                        x[i]   = kpos[i] > mask_above ? T(−∞)
 //                                                 : T(C(x[i]) + v(kpos[i] − anchor))
 //   add_values(x, v, n)                  x[i]   = T(C(x[i]) + v[k(i)])
+//   add_values_2d(x, ld, rows, n, v, vs) x[r·ld + i] = T(C(x[r·ld + i]) + v[r·vs + i])  (r < rows;
+//                                        float/double only; vs = −1 reads a Toeplitz table)
 //   store_values(x, v, n)                x[i]   = T(v[k(i)])
 //   fill(x, n, value)                    x[i]   = T(value)
 // for i < n. k(i) is the kernel-form index (split16_index): k(i) = i for float and double; for
@@ -138,6 +140,17 @@ void add_values_ref(T* x, const C* v, std::size_t n) noexcept {
 }
 
 template <class T, class C, class Arch = scalar_arch>
+void add_values_2d_ref(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, const C* v,
+                       std::ptrdiff_t vs) noexcept {
+  static_assert(!posenc::detail::is_16bit_storage<T>(), "add_values_2d: float or double rows");
+  for (std::size_t r = 0; r < rows; ++r) {
+    T* xr = x + static_cast<std::ptrdiff_t>(r) * ld;
+    const C* vr = v + static_cast<std::ptrdiff_t>(r) * vs;
+    for (std::size_t i = 0; i < n; ++i) xr[i] = xr[i] + vr[i];
+  }
+}
+
+template <class T, class C, class Arch = scalar_arch>
 void store_values_ref(T* x, const C* v, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) detail::store_elem<C>(x[i], v[split16_index<T>(i, n)]);
 }
@@ -165,6 +178,11 @@ void add_ramp_positions(scalar_arch, T* x, std::size_t n, C m, std::int64_t anch
 template <class T, class C>
 void add_values(scalar_arch, T* x, const C* v, std::size_t n) noexcept {
   add_values_ref(x, v, n);
+}
+template <class T, class C>
+void add_values_2d(scalar_arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n,
+                   const C* v, std::ptrdiff_t vs) noexcept {
+  add_values_2d_ref(x, ld, rows, n, v, vs);
 }
 template <class T, class C>
 void store_values(scalar_arch, T* x, const C* v, std::size_t n) noexcept {
@@ -349,6 +367,38 @@ void add_values(Arch, T* x, const C* v, std::size_t n) noexcept {
     }
   }
   add_values_ref<T, C, Arch>(x + i, v + i, n - i);
+}
+
+/// xsimd kernel: same contract as add_values_2d_ref. One loop nest for a whole tile (the
+/// rows of an ALiBi tile read shifted windows of one table): no per-row call, two rows in flight.
+template <class Arch, class T, class C>
+void add_values_2d(Arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, const C* v,
+                   std::ptrdiff_t vs) noexcept {
+  static_assert(std::is_same<C, T>::value, "add_values_2d: float or double rows of their own type");
+  using B = xsimd::batch<C, Arch>;
+  constexpr std::size_t N = B::size;
+  const std::size_t nv = n - n % N;
+  std::size_t r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    T* x0 = x + static_cast<std::ptrdiff_t>(r) * ld;
+    T* x1 = x0 + ld;
+    const C* v0 = v + static_cast<std::ptrdiff_t>(r) * vs;
+    const C* v1 = v0 + vs;
+    for (std::size_t i = 0; i < nv; i += N) {
+      const B a = B::load_unaligned(x0 + i) + B::load_unaligned(v0 + i);
+      const B b = B::load_unaligned(x1 + i) + B::load_unaligned(v1 + i);
+      a.store_unaligned(x0 + i);
+      b.store_unaligned(x1 + i);
+    }
+    if (nv < n) add_values_2d_ref<T, C, Arch>(x0 + nv, ld, 2, n - nv, v0 + nv, vs);
+  }
+  if (r < rows) {
+    T* x0 = x + static_cast<std::ptrdiff_t>(r) * ld;
+    const C* v0 = v + static_cast<std::ptrdiff_t>(r) * vs;
+    for (std::size_t i = 0; i < nv; i += N)
+      (B::load_unaligned(x0 + i) + B::load_unaligned(v0 + i)).store_unaligned(x0 + i);
+    add_values_2d_ref<T, C, Arch>(x0 + nv, ld, 1, n - nv, v0 + nv, vs);
+  }
 }
 
 /// xsimd kernel: same contract as store_values_ref.
