@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace posenc_test {
 
@@ -47,6 +48,19 @@ inline double stored_rotation_bound(double scale, double y_ref, double u, double
                                     double us, double tiny) {
   const double e = rotation_bound(scale, u, coef_ulps);
   return e + us * (std::fabs(y_ref) + e) + tiny / 2;
+}
+
+/// The spacing of F (float or double) at the magnitude of x: 2^(e−p+1) for |x| ∈ [2^e, 2^(e+1))
+/// with p significand bits, and the subnormal spacing below the normal range. |F(x) − x| ≤
+/// ulp_of<F>(x)/2 when F(x) is x correctly rounded (and F(x) does not overflow).
+template <class F>
+long double ulp_of(long double x) {
+  static_assert(std::is_floating_point<F>::value, "float or double");
+  constexpr int p = std::numeric_limits<F>::digits;
+  constexpr int emin = std::numeric_limits<F>::min_exponent - 1;  // −126 / −1022
+  int e = x == 0 ? emin : std::ilogb(x);
+  if (e < emin) e = emin;
+  return std::ldexp(1.0L, e - p + 1);
 }
 
 }  // namespace posenc_test
