@@ -71,6 +71,27 @@ batch<double, A> pair_swap(const batch<double, A>& x, xsimd::avx512f) noexcept {
 }
 #endif
 
+// ---- select on 32-bit integer lanes. Debian's xsimd 8.1 select on 32/64-bit integer batches
+// does not compile with g++ 12 at -O0 on AVX-512BW (a C-style cast in an intrinsic macro), so
+// AVX-512 blends with the mask register directly. ----
+template <class T, class A>
+batch<T, A> select_int(const xsimd::batch_bool<T, A>& c, const batch<T, A>& a,
+                       const batch<T, A>& b, xsimd::generic) noexcept {
+  return xsimd::select(c, a, b);
+}
+#if XSIMD_WITH_AVX512F
+template <class T, class A>
+batch<T, A> select_int(const xsimd::batch_bool<T, A>& c, const batch<T, A>& a,
+                       const batch<T, A>& b, xsimd::avx512f) noexcept {
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "32/64-bit lanes");
+  if constexpr (sizeof(T) == 4) {
+    return _mm512_mask_blend_epi32(static_cast<__mmask16>(c), b, a);
+  } else {
+    return _mm512_mask_blend_epi64(static_cast<__mmask8>(c), b, a);
+  }
+}
+#endif
+
 // ---- shifts by a constant. xsimd's operators use the unmasked AVX-512 shifts (see above). ----
 template <int N, class T, class A>
 batch<T, A> shl(const batch<T, A>& x, xsimd::generic) noexcept {
@@ -190,6 +211,12 @@ template <class A>
 void store_as_float(const batch<double, A>& x, float* dst) noexcept {
   detail::store_as_float(x, dst, A{});
 }
+/// c ? a : b per lane, for 32/64-bit integer lanes (compiles at every optimisation level).
+template <class A, class T>
+batch<T, A> select_int(const xsimd::batch_bool<T, A>& c, const batch<T, A>& a,
+                       const batch<T, A>& b) noexcept {
+  return detail::select_int(c, a, b, A{});
+}
 /// x << N (logical, per lane).
 template <int N, class A, class T>
 batch<T, A> shl(const batch<T, A>& x) noexcept {
@@ -231,7 +258,7 @@ batch<std::uint32_t, A> bf16_round_bits(const batch<float, A>& f) noexcept {
   const U u = xsimd::bitwise_cast<U>(f);
   const U rounded = u + (U(0x7fffu) + (shr<16, A>(u) & U(1u)));
   const U qnan = u | U(0x00400000u);
-  return xsimd::select((u & U(0x7fffffffu)) > U(0x7f800000u), qnan, rounded);
+  return select_int<A>((u & U(0x7fffffffu)) > U(0x7f800000u), qnan, rounded);
 }
 
 /// bfloat16: round `even` and `odd` to bfloat16 (nearest even) and pack them back.
@@ -253,7 +280,7 @@ batch<float, A> f16_to_f32(const batch<std::uint32_t, A>& h) noexcept {
   const U inf_nan = o + U((128u - 16u) << 23);
   const U sub = xsimd::bitwise_cast<U>(xsimd::bitwise_cast<F>(o + U(1u << 23)) -
                                        xsimd::bitwise_cast<F>(U(113u << 23)));
-  o = xsimd::select(exp == shifted_exp, inf_nan, xsimd::select(exp == U(0u), sub, o));
+  o = select_int<A>(exp == shifted_exp, inf_nan, select_int<A>(exp == U(0u), sub, o));
   return xsimd::bitwise_cast<F>(o | shl<16, A>(h & U(0x8000u)));
 }
 
@@ -266,12 +293,12 @@ batch<std::uint32_t, A> f32_to_f16(const batch<float, A>& f) noexcept {
   U u = xsimd::bitwise_cast<U>(f);
   const U sign = u & U(0x80000000u);
   u = u ^ sign;
-  const U big = xsimd::select(u > U(255u << 23), U(0x7e00u), U(0x7c00u));
+  const U big = select_int<A>(u > U(255u << 23), U(0x7e00u), U(0x7c00u));
   const U small = xsimd::bitwise_cast<U>(xsimd::bitwise_cast<F>(u) +
                                          xsimd::bitwise_cast<F>(denorm_magic)) - denorm_magic;
   const U normal = shr<13, A>(u + U(((15u - 127u) << 23) + 0xfffu) + (shr<13, A>(u) & U(1u)));
-  const U o = xsimd::select(u >= U((127u + 16u) << 23), big,
-                            xsimd::select(u < U(113u << 23), small, normal));
+  const U o = select_int<A>(u >= U((127u + 16u) << 23), big,
+                            select_int<A>(u < U(113u << 23), small, normal));
   return o | shr<16, A>(sign);
 }
 
