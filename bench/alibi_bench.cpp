@@ -16,12 +16,12 @@
 //           (q = 10^5): the Toeplitz path reads a stack table and has no per-element position
 //           arithmetic, so no loop-carried position increment limits small tiles.
 // row/…     decode: one row of 4096 keys per head, 32 heads (add_to_row).
-#include <benchmark/benchmark.h>
-
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "posenc/posenc.hpp"
 
@@ -115,9 +115,10 @@ template <class Arch, class T, class Bias>
 void bm_full(benchmark::State& st, tiling t, const Bias* bias) {
   std::vector<T>& x = full_logits<T>();
   for (auto _ : st) {
-    for_each_tile(x, t, [&](posenc::logits_view<T> v, std::size_t h, std::int64_t q0, std::int64_t k0) {
-      bias->template add_to<Arch>(v, h, q0, k0);
-    });
+    for_each_tile(x, t,
+                  [&](posenc::logits_view<T> v, std::size_t h, std::int64_t q0, std::int64_t k0) {
+                    bias->template add_to<Arch>(v, h, q0, k0);
+                  });
     benchmark::ClobberMemory();
   }
   finish(st, x.size() * sizeof(T), x.size());
@@ -141,7 +142,8 @@ struct tile_shape {
   std::size_t rows, cols;
   std::size_t bytes() const { return rows * cols * sizeof(float); }
   std::string name() const {
-    return std::to_string(bytes() / 1024) + "KiB_" + std::to_string(rows) + "x" + std::to_string(cols);
+    return std::to_string(bytes() / 1024) + "KiB_" + std::to_string(rows) + "x" +
+           std::to_string(cols);
   }
 };
 const tile_shape kTiles[] = {{128, 128}, {128, 256}, {256, 256}, {256, 512}};
@@ -212,7 +214,8 @@ const posenc::alibi_bias& symmetric() {
 const int registered = [] {
   using posenc::default_arch;
   using posenc::scalar_arch;
-  using sum_t = posenc::sum_bias<std::reference_wrapper<const posenc::alibi_bias>, posenc::causal_mask>;
+  using sum_t =
+      posenc::sum_bias<std::reference_wrapper<const posenc::alibi_bias>, posenc::causal_mask>;
   static const sum_t sum{std::cref(symmetric()), posenc::causal_mask{}};
   const auto big = [](benchmark::internal::Benchmark* b) {
     b->Unit(benchmark::kMillisecond)->MinTime(0.5);
@@ -220,17 +223,22 @@ const int registered = [] {
   big(benchmark::RegisterBenchmark("full/inplace_limit/f32", bm_full_limit, sizeof(float)));
   for (const tiling& t : kTilings) {
     const std::string n = "/f32/tile" + t.name();
-    big(benchmark::RegisterBenchmark(("full/inplace_limit_tiled" + n).c_str(), bm_full_limit_tiled, t));
+    big(benchmark::RegisterBenchmark(("full/inplace_limit_tiled" + n).c_str(), bm_full_limit_tiled,
+                                     t));
     big(benchmark::RegisterBenchmark(("full/alibi_causal" + n).c_str(),
-                                     bm_full<default_arch, float, posenc::alibi_bias>, t, &causal()));
+                                     bm_full<default_arch, float, posenc::alibi_bias>, t,
+                                     &causal()));
     big(benchmark::RegisterBenchmark(("full/alibi_symmetric" + n).c_str(),
-                                     bm_full<default_arch, float, posenc::alibi_bias>, t, &symmetric()));
+                                     bm_full<default_arch, float, posenc::alibi_bias>, t,
+                                     &symmetric()));
     big(benchmark::RegisterBenchmark(("full/sum_alibi_mask" + n).c_str(),
                                      bm_full<default_arch, float, sum_t>, t, &sum));
     big(benchmark::RegisterBenchmark(("full/scalar_alibi_causal" + n).c_str(),
-                                     bm_full<scalar_arch, float, posenc::alibi_bias>, t, &causal()));
+                                     bm_full<scalar_arch, float, posenc::alibi_bias>, t,
+                                     &causal()));
   }
-  big(benchmark::RegisterBenchmark("full/inplace_limit/bf16", bm_full_limit, sizeof(posenc::bfloat16_t)));
+  big(benchmark::RegisterBenchmark("full/inplace_limit/bf16", bm_full_limit,
+                                   sizeof(posenc::bfloat16_t)));
   big(benchmark::RegisterBenchmark("full/alibi_causal/bf16/tile128x128",
                                    bm_full<default_arch, posenc::bfloat16_t, posenc::alibi_bias>,
                                    kTilings[0], &causal()));

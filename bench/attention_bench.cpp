@@ -6,12 +6,12 @@
 // prefill/…  512 tokens, 8 heads, head_dim 64, causal (float storage, double accumulation).
 // decode/…   one query against a KV cache of 4096 tokens, 8 heads, head_dim 64.
 // Items are attention scores (visible query–key pairs × heads); bytes are those of q, k, v.
-#include <benchmark/benchmark.h>
-
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "posenc/posenc.hpp"
 
@@ -29,7 +29,8 @@ std::vector<float> make_data(std::size_t n, std::uint32_t salt) {
 template <class Rotation, class Bias>
 void bm_attention(benchmark::State& st, std::size_t tq, std::size_t tk, const Rotation* rot,
                   const Bias* bias) {
-  const std::vector<float> q = make_data(tq * kHeads * kDim, 1), k = make_data(tk * kHeads * kDim, 2),
+  const std::vector<float> q = make_data(tq * kHeads * kDim, 1),
+                           k = make_data(tk * kHeads * kDim, 2),
                            v = make_data(tk * kHeads * kDim, 3);
   std::vector<float> out(tq * kHeads * kDim);
   for (auto _ : st) {
@@ -44,8 +45,8 @@ void bm_attention(benchmark::State& st, std::size_t tq, std::size_t tk, const Ro
   std::size_t pairs = 0;
   for (std::size_t i = 0; i < tq; ++i) pairs += tk - tq + i + 1;
   st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * pairs * kHeads));
-  st.SetBytesProcessed(
-      static_cast<std::int64_t>(st.iterations() * (q.size() + k.size() + v.size()) * sizeof(float)));
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() *
+                                                 (q.size() + k.size() + v.size()) * sizeof(float)));
 }
 
 const int registered = [] {
@@ -72,9 +73,8 @@ const int registered = [] {
                                  bm_attention<posenc::identity_rotation, decltype(alibi_window)>,
                                  s.tq, s.tk, &none, &alibi_window)
         ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("rope/" + n).c_str(),
-                                 bm_attention<posenc::rope, posenc::no_bias>, s.tq, s.tk, &rope,
-                                 &nob)
+    benchmark::RegisterBenchmark(("rope/" + n).c_str(), bm_attention<posenc::rope, posenc::no_bias>,
+                                 s.tq, s.tk, &rope, &nob)
         ->Unit(benchmark::kMillisecond);
     benchmark::RegisterBenchmark(("rope_alibi/" + n).c_str(),
                                  bm_attention<posenc::rope, posenc::alibi_bias>, s.tq, s.tk, &rope,

@@ -15,11 +15,11 @@
 // Shapes [tokens × dim], f32 and bf16: 64 × 512 (128 KiB, L2), 512 × 1024 (2 MiB), 4096 × 1024
 // (16 MiB, memory), and 4096 × 1024 as a batch of 16 sequences of 256 positions (the table rows
 // stay in cache).
-#include <benchmark/benchmark.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "posenc/posenc.hpp"
 
@@ -30,7 +30,8 @@ struct shape {
   std::size_t period = 0;  // positions t mod period (a batch of sequences); 0: 0 … tokens − 1
   std::string name() const {
     return std::to_string(tokens) + "x" + std::to_string(dim) +
-           (period ? "_batch" + std::to_string(tokens / period) + "x" + std::to_string(period) : "");
+           (period ? "_batch" + std::to_string(tokens / period) + "x" + std::to_string(period)
+                   : "");
   }
   std::size_t elems() const { return tokens * dim; }
   std::size_t positions() const { return period ? period : tokens; }
@@ -156,12 +157,12 @@ void register_type() {
     tune(benchmark::RegisterBenchmark(("inplace_limit/" + sh).c_str(), bm_limit, s, sizeof(T)));
     if (std::is_same<T, float>::value)
       tune(benchmark::RegisterBenchmark(("add_limit/" + sh).c_str(), bm_add_limit, s));
-    tune(benchmark::RegisterBenchmark(("add_table/" + sh).c_str(),
-                                      bm_ape<posenc::default_arch, T>, s, op::add_table));
+    tune(benchmark::RegisterBenchmark(("add_table/" + sh).c_str(), bm_ape<posenc::default_arch, T>,
+                                      s, op::add_table));
     tune(benchmark::RegisterBenchmark(("scalar_add_table/" + sh).c_str(),
                                       bm_ape<posenc::scalar_arch, T>, s, op::add_table));
-    tune(benchmark::RegisterBenchmark(("add_fly/" + sh).c_str(), bm_ape<posenc::default_arch, T>,
-                                      s, op::add_fly));
+    tune(benchmark::RegisterBenchmark(("add_fly/" + sh).c_str(), bm_ape<posenc::default_arch, T>, s,
+                                      op::add_fly));
     tune(benchmark::RegisterBenchmark(("scalar_add_fly/" + sh).c_str(),
                                       bm_ape<posenc::scalar_arch, T>, s, op::add_fly));
     tune(benchmark::RegisterBenchmark(("fill/" + sh).c_str(), bm_ape<posenc::default_arch, T>, s,

@@ -71,7 +71,8 @@ int main() {
                               posenc::make_head_view(ref.data(), tokens, heads, dim),
                               posenc::identity_rotation{}, alibi);
   double err = 0;
-  for (std::size_t i = 0; i < out.size(); ++i) err = std::max(err, double(std::fabs(out[i] - ref[i])));
+  for (std::size_t i = 0; i < out.size(); ++i)
+    err = std::max(err, double(std::fabs(out[i] - ref[i])));
   std::printf("tiled float attention vs reference_attention: max |diff| = %.3g\n", err);
 
   // Decode: the next token sits at position `tokens` (the cache length); its scores against

@@ -6,11 +6,6 @@
 // mask, Falcon's pre-scale, 16-bit local resolution, explicit positions, nothing written
 // outside the view.
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
-#include <posenc/alibi.hpp>
-#include <posenc/ntk_alibi.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -21,6 +16,11 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <posenc/alibi.hpp>
+#include <posenc/ntk_alibi.hpp>
 
 #include "support/arch_types.hpp"
 #include "support/bias_data.hpp"
@@ -55,7 +55,9 @@ std::string thrown(F&& f) {
 TEST(AlibiConfig, InvalidFieldsThrowNamingFieldAndValue) {
   EXPECT_NE(thrown([] { alibi_bias a({0}); }).find("num_heads = 0"), std::string::npos);
   EXPECT_NE(thrown([] { alibi_bias a({8, -1.0}); }).find("max_bias = -1"), std::string::npos);
-  EXPECT_NE(thrown([] { alibi_bias a({8, std::nan("")}); }).find("max_bias = nan"),
+  EXPECT_NE(thrown([] {
+              alibi_bias a({8, std::nan("")});
+            }).find("max_bias = nan"),
             std::string::npos);
   alibi_config c{8};
   c.bias_scale = 0.0;
@@ -127,9 +129,17 @@ TEST(AlibiOracle, SlopesForEveryHeadCountAndMaxBias) {
 TEST(AlibiOracle, ReferenceListsFor12And6Heads) {
   // spec-bias §2.1 examples, written out (powers of two are exact).
   alibi_bias a12({12});
-  const double want12[] = {0.5,          0.25,         0.125,        0.0625,
-                           0.03125,      0.015625,     0.0078125,    0.00390625,
-                           std::sqrt(0.5), std::sqrt(0.5) / 2, std::sqrt(0.5) / 4,
+  const double want12[] = {0.5,
+                           0.25,
+                           0.125,
+                           0.0625,
+                           0.03125,
+                           0.015625,
+                           0.0078125,
+                           0.00390625,
+                           std::sqrt(0.5),
+                           std::sqrt(0.5) / 2,
+                           std::sqrt(0.5) / 4,
                            std::sqrt(0.5) / 8};
   for (std::size_t h = 0; h < 12; ++h) EXPECT_EQ(a12.slope(h), want12[h]) << h;
   alibi_bias a6({6});
@@ -200,8 +210,8 @@ void check_blocks() {
         a.add_to<Arch>(view, head, b.q_first, b.k_first);
       } else if (path == 1) {
         for (std::size_t r = 0; r < R; ++r)
-          a.add_to_row<Arch>(head, b.q_first + static_cast<std::int64_t>(r), b.k_first,
-                             view.row(r), Cn);
+          a.add_to_row<Arch>(head, b.q_first + static_cast<std::int64_t>(r), b.k_first, view.row(r),
+                             Cn);
       } else if (path == 2) {
         std::vector<std::int64_t> qp(R), kp(Cn);
         for (std::size_t r = 0; r < R; ++r) qp[r] = b.q_first + static_cast<std::int64_t>(r);
@@ -220,8 +230,8 @@ void check_blocks() {
           double want = expected<T>(b, r * Cn + c);
           if (path == 3 && want == 0) want = 0.0;  // materialize writes +0 for a ±0 bias
           ASSERT_TRUE(posenc_test::same_value(got, want))
-              << what.str() << " path " << path << " (" << r << ", " << c << "): " << got
-              << " vs " << want;
+              << what.str() << " path " << path << " (" << r << ", " << c << "): " << got << " vs "
+              << want;
         }
       }
     }
@@ -229,11 +239,13 @@ void check_blocks() {
     using C = posenc::coef_t<T>;
     for (std::size_t r = 0; r < R; ++r)
       for (std::size_t c = 0; c < Cn; ++c) {
-        const C v = a.value<C>(static_cast<std::size_t>(b.head),
-                               b.q_first + static_cast<std::int64_t>(r),
-                               b.k_first + static_cast<std::int64_t>(c));
-        const double want = std::is_same<C, double>::value ? b.v_f64[r * Cn + c] : b.v_f32[r * Cn + c];
-        ASSERT_TRUE(posenc_test::same_value(v, want)) << what.str() << " value(" << r << ", " << c << ")";
+        const C v =
+            a.value<C>(static_cast<std::size_t>(b.head), b.q_first + static_cast<std::int64_t>(r),
+                       b.k_first + static_cast<std::int64_t>(c));
+        const double want =
+            std::is_same<C, double>::value ? b.v_f64[r * Cn + c] : b.v_f32[r * Cn + c];
+        ASSERT_TRUE(posenc_test::same_value(v, want))
+            << what.str() << " value(" << r << ", " << c << ")";
       }
   }
 }
@@ -264,12 +276,14 @@ TEST(AlibiOracle, BlockValuesAreWithinTwoRoundingsOfExactBias) {
           ASSERT_EQ(b.v_f32[i], -std::numeric_limits<double>::infinity());
           continue;
         }
-        const long double e = static_cast<long double>(b.form == "relative" ? k - q : k - b.key_origin);
+        const long double e =
+            static_cast<long double>(b.form == "relative" ? k - q : k - b.key_origin);
         const long double exact = b.mode == "symmetric" ? -m * std::fabs(e) : m * e;
         for (int f = 0; f < 2; ++f) {
           const long double u = f == 0 ? 0x1p-24L : 0x1p-53L;
           const double v = f == 0 ? b.v_f32[i] : b.v_f64[i];
-          ASSERT_LE(std::fabs(v - exact), (3 * u + u * u) * std::fabs(exact) + 0x1p-60L * std::fabs(exact))
+          ASSERT_LE(std::fabs(v - exact),
+                    (3 * u + u * u) * std::fabs(exact) + 0x1p-60L * std::fabs(exact))
               << b.mode << " " << b.form << " (" << r << ", " << c << ")";
         }
       }
@@ -315,7 +329,8 @@ void tiles_equal_whole(const alibi_bias& a, std::int64_t q0, std::int64_t k0, st
                                       rows.data() + r * Cn, Cn);
   for (std::size_t e = 0; e < R * Cn; ++e) {
     ASSERT_TRUE(same_bits(whole[e], tiled[e])) << "tiles vs whole at " << e / Cn << "," << e % Cn;
-    ASSERT_TRUE(same_bits(whole[e], rows[e])) << "scalar rows vs whole at " << e / Cn << "," << e % Cn;
+    ASSERT_TRUE(same_bits(whole[e], rows[e]))
+        << "scalar rows vs whole at " << e / Cn << "," << e % Cn;
   }
 }
 
@@ -436,7 +451,8 @@ TEST(AlibiProperties, RowInvariantFormsGiveTheRelativeSoftmaxUnderTheCausalMask)
       const double m = rel.effective_slope(h);
       double vmax = 0;
       for (std::size_t j = 0; j < n; ++j)
-        vmax = std::max(vmax, std::fabs(s[j]) + m * static_cast<double>(std::max<std::int64_t>(q, k0 + static_cast<std::int64_t>(j))));
+        vmax = std::max(vmax, std::fabs(s[j]) + m * static_cast<double>(std::max<std::int64_t>(
+                                                        q, k0 + static_cast<std::int64_t>(j))));
       const double delta = 3 * 0x1p-53 * vmax;
       for (const alibi_bias* other : {&bloom, &mpt}) {
         const auto p1 = biased_softmax(*other, s, h, q, k0);
@@ -471,7 +487,8 @@ TEST(AlibiProperties, FalconPreScaleEqualsScalingTheUnscaledBias) {
     EXPECT_EQ(falcon.slope(h), plain.slope(h)) << "slope() reports the unscaled slope";
     EXPECT_EQ(falcon.effective_slope(h), plain.slope(h) * s);  // s = 1/8: exact
     for (std::int64_t d : {0, 1, 5, 1000})
-      EXPECT_EQ(falcon.value<double>(h, 2000, 2000 - d), plain.value<double>(h, 2000, 2000 - d) * s);
+      EXPECT_EQ(falcon.value<double>(h, 2000, 2000 - d),
+                plain.value<double>(h, 2000, 2000 - d) * s);
   }
 }
 
@@ -490,7 +507,8 @@ TEST(AlibiProperties, SixteenBitLogitsKeepLocalResolutionInTheRelativeForm) {
   bloom.add_to_row(0, q, q - 7, b.data(), 8);
   for (std::size_t j = 0; j < 8; ++j) {
     EXPECT_EQ(storage_fmt<posenc::bfloat16_t>::get(a[j]), -0.5 * static_cast<double>(7 - j)) << j;
-    EXPECT_EQ(storage_fmt<posenc::bfloat16_t>::get(b[j]), storage_fmt<posenc::bfloat16_t>::get(b[0]))
+    EXPECT_EQ(storage_fmt<posenc::bfloat16_t>::get(b[j]),
+              storage_fmt<posenc::bfloat16_t>::get(b[0]))
         << "key_offset collapses in bf16 at " << j;
   }
 }

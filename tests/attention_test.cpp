@@ -4,16 +4,6 @@
 // bounds derived from the conditioning; decoding row by row over a KV cache equals prefill for
 // every method; the row-invariant ALiBi forms give the relative form's outputs; GQA; shapes.
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
-#include <posenc/alibi.hpp>
-#include <posenc/attention.hpp>
-#include <posenc/compose.hpp>
-#include <posenc/ntk_alibi.hpp>
-#include <posenc/rope.hpp>
-#include <posenc/rope_cache.hpp>
-#include <posenc/sinusoidal.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -24,6 +14,16 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <posenc/alibi.hpp>
+#include <posenc/attention.hpp>
+#include <posenc/compose.hpp>
+#include <posenc/ntk_alibi.hpp>
+#include <posenc/rope.hpp>
+#include <posenc/rope_cache.hpp>
+#include <posenc/sinusoidal.hpp>
 
 #include "support/bias_data.hpp"
 #include "support/sizes.hpp"
@@ -62,9 +62,9 @@ double norm2(const double* x, std::size_t n) {
  * The bound uses 2.2δ for the second-order terms (δ ≪ 1 here).
  */
 struct bound_inputs {
-  double eps_in = 0;  // relative 2-norm error of the transformed q and k
-  double eps_v = 0;   // absolute error per v element relative to (|v| + 1)
-  double u_store = 0; // unit roundoff of the storage type
+  double eps_in = 0;   // relative 2-norm error of the transformed q and k
+  double eps_v = 0;    // absolute error per v element relative to (|v| + 1)
+  double u_store = 0;  // unit roundoff of the storage type
 };
 
 double worst_ratio[2] = {0, 0};  // largest |error| / bound, float and double storage
@@ -106,10 +106,14 @@ void check_case(const posenc_test::attention_case& c) {
   const auto ov = make_head_view(out.data(), Tn, H, D);
   const posenc::identity_rotation none;
   const posenc::no_bias nob;
-  if (c.rope && c.alibi != "none") reference_attention(qv, kv, vv, ov, rope, alibi, opt);
-  else if (c.rope) reference_attention(qv, kv, vv, ov, rope, nob, opt);
-  else if (c.alibi != "none") reference_attention(qv, kv, vv, ov, none, alibi, opt);
-  else reference_attention(qv, kv, vv, ov, none, nob, opt);
+  if (c.rope && c.alibi != "none")
+    reference_attention(qv, kv, vv, ov, rope, alibi, opt);
+  else if (c.rope)
+    reference_attention(qv, kv, vv, ov, rope, nob, opt);
+  else if (c.alibi != "none")
+    reference_attention(qv, kv, vv, ov, none, alibi, opt);
+  else
+    reference_attention(qv, kv, vv, ov, none, nob, opt);
 
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
   for (std::size_t t = 0; t < Tn; ++t) {
@@ -124,9 +128,11 @@ void check_case(const posenc_test::attention_case& c) {
         const double kn = norm2(c.k.data() + (j * G + g) * D, D) + extra;
         double bias = 0;
         if (c.alibi != "none")
-          bias = alibi.slope(h) * std::fabs(static_cast<double>(static_cast<std::int64_t>(t) - static_cast<std::int64_t>(j)));
-        const double dj = scale * (2 * std::sqrt(2.0) * b.eps_in + (static_cast<double>(D) + 2) * kU) * qn * kn +
-                          4 * kU * bias;
+          bias = alibi.slope(h) * std::fabs(static_cast<double>(static_cast<std::int64_t>(t) -
+                                                                static_cast<std::int64_t>(j)));
+        const double dj =
+            scale * (2 * std::sqrt(2.0) * b.eps_in + (static_cast<double>(D) + 2) * kU) * qn * kn +
+            4 * kU * bias;
         delta = std::max(delta, dj);
       }
       for (std::size_t i = 0; i < D; ++i) {
@@ -134,14 +140,17 @@ void check_case(const posenc_test::attention_case& c) {
         const double want = c.out[e];
         const double got = static_cast<double>(out[e]);
         double vmax = 0;
-        for (std::size_t j = 0; j < Tn; ++j) vmax = std::max(vmax, std::fabs(c.v[(j * G + g) * D + i]));
-        const double bound = 2.2 * delta * c.vdev[e] + (static_cast<double>(Tn) + 6) * kU * c.vabs[e] +
-                             b.eps_v * (vmax + 1) + b.u_store * std::fabs(want);
+        for (std::size_t j = 0; j < Tn; ++j)
+          vmax = std::max(vmax, std::fabs(c.v[(j * G + g) * D + i]));
+        const double bound = 2.2 * delta * c.vdev[e] +
+                             (static_cast<double>(Tn) + 6) * kU * c.vabs[e] + b.eps_v * (vmax + 1) +
+                             b.u_store * std::fabs(want);
         double& wr = worst_ratio[std::is_same<T, double>::value ? 1 : 0];
         wr = std::max(wr, std::fabs(got - want) / bound);
         ASSERT_LE(std::fabs(got - want), bound)
             << c.name << " " << (std::is_same<T, double>::value ? "double" : "float") << " t=" << t
-            << " h=" << h << " i=" << i << ": " << got << " vs " << want << " (δ = " << delta << ")";
+            << " h=" << h << " i=" << i << ": " << got << " vs " << want << " (δ = " << delta
+            << ")";
       }
     }
   }
@@ -168,7 +177,12 @@ struct qkv {
 qkv random_qkv(std::size_t T, std::size_t H, std::size_t G, std::size_t D, std::uint64_t seed) {
   auto rng = posenc_test::make_rng(seed);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  qkv x{T, H, G, D, std::vector<float>(T * H * D), std::vector<float>(T * G * D),
+  qkv x{T,
+        H,
+        G,
+        D,
+        std::vector<float>(T * H * D),
+        std::vector<float>(T * G * D),
         std::vector<float>(T * G * D)};
   for (auto& e : x.q) e = u(rng);
   for (auto& e : x.k) e = u(rng);
@@ -260,8 +274,9 @@ TEST(AttentionDecode, EqualsPrefillForSinusoidalAtTheEmbeddingLevel) {
   for (auto* buf : {&pre.q, &pre.k, &pre.v})
     for (std::size_t h = 0; h < H; ++h) {
       // row (t, h) of a [T][H][D] buffer: token stride H·D
-      pe.add_to(posenc::make_embed_view(buf->data() + h * D, T, D, static_cast<std::ptrdiff_t>(H * D)),
-                std::int64_t{0});
+      pe.add_to(
+          posenc::make_embed_view(buf->data() + h * D, T, D, static_cast<std::ptrdiff_t>(H * D)),
+          std::int64_t{0});
     }
   qkv dec = e;
   for (std::size_t t = 0; t < T; ++t) {
@@ -280,7 +295,8 @@ TEST(AttentionProperties, RowInvariantAlibiFormsGiveTheSameOutputs) {
   // mask. In double each biased logit is within 3u·(|s| + |bias|) of its exact value, so the
   // outputs differ by at most 2·(δ_rel + δ_other)·max_j|v_j − out| (first order, ×1.1).
   const qkv x = random_qkv(50, 2, 2, 8, 3);
-  std::vector<double> q(x.q.begin(), x.q.end()), k(x.k.begin(), x.k.end()), v(x.v.begin(), x.v.end());
+  std::vector<double> q(x.q.begin(), x.q.end()), k(x.k.begin(), x.k.end()),
+      v(x.v.begin(), x.v.end());
   const std::int64_t k_first = 5000;
   const alibi_bias rel({2});
   posenc::alibi_config cb{2};
@@ -294,8 +310,8 @@ TEST(AttentionProperties, RowInvariantAlibiFormsGiveTheSameOutputs) {
   const auto run = [&](const alibi_bias& b, std::vector<double>& o) {
     reference_attention(make_head_view<const double>(q.data(), 50, 2, 8),
                         make_head_view<const double>(k.data(), 50, 2, 8),
-                        make_head_view<const double>(v.data(), 50, 2, 8), make_head_view(o.data(), 50, 2, 8),
-                        posenc::identity_rotation{}, b, opt);
+                        make_head_view<const double>(v.data(), 50, 2, 8),
+                        make_head_view(o.data(), 50, 2, 8), posenc::identity_rotation{}, b, opt);
   };
   run(rel, o_rel);
   run(bloom, o_b);
@@ -324,10 +340,14 @@ TEST(AttentionProperties, GroupedQueryHeadsEqualRepeatedKvHeads) {
   const posenc::rope rope({8});
   const alibi_bias alibi({4});
   std::vector<float> a(20 * 4 * 8), b(20 * 4 * 8);
-  reference_attention(make_head_view<const float>(x.q.data(), 20, 4, 8), make_head_view<const float>(x.k.data(), 20, 1, 8),
-                      make_head_view<const float>(x.v.data(), 20, 1, 8), make_head_view(a.data(), 20, 4, 8), rope, alibi);
-  reference_attention(make_head_view<const float>(x.q.data(), 20, 4, 8), make_head_view<const float>(krep.data(), 20, 4, 8),
-                      make_head_view<const float>(vrep.data(), 20, 4, 8), make_head_view(b.data(), 20, 4, 8), rope, alibi);
+  reference_attention(make_head_view<const float>(x.q.data(), 20, 4, 8),
+                      make_head_view<const float>(x.k.data(), 20, 1, 8),
+                      make_head_view<const float>(x.v.data(), 20, 1, 8),
+                      make_head_view(a.data(), 20, 4, 8), rope, alibi);
+  reference_attention(make_head_view<const float>(x.q.data(), 20, 4, 8),
+                      make_head_view<const float>(krep.data(), 20, 4, 8),
+                      make_head_view<const float>(vrep.data(), 20, 4, 8),
+                      make_head_view(b.data(), 20, 4, 8), rope, alibi);
   EXPECT_EQ(a, b);
 }
 
@@ -339,9 +359,10 @@ TEST(AttentionProperties, QueryThatSeesNoKeyGetsZeros) {
   };
   const qkv x = random_qkv(5, 1, 1, 4, 5);
   std::vector<float> o(5 * 4, 9.0f);
-  reference_attention(make_head_view<const float>(x.q.data(), 5, 1, 4), make_head_view<const float>(x.k.data(), 5, 1, 4),
-                      make_head_view<const float>(x.v.data(), 5, 1, 4), make_head_view(o.data(), 5, 1, 4),
-                      posenc::identity_rotation{}, mask_all{});
+  reference_attention(make_head_view<const float>(x.q.data(), 5, 1, 4),
+                      make_head_view<const float>(x.k.data(), 5, 1, 4),
+                      make_head_view<const float>(x.v.data(), 5, 1, 4),
+                      make_head_view(o.data(), 5, 1, 4), posenc::identity_rotation{}, mask_all{});
   for (float e : o) EXPECT_EQ(e, 0.0f);
 }
 
@@ -356,23 +377,31 @@ TEST(AttentionShapes, MismatchesThrowNamingTheField) {
     return std::string("<no exception>");
   };
   EXPECT_NE(msg([&] {
-              reference_attention(make_head_view<const float>(a.data(), 2, 2, 4), make_head_view<const float>(a.data(), 2, 2, 8),
-                                  make_head_view<const float>(a.data(), 2, 2, 4), make_head_view(o.data(), 2, 2, 4));
+              reference_attention(make_head_view<const float>(a.data(), 2, 2, 4),
+                                  make_head_view<const float>(a.data(), 2, 2, 8),
+                                  make_head_view<const float>(a.data(), 2, 2, 4),
+                                  make_head_view(o.data(), 2, 2, 4));
             }).find("k.dim = 8"),
             std::string::npos);
   EXPECT_NE(msg([&] {
-              reference_attention(make_head_view<const float>(a.data(), 2, 3, 4), make_head_view<const float>(a.data(), 2, 2, 4),
-                                  make_head_view<const float>(a.data(), 2, 2, 4), make_head_view(o.data(), 2, 3, 4));
+              reference_attention(make_head_view<const float>(a.data(), 2, 3, 4),
+                                  make_head_view<const float>(a.data(), 2, 2, 4),
+                                  make_head_view<const float>(a.data(), 2, 2, 4),
+                                  make_head_view(o.data(), 2, 3, 4));
             }).find("k.heads = 2"),
             std::string::npos);
   EXPECT_NE(msg([&] {
-              reference_attention(make_head_view<const float>(a.data(), 3, 1, 4), make_head_view<const float>(a.data(), 2, 1, 4),
-                                  make_head_view<const float>(a.data(), 2, 1, 4), make_head_view(o.data(), 3, 1, 4));
+              reference_attention(make_head_view<const float>(a.data(), 3, 1, 4),
+                                  make_head_view<const float>(a.data(), 2, 1, 4),
+                                  make_head_view<const float>(a.data(), 2, 1, 4),
+                                  make_head_view(o.data(), 3, 1, 4));
             }).find("q_first = -1"),
             std::string::npos);
   EXPECT_NE(msg([&] {
-              reference_attention(make_head_view<const float>(a.data(), 2, 1, 4), make_head_view<const float>(a.data(), 2, 1, 4),
-                                  make_head_view<const float>(a.data(), 3, 1, 4), make_head_view(o.data(), 2, 1, 4));
+              reference_attention(make_head_view<const float>(a.data(), 2, 1, 4),
+                                  make_head_view<const float>(a.data(), 2, 1, 4),
+                                  make_head_view<const float>(a.data(), 3, 1, 4),
+                                  make_head_view(o.data(), 2, 1, 4));
             }).find("v.tokens = 3"),
             std::string::npos);
 }

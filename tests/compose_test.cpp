@@ -3,12 +3,6 @@
 // own paths, user value()-only biases, std::cref sharing), add_bias dispatch and
 // identity_rotation; the fused pass on every architecture and logits type.
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
-#include <posenc/alibi.hpp>
-#include <posenc/compose.hpp>
-#include <posenc/ntk_alibi.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -18,6 +12,12 @@
 #include <sstream>
 #include <stdexcept>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <posenc/alibi.hpp>
+#include <posenc/compose.hpp>
+#include <posenc/ntk_alibi.hpp>
 
 #include "support/arch_types.hpp"
 #include "support/bias_ref.hpp"
@@ -71,8 +71,7 @@ TEST(SumBias, ValueIsTheLeftToRightSumAndMasksWin) {
   const sum_bias s{std::cref(alibi), causal_mask{}, user_bias{}};
   for (std::int64_t q : {0, 5, 100})
     for (std::int64_t k : {0, 3, 5, 99, 100, 101}) {
-      const double want = k > q ? kNinf
-                                : alibi.value<double>(2, q, k) + user_bias{}.value(2, q, k);
+      const double want = k > q ? kNinf : alibi.value<double>(2, q, k) + user_bias{}.value(2, q, k);
       EXPECT_EQ(s.value<double>(2, q, k), want) << q << " " << k;
     }
   // A sum of a single part is that part; masks only mask.
@@ -139,8 +138,8 @@ void check_against_value(const B& bias, const char* name) {
     std::vector<T> x(R * ld);
     for (auto& v : x) v = storage_fmt<T>::make(storage_fmt<T>::round(u(rng)));
     std::vector<T> y = x;
-    posenc::add_bias<Arch>(bias, posenc::make_logits_view(y.data(), R, N, static_cast<std::ptrdiff_t>(ld)),
-                           3, q0, k0);
+    posenc::add_bias<Arch>(
+        bias, posenc::make_logits_view(y.data(), R, N, static_cast<std::ptrdiff_t>(ld)), 3, q0, k0);
     for (std::size_t r = 0; r < R; ++r)
       for (std::size_t c = 0; c < ld; ++c) {
         const std::size_t i = r * ld + c;
@@ -165,9 +164,9 @@ void all_sums() {
   const alibi_bias sym({8, 8.0, posenc::alibi_mode::symmetric});
   check_against_value<Arch, T>(sum_bias{std::cref(alibi), causal_mask{}}, "alibi+mask");
   check_against_value<Arch, T>(sum_bias{std::cref(sym), user_bias{7}}, "sym+user");
-  check_against_value<Arch, T>(sum_bias{causal_mask{9}, std::cref(sym), user_bias{},
-                                        posenc::scaled{std::cref(alibi), 0.5}},
-                               "window+sym+user+scaled");
+  check_against_value<Arch, T>(
+      sum_bias{causal_mask{9}, std::cref(sym), user_bias{}, posenc::scaled{std::cref(alibi), 0.5}},
+      "window+sym+user+scaled");
   check_against_value<Arch, T>(sum_bias{causal_mask{}, causal_mask{5}}, "masks");
   check_against_value<Arch, T>(user_bias{3}, "user alone (add_bias generic path)");
   check_against_value<Arch, T>(posenc::scaled{user_bias{}, 2.0}, "scaled user");
@@ -194,9 +193,10 @@ void single_part_is_bit_identical() {
   for (auto& v : x) v = storage_fmt<T>::make(storage_fmt<T>::round(u(rng)));
   std::vector<T> a = x, b = x, c = x, d = x;
   alibi.add_to<Arch>(posenc::make_logits_view(a.data(), R, N), 5, 1000, 900);
-  sum_bias{std::cref(alibi)}.template add_to<Arch>(posenc::make_logits_view(b.data(), R, N), 5, 1000, 900);
-  sum_bias{causal_mask{}, std::cref(alibi)}.template add_to<Arch>(posenc::make_logits_view(c.data(), R, N), 5,
-                                                                  1000, 900);
+  sum_bias{std::cref(alibi)}.template add_to<Arch>(posenc::make_logits_view(b.data(), R, N), 5,
+                                                   1000, 900);
+  sum_bias{causal_mask{}, std::cref(alibi)}.template add_to<Arch>(
+      posenc::make_logits_view(c.data(), R, N), 5, 1000, 900);
   for (std::size_t r = 0; r < R; ++r)
     sum_bias{std::cref(alibi), causal_mask{}}.template add_to_row<Arch>(
         5, 1000 + static_cast<std::int64_t>(r), 900, d.data() + r * N, N);

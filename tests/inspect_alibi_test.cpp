@@ -2,14 +2,15 @@
 // slopes against the oracle data, the table output, and bad arguments (one line on stderr,
 // exit status 2, nothing on stdout).
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
+#include "../tools/inspect_alibi.hpp"
 
 #include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "../tools/inspect_alibi.hpp"
+#include <gtest/gtest.h>
+
 #include "support/bias_data.hpp"
 #include "support/tolerance.hpp"
 
@@ -73,7 +74,8 @@ TEST(InspectAlibi, JsonSlopesMatchTheOracle) {
       for (const auto& row : rows) {
         if (row.heads != H || row.max_bias != B) continue;
         // %.17g round-trips a double, so the printed slope is the library's; ≤ 1 ulp of RN64.
-        EXPECT_LE(posenc_test::ulp_distance(v[static_cast<std::size_t>(row.head)], row.slope_f64), 1);
+        EXPECT_LE(posenc_test::ulp_distance(v[static_cast<std::size_t>(row.head)], row.slope_f64),
+                  1);
         ++matched;
       }
       EXPECT_EQ(matched, static_cast<std::size_t>(H));
@@ -84,7 +86,8 @@ TEST(InspectAlibi, JsonSlopesMatchTheOracle) {
 TEST(InspectAlibi, NtkVariantsMatchTheOracle) {
   const auto rows = posenc_test::load_ntk_slopes();
   for (const char* variant : {"code", "formula"}) {
-    const result r = run({"--heads", "40", "--ntk-factor", "4", "--ntk-variant", variant, "--json"});
+    const result r =
+        run({"--heads", "40", "--ntk-factor", "4", "--ntk-variant", variant, "--json"});
     ASSERT_EQ(r.status, 0) << r.err;
     expect_one_json_object(r.out);
     EXPECT_NE(r.out.find(std::string("\"ntk_variant\": \"") + variant + "\""), std::string::npos);
@@ -92,15 +95,18 @@ TEST(InspectAlibi, NtkVariantsMatchTheOracle) {
     ASSERT_EQ(v.size(), 40u);
     std::size_t matched = 0;
     for (const auto& row : rows) {
-      if (row.variant != variant || row.heads != 40 || row.factor != 4.0 || row.max_bias != 8.0) continue;
+      if (row.variant != variant || row.heads != 40 || row.factor != 4.0 || row.max_bias != 8.0)
+        continue;
       EXPECT_LE(posenc_test::ulp_distance(v[static_cast<std::size_t>(row.head)], row.slope_f64), 1);
       ++matched;
     }
     EXPECT_EQ(matched, 40u);
   }
   // The default variant is the code one.
-  EXPECT_EQ(json_slopes(run({"--heads", "12", "--ntk-factor", "2", "--json"}).out),
-            json_slopes(run({"--heads", "12", "--ntk-factor", "2", "--ntk-variant", "code", "--json"}).out));
+  EXPECT_EQ(
+      json_slopes(run({"--heads", "12", "--ntk-factor", "2", "--json"}).out),
+      json_slopes(
+          run({"--heads", "12", "--ntk-factor", "2", "--ntk-variant", "code", "--json"}).out));
 }
 
 TEST(InspectAlibi, TableAndHelp) {

@@ -3,16 +3,16 @@
 // (tests/data/bias_ntk_alibi_slopes.txt), the dynamic factor, and the properties that make the
 // policies usable on the one alibi_bias functor.
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
-#include <posenc/alibi.hpp>
-#include <posenc/ntk_alibi.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <posenc/alibi.hpp>
+#include <posenc/ntk_alibi.hpp>
 
 #include "support/bias_data.hpp"
 #include "support/tolerance.hpp"
@@ -27,7 +27,8 @@ using posenc::ntk_alibi_variant;
 alibi_bias make(const posenc_test::ntk_slope_row& r) {
   const posenc::alibi_config c{static_cast<std::size_t>(r.heads), r.max_bias};
   if (r.variant == "interp") return alibi_bias(c, interpolated_alibi_slopes{r.factor});
-  const ntk_alibi_variant v = r.variant == "code" ? ntk_alibi_variant::code : ntk_alibi_variant::formula;
+  const ntk_alibi_variant v =
+      r.variant == "code" ? ntk_alibi_variant::code : ntk_alibi_variant::formula;
   return alibi_bias(c, ntk_alibi_slopes{r.factor, v});
 }
 
@@ -57,7 +58,8 @@ TEST(NtkAlibiProperties, VariantsAgreeForPowerOfTwoHeadsAndDifferOtherwise) {
     for (double a : {1.0, 2.0, 3.5, 8.0}) {
       const alibi_bias code({H}, ntk_alibi_slopes{a, ntk_alibi_variant::code});
       const alibi_bias formula({H}, ntk_alibi_slopes{a, ntk_alibi_variant::formula});
-      for (std::size_t h = 0; h < H; ++h) EXPECT_EQ(code.slope(h), formula.slope(h)) << H << " " << h;
+      for (std::size_t h = 0; h < H; ++h)
+        EXPECT_EQ(code.slope(h), formula.slope(h)) << H << " " << h;
     }
   // H = 12, a = 2: the code keeps the interleaved extra heads; the formula is geometric.
   const alibi_bias code({12}, ntk_alibi_slopes{2.0, ntk_alibi_variant::code});
@@ -84,7 +86,8 @@ TEST(NtkAlibiProperties, CodeVariantAtFactorOneIsStandardAlibiForEveryHeadCount)
   const alibi_bias f12({12}, ntk_alibi_slopes{1.0, ntk_alibi_variant::formula});
   for (std::size_t h = 0; h < 12; ++h) {
     // long-double exponent and exp2l, one rounding: within 1 ulp of the exact 2^x
-    const double want = static_cast<double>(std::exp2(-8.0L * static_cast<long double>(h + 1) / 12.0L));
+    const double want =
+        static_cast<double>(std::exp2(-8.0L * static_cast<long double>(h + 1) / 12.0L));
     EXPECT_LE(posenc_test::ulp_distance(f12.slope(h), want), 1) << h;
   }
   EXPECT_NE(f12.slope(0), alibi_bias({12}).slope(0));

@@ -4,10 +4,6 @@
 // architecture and storage type against the scalar definition; the precomputed table; fairseq
 // positions and the zero padding row; offsets; strided views and token ranges.
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
-#include <posenc/sinusoidal.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -19,6 +15,10 @@
 #include <string>
 #include <tuple>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <posenc/sinusoidal.hpp>
 
 #include "support/arch_types.hpp"
 #include "support/bias_data.hpp"
@@ -33,9 +33,9 @@ using posenc::sinusoidal_embedding;
 using posenc_test::storage_fmt;
 
 sinusoidal_config convention(const std::string& name, std::size_t d, double base) {
-  sinusoidal_config c = name == "paper"   ? posenc::sinusoidal_paper(d)
-                        : name == "t2t"   ? posenc::sinusoidal_t2t(d)
-                                          : posenc::sinusoidal_marian(d);
+  sinusoidal_config c = name == "paper" ? posenc::sinusoidal_paper(d)
+                        : name == "t2t" ? posenc::sinusoidal_t2t(d)
+                                        : posenc::sinusoidal_marian(d);
   c.base = base;
   return c;
 }
@@ -61,11 +61,15 @@ TEST(SinusoidalOracle, FrequenciesAndValuesInEveryConvention) {
     const auto key = std::make_tuple(r.convention, r.base, r.dim);
     auto it = cache.find(key);
     if (it == cache.end())
-      it = cache.emplace(key, sinusoidal_embedding(convention(r.convention, static_cast<std::size_t>(r.dim), r.base))).first;
+      it = cache
+               .emplace(key, sinusoidal_embedding(
+                                 convention(r.convention, static_cast<std::size_t>(r.dim), r.base)))
+               .first;
     const sinusoidal_embedding& pe = it->second;
     const std::size_t ch = static_cast<std::size_t>(r.channel);
     std::ostringstream what;
-    what << r.convention << " base=" << r.base << " d=" << r.dim << " pos=" << r.pos << " ch=" << ch;
+    what << r.convention << " base=" << r.base << " d=" << r.dim << " pos=" << r.pos
+         << " ch=" << ch;
     const float vf = pe.value<float>(r.pos, ch);
     const double vd = pe.value<double>(r.pos, ch);
     if (r.omega == 0) {  // t2t pad channel
@@ -211,7 +215,8 @@ void fill_and_add(const sinusoidal_config& cfg) {
   const T sentinel = storage_fmt<T>::make(storage_fmt<T>::round(3.5));
   std::vector<T> x0(T_ * ld, sentinel);
   for (std::size_t t = 0; t < T_; ++t)
-    for (std::size_t c = 0; c < d; ++c) x0[t * ld + c] = storage_fmt<T>::make(storage_fmt<T>::round(u(rng)));
+    for (std::size_t c = 0; c < d; ++c)
+      x0[t * ld + c] = storage_fmt<T>::make(storage_fmt<T>::round(u(rng)));
   std::ostringstream what;
   what << storage_fmt<T>::name << " d=" << d << " layout=" << static_cast<int>(cfg.layout)
        << " freq=" << static_cast<int>(cfg.frequencies) << " off=" << cfg.position_offset;
@@ -219,14 +224,19 @@ void fill_and_add(const sinusoidal_config& cfg) {
   const posenc::token_range range{1, 8};
   std::vector<T> xa = x0, xf = x0, xa32 = x0;
   std::vector<std::int32_t> p32(positions, positions + T_);
-  pe.add_to<Arch>(posenc::make_embed_view(xa.data(), T_, d, static_cast<std::ptrdiff_t>(ld)), positions, range);
-  pe.add_to<Arch>(posenc::make_embed_view(xa32.data(), T_, d, static_cast<std::ptrdiff_t>(ld)), p32.data(), range);
-  pe.fill<Arch>(posenc::make_embed_view(xf.data(), T_, d, static_cast<std::ptrdiff_t>(ld)), positions, range);
+  pe.add_to<Arch>(posenc::make_embed_view(xa.data(), T_, d, static_cast<std::ptrdiff_t>(ld)),
+                  positions, range);
+  pe.add_to<Arch>(posenc::make_embed_view(xa32.data(), T_, d, static_cast<std::ptrdiff_t>(ld)),
+                  p32.data(), range);
+  pe.fill<Arch>(posenc::make_embed_view(xf.data(), T_, d, static_cast<std::ptrdiff_t>(ld)),
+                positions, range);
   // The precomputed table (capacity covers some of the positions), same calls.
-  const posenc::sinusoidal_table<T> table(pe, 5000, Arch{});
+  const posenc::sinusoidal_table<T> table(pe, 64, Arch{});  // 0 … 17 inside, the rest on the fly
   std::vector<T> ta = x0, tf = x0;
-  table.template add_to<Arch>(posenc::make_embed_view(ta.data(), T_, d, static_cast<std::ptrdiff_t>(ld)), positions, range);
-  table.template fill<Arch>(posenc::make_embed_view(tf.data(), T_, d, static_cast<std::ptrdiff_t>(ld)), positions, range);
+  table.template add_to<Arch>(
+      posenc::make_embed_view(ta.data(), T_, d, static_cast<std::ptrdiff_t>(ld)), positions, range);
+  table.template fill<Arch>(
+      posenc::make_embed_view(tf.data(), T_, d, static_cast<std::ptrdiff_t>(ld)), positions, range);
   for (std::size_t t = 0; t < T_; ++t) {
     for (std::size_t c = 0; c < ld; ++c) {
       const std::size_t i = t * ld + c;
@@ -255,7 +265,8 @@ void fill_and_add(const sinusoidal_config& cfg) {
   pe.add_to<Arch>(posenc::make_embed_view(ca.data(), 4, d), 1000);
   for (std::size_t t = 0; t < 4; ++t)
     for (std::size_t c = 0; c < d; ++c) {
-      const double v = storage_fmt<T>::round(static_cast<double>(pe.value<C>(1000 + static_cast<std::int64_t>(t), c)));
+      const double v = storage_fmt<T>::round(
+          static_cast<double>(pe.value<C>(1000 + static_cast<std::int64_t>(t), c)));
       ASSERT_TRUE(posenc_test::same_value(storage_fmt<T>::get(cf[t * d + c]), v)) << what.str();
       ASSERT_EQ(storage_fmt<T>::get(ca[t * d + c]), v) << what.str();  // +0 + v
     }

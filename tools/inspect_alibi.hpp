@@ -85,10 +85,12 @@ inline int posenc_inspect_alibi(int argc, char** argv, std::ostream& out, std::o
           throw d::bad_argument("--heads must be in [1, 1048576], got " + std::to_string(heads));
       } else if (a == "--max-bias") {
         max_bias = d::parse_double("--max-bias", value());
-        if (max_bias < 0) throw d::bad_argument("--max-bias must be >= 0, got " + d::num17(max_bias));
+        if (max_bias < 0)
+          throw d::bad_argument("--max-bias must be >= 0, got " + d::num17(max_bias));
       } else if (a == "--ntk-factor") {
         factor = d::parse_double("--ntk-factor", value());
-        if (!(factor > 0)) throw d::bad_argument("--ntk-factor must be > 0, got " + d::num17(factor));
+        if (!(factor > 0))
+          throw d::bad_argument("--ntk-factor must be > 0, got " + d::num17(factor));
         ntk = true;
       } else if (a == "--ntk-variant") {
         const std::string v = value();
@@ -111,8 +113,9 @@ inline int posenc_inspect_alibi(int argc, char** argv, std::ostream& out, std::o
     }
     if (heads < 0) throw d::bad_argument("--heads H is required");
     posenc::alibi_config cfg{static_cast<std::size_t>(heads), max_bias};
-    const posenc::alibi_bias alibi = ntk ? posenc::alibi_bias(cfg, posenc::ntk_alibi_slopes{factor, variant})
-                                         : posenc::alibi_bias(cfg);
+    const posenc::alibi_bias alibi =
+        ntk ? posenc::alibi_bias(cfg, posenc::ntk_alibi_slopes{factor, variant})
+            : posenc::alibi_bias(cfg);
     const std::size_t H = alibi.num_heads();
     if (json) {
       std::string s = "{\"heads\": " + std::to_string(H) + ", \"max_bias\": " + d::num17(max_bias) +

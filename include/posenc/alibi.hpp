@@ -347,8 +347,7 @@ class alibi_bias {
   void add_to(logits_view<T> block, std::size_t head, const P* q_pos,
               const P* k_pos) const noexcept {
     for (std::size_t r = 0; r < block.rows; ++r)
-      add_to_row<Arch>(head, static_cast<std::int64_t>(q_pos[r]), k_pos, block.row(r),
-                       block.cols);
+      add_to_row<Arch>(head, static_cast<std::int64_t>(q_pos[r]), k_pos, block.row(r), block.cols);
   }
 
   /// Writes (not adds) the bias of a block: out(r, c) = value(head, q_first + r, k_first + c)
@@ -370,10 +369,10 @@ class alibi_bias {
   template <class C>
   struct row_type {
     C slope = C(0);
-    C e0c = C(0);             ///< e0 in C (exact when `exact`)
-    std::int64_t e0 = 0;      ///< key offset of key 0: k_first − anchor
+    C e0c = C(0);         ///< e0 in C (exact when `exact`)
+    std::int64_t e0 = 0;  ///< key offset of key 0: k_first − anchor
     kernels::ramp_sign sign = kernels::ramp_sign::keep;
-    bool exact = true;        ///< every e0 + j (j < n) is exact in C: the SIMD lanes may be used
+    bool exact = true;  ///< every e0 + j (j < n) is exact in C: the SIMD lanes may be used
     std::size_t lo = 0, hi = 0;
   };
 
@@ -402,8 +401,9 @@ class alibi_bias {
                                      const xsimd::batch<C, Arch>& jv) noexcept {
     using B = xsimd::batch<C, Arch>;
     const B e = B(r.e0c) + jv;
-    return r.sign == kernels::ramp_sign::neg_abs ? kernels::detail::ramp_batch<true>(B(r.slope), e)
-                                                 : kernels::detail::ramp_batch<false>(B(r.slope), e);
+    return r.sign == kernels::ramp_sign::neg_abs
+               ? kernels::detail::ramp_batch<true>(B(r.slope), e)
+               : kernels::detail::ramp_batch<false>(B(r.slope), e);
   }
 #endif
 

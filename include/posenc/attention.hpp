@@ -98,10 +98,11 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
   if (!std::isfinite(opt.scale) || opt.scale < 0.0)
     detail::invalid(who, "scale", opt.scale, "must be finite and >= 0 (0: 1/sqrt(head_dim))");
   const std::int64_t q_first =
-      opt.q_first >= 0 ? opt.q_first
-                       : opt.k_first + static_cast<std::int64_t>(k.tokens) -
-                             static_cast<std::int64_t>(q.tokens);
-  if (q_first < 0) detail::invalid(who, "q_first", q_first, "must be >= 0 (more queries than keys?)");
+      opt.q_first >= 0
+          ? opt.q_first
+          : opt.k_first + static_cast<std::int64_t>(k.tokens) - static_cast<std::int64_t>(q.tokens);
+  if (q_first < 0)
+    detail::invalid(who, "q_first", q_first, "must be >= 0 (more queries than keys?)");
 
   const std::size_t Tq = q.tokens, Tk = k.tokens, Hq = q.heads, Hkv = k.heads, D = q.dim,
                     Dv = v.dim, group = Hq / Hkv;
@@ -122,7 +123,8 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
   for (std::size_t t = 0; t < Tq; ++t) qpos[t] = q_first + static_cast<std::int64_t>(t);
   for (std::size_t t = 0; t < Tk; ++t) kpos[t] = opt.k_first + static_cast<std::int64_t>(t);
   if (Tq > 0) rotation.apply(make_head_view(qs.data(), Tq, Hq, D), qpos.data());
-  if (Tk > 0 && !opt.keys_rotated) rotation.apply(make_head_view(ks.data(), Tk, Hkv, D), kpos.data());
+  if (Tk > 0 && !opt.keys_rotated)
+    rotation.apply(make_head_view(ks.data(), Tk, Hkv, D), kpos.data());
   std::vector<double> qd(qs.size()), kd(ks.size()), vd(Tk * Hkv * Dv);
   for (std::size_t i = 0; i < qs.size(); ++i) qd[i] = detail::to_double(qs[i]);
   for (std::size_t i = 0; i < ks.size(); ++i) kd[i] = detail::to_double(ks[i]);

@@ -129,8 +129,8 @@ struct causal_mask {
                   std::size_t n) const noexcept {
     row_type<C> r;
     r.hi = clamp_index(q_pos - k_first + 1, n);
-    r.lo = window == 0 ? 0
-                       : clamp_index(q_pos - static_cast<std::int64_t>(window) + 1 - k_first, n);
+    r.lo =
+        window == 0 ? 0 : clamp_index(q_pos - static_cast<std::int64_t>(window) + 1 - k_first, n);
     if (r.lo > r.hi) r.lo = r.hi;
     return r;
   }
@@ -258,11 +258,11 @@ struct visible_all {
 template <class U, class T, class = void>
 struct has_add_to_masked : std::false_type {};
 template <class U, class T>
-struct has_add_to_masked<U, T,
-                         std::void_t<decltype(std::declval<const U&>().template add_to_masked<scalar_arch>(
-                             std::declval<logits_view<T>>(), std::size_t{}, std::int64_t{},
-                             std::int64_t{}, std::declval<const visible_all&>()))>>
-    : std::true_type {};
+struct has_add_to_masked<
+    U, T,
+    std::void_t<decltype(std::declval<const U&>().template add_to_masked<scalar_arch>(
+        std::declval<logits_view<T>>(), std::size_t{}, std::int64_t{}, std::int64_t{},
+        std::declval<const visible_all&>()))>> : std::true_type {};
 
 /// Scalar reference of the fused pass over keys [j0, j0 + n) of a row whose visible range was
 /// already resolved: x[i] = T(C(x[i]) + lane(row, j0 + i)).
@@ -314,8 +314,7 @@ void fused_add_row(const B& b, std::size_t head, std::int64_t q, std::int64_t k_
                                                a, c);
             a = a + B::template lanes<Arch>(r, j, 2, je);
             c = c + B::template lanes<Arch>(r, j + 1, 2, je + F(1.0f));
-            xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, c))
-                .store_unaligned(x16 + j);
+            xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, c)).store_unaligned(x16 + j);
           }
         }
       }
@@ -553,10 +552,9 @@ class sum_bias {
   template <class C, std::size_t... I>
   row_type<C> row_impl(std::size_t head, std::int64_t q, std::int64_t k_first, std::size_t n,
                        std::index_sequence<I...>) const noexcept {
-    row_type<C> r{std::make_tuple(
-                      detail::fused_term<detail::unwrap_bias_t<Bs>>::make(
-                          detail::get_bias(std::get<I>(parts_)))
-                          .template row<C>(head, q, k_first, n)...),
+    row_type<C> r{std::make_tuple(detail::fused_term<detail::unwrap_bias_t<Bs>>::make(
+                                      detail::get_bias(std::get<I>(parts_)))
+                                      .template row<C>(head, q, k_first, n)...),
                   0, n, true};
     const auto merge = [&](std::size_t lo, std::size_t hi, bool exact) {
       r.lo = lo > r.lo ? lo : r.lo;
@@ -620,10 +618,11 @@ namespace detail {
 template <class Arch, class U, class T, class = void>
 struct has_add_to : std::false_type {};
 template <class Arch, class U, class T>
-struct has_add_to<Arch, U, T,
-                  std::void_t<decltype(std::declval<const U&>().template add_to<Arch>(
-                      std::declval<logits_view<T>>(), std::size_t{}, std::int64_t{},
-                      std::int64_t{}))>> : std::true_type {};
+struct has_add_to<
+    Arch, U, T,
+    std::void_t<decltype(std::declval<const U&>().template add_to<Arch>(
+        std::declval<logits_view<T>>(), std::size_t{}, std::int64_t{}, std::int64_t{}))>>
+    : std::true_type {};
 }  // namespace detail
 
 /**

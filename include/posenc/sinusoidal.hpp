@@ -60,36 +60,36 @@ struct sinusoidal_config {
 
 /// Vaswani §3.5 as written (interleaved, 2i/d): HF XLM, DistilBERT, FlauBERT, OpenNMT-py.
 inline sinusoidal_config sinusoidal_paper(std::size_t dim) {
-  return sinusoidal_config{dim, sinusoidal_layout::interleaved, sinusoidal_frequencies::paper,
-                           10000.0, 0, -1};
+  return sinusoidal_config{
+      dim, sinusoidal_layout::interleaved, sinusoidal_frequencies::paper, 10000.0, 0, -1};
 }
 /// tensor2tensor / Whisper (concat, i/(d/2 − 1)), positions from 0.
 inline sinusoidal_config sinusoidal_t2t(std::size_t dim) {
-  return sinusoidal_config{dim, sinusoidal_layout::concat, sinusoidal_frequencies::t2t, 10000.0,
-                           0, -1};
+  return sinusoidal_config{dim, sinusoidal_layout::concat, sinusoidal_frequencies::t2t, 10000.0, 0,
+                           -1};
 }
 /// fairseq / HF M2M100, NLLB, XGLM (concat, i/(d/2 − 1)); positions are fairseq's
 /// make_positions (see make_fairseq_positions): real tokens from padding_idx + 1, pads at
 /// padding_idx, whose row is zero.
 inline sinusoidal_config sinusoidal_fairseq(std::size_t dim, std::int64_t padding_idx = 1) {
-  return sinusoidal_config{dim, sinusoidal_layout::concat, sinusoidal_frequencies::t2t, 10000.0,
-                           0, padding_idx};
+  return sinusoidal_config{
+      dim, sinusoidal_layout::concat, sinusoidal_frequencies::t2t, 10000.0, 0, padding_idx};
 }
 /// HF Marian / Pegasus (concat with the paper's 2i/d frequencies), positions from 0.
 inline sinusoidal_config sinusoidal_marian(std::size_t dim) {
-  return sinusoidal_config{dim, sinusoidal_layout::concat, sinusoidal_frequencies::paper,
-                           10000.0, 0, -1};
+  return sinusoidal_config{
+      dim, sinusoidal_layout::concat, sinusoidal_frequencies::paper, 10000.0, 0, -1};
 }
 
 /**
  * fairseq `make_positions` / HF M2M100 `create_position_ids_from_input_ids`: for tokens
  * t < n with is_token[t] != 0 (real) or 0 (pad),
- *     out[t] = is_token[t] ? padding_idx + past_length + (number of real tokens in [0, t]) : padding_idx
- * so left padding does not shift real tokens and pads read the zero row.
+ *     out[t] = is_token[t] ? padding_idx + past_length + (number of real tokens in [0, t]) :
+ * padding_idx so left padding does not shift real tokens and pads read the zero row.
  */
 template <class P>
-void make_fairseq_positions(const unsigned char* is_token, std::size_t n,
-                            std::int64_t padding_idx, std::int64_t past_length, P* out) noexcept {
+void make_fairseq_positions(const unsigned char* is_token, std::size_t n, std::int64_t padding_idx,
+                            std::int64_t past_length, P* out) noexcept {
   std::int64_t count = 0;
   for (std::size_t t = 0; t < n; ++t) {
     if (is_token[t]) {

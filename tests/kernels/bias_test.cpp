@@ -16,10 +16,6 @@
 //     lane_sweep), pointer offsets {0, 1, N/2} elements from a 64-byte boundary, guard bytes
 //     around every output (nothing outside the n elements may change), offsets e0 from −2^30 to
 //     2^30 (so |e| > 2^24 exercises the exact-offset fallback), both sign modes.
-#include <gtest/gtest.h>
-
-#include <posenc/kernels/bias.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -30,6 +26,10 @@
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <posenc/kernels/bias.hpp>
 
 #include "support/arch_types.hpp"
 #include "support/bias_ref.hpp"
@@ -56,8 +56,13 @@ double get(const guarded_buffer<T>& b, std::size_t i) {
   return storage_fmt<T>::get(b.get(i));
 }
 
-constexpr std::int64_t kOffsets[] = {0, -7, 5, -1000, -(std::int64_t{1} << 24) + 3,
-                                     (std::int64_t{1} << 24) - 40, -(std::int64_t{1} << 30),
+constexpr std::int64_t kOffsets[] = {0,
+                                     -7,
+                                     5,
+                                     -1000,
+                                     -(std::int64_t{1} << 24) + 3,
+                                     (std::int64_t{1} << 24) - 40,
+                                     -(std::int64_t{1} << 30),
                                      (std::int64_t{1} << 30) + 1};
 constexpr double kSlopes[] = {0.5, 0x1.6a09e667f3bcdp-1, 0x1.0f876ccdf6cd9p-9, 1.0};
 
@@ -93,7 +98,8 @@ void check_ref_against_contract() {
           // (one IEEE addition in C: its correctly rounded sum, -ffp-contract=off)
           const double sum =
               static_cast<double>(static_cast<C>(storage_fmt<T>::get(x[i])) + vals[i]);
-          ASSERT_TRUE(posenc_test::same_value(storage_fmt<T>::get(y[i]), storage_fmt<T>::round(sum)))
+          ASSERT_TRUE(
+              posenc_test::same_value(storage_fmt<T>::get(y[i]), storage_fmt<T>::round(sum)))
               << storage_fmt<T>::name << " e = " << e;
         }
       }
@@ -174,9 +180,8 @@ template <class T>
     if (std::memcmp(&reinterpret_cast<const unsigned char*>(a.data())[i * sizeof(T)],
                     &reinterpret_cast<const unsigned char*>(b.data())[i * sizeof(T)],
                     sizeof(T)) != 0)
-      return ::testing::AssertionFailure()
-             << what << ": element " << i << " of " << n << ": " << get(a, i) << " vs ref "
-             << get(b, i);
+      return ::testing::AssertionFailure() << what << ": element " << i << " of " << n << ": "
+                                           << get(a, i) << " vs ref " << get(b, i);
   }
   if (!a.guards_intact()) return ::testing::AssertionFailure() << what << ": wrote outside";
   return ::testing::AssertionSuccess();
@@ -307,8 +312,8 @@ void values_sweep() {
         ASSERT_TRUE(v.guards_intact());
         // The reference reads the kernel form: element i takes v[split16_index(i, n)].
         for (std::size_t i = 0; i < n; ++i) {
-          const double want =
-              storage_fmt<T>::round(static_cast<double>(v.get(posenc::kernels::split16_index<T>(i, n))));
+          const double want = storage_fmt<T>::round(
+              static_cast<double>(v.get(posenc::kernels::split16_index<T>(i, n))));
           ASSERT_TRUE(posenc_test::same_value(get(sref, i), want)) << what.str() << " i=" << i;
         }
         // fill, including −∞ (the mask value) and a value that rounds in 16-bit storage.
@@ -348,8 +353,8 @@ void values_2d_sweep() {
           }
           for (std::size_t i = 0; i < n + rows; ++i) v.set(i, static_cast<T>(d(rng)));
           const T* v0 = v.data() + (vs < 0 ? rows - 1 : 0);
-          posenc::kernels::add_values_2d(Arch{}, x.data(), static_cast<std::ptrdiff_t>(ld), rows,
-                                         n, v0, vs);
+          posenc::kernels::add_values_2d(Arch{}, x.data(), static_cast<std::ptrdiff_t>(ld), rows, n,
+                                         v0, vs);
           posenc::kernels::add_values_2d_ref(ref.data(), static_cast<std::ptrdiff_t>(ld), rows, n,
                                              v0, vs);
           std::ostringstream what;
@@ -361,9 +366,12 @@ void values_2d_sweep() {
           // padding between rows is untouched.
           for (std::size_t e = 0; e < total; ++e) {
             const std::size_t r = e / ld, i = e % ld;
-            const T want = i < n ? static_cast<T>(orig[e] + v0[static_cast<std::ptrdiff_t>(r) * vs +
-                                                               static_cast<std::ptrdiff_t>(i)])
-                                 : orig[e];
+            const T want =
+                i < n
+                    ? static_cast<T>(
+                          orig[e] +
+                          v0[static_cast<std::ptrdiff_t>(r) * vs + static_cast<std::ptrdiff_t>(i)])
+                    : orig[e];
             ASSERT_TRUE(same_bits(ref.get(e), want)) << what.str() << " e=" << e;
           }
         }

@@ -23,7 +23,7 @@ namespace posenc_test {
 struct alibi_slope_row {
   double max_bias = 0;
   int heads = 0;
-  int head = 0;        ///< 0-based
+  int head = 0;          ///< 0-based
   double slope_f64 = 0;  ///< RN64(2^x)
   double slope_f32 = 0;  ///< RN32(2^x)
 };
@@ -182,8 +182,7 @@ inline std::vector<attention_case> load_attention_cases() {
     o.ape = f.integer(r, 7) != 0;
     o.causal = f.integer(r, 8) != 0;
     o.k_first = f.integer(r, 9);
-    if (o.tokens <= 0 || o.heads <= 0 || o.kv_heads <= 0 || o.dim <= 0 ||
-        o.heads % o.kv_heads != 0)
+    if (o.tokens <= 0 || o.heads <= 0 || o.kv_heads <= 0 || o.dim <= 0 || o.heads % o.kv_heads != 0)
       detail::data_error(f.path, f.lines[r], "bad shape");
     const std::size_t T = static_cast<std::size_t>(o.tokens), H = static_cast<std::size_t>(o.heads),
                       G = static_cast<std::size_t>(o.kv_heads), D = static_cast<std::size_t>(o.dim);

@@ -26,12 +26,13 @@ inline double round_to_format(double v, int p, int emin, double max) {
   if (v == 0 || !std::isfinite(v)) return v;
   if (std::fegetround() != FE_TONEAREST) return std::numeric_limits<double>::quiet_NaN();
   int e = 0;
-  std::frexp(v, &e);               // |v| ∈ [2^(e−1), 2^e)
-  const int ex = std::max(e - 1, emin);  // exponent of the binade (subnormals share emin's)
+  std::frexp(v, &e);                             // |v| ∈ [2^(e−1), 2^e)
+  const int ex = std::max(e - 1, emin);          // exponent of the binade (subnormals share emin's)
   const double q = std::ldexp(1.0, ex - p + 1);  // spacing in that binade
   const double r = std::nearbyint(v / q) * q;    // v / q is exact (power-of-two division)
-  if (std::fabs(r) > max) return v > 0 ? std::numeric_limits<double>::infinity()
-                                        : -std::numeric_limits<double>::infinity();
+  if (std::fabs(r) > max)
+    return v > 0 ? std::numeric_limits<double>::infinity()
+                 : -std::numeric_limits<double>::infinity();
   return r;
 }
 

@@ -171,8 +171,8 @@ void add_ramp(scalar_arch, T* x, std::size_t n, C m, std::int64_t e0, ramp_sign 
   add_ramp_ref(x, n, m, e0, sign);
 }
 template <class T, class C, class P>
-void add_ramp_positions(scalar_arch, T* x, std::size_t n, C m, std::int64_t anchor,
-                        const P* kpos, ramp_sign sign, std::int64_t mask_above) noexcept {
+void add_ramp_positions(scalar_arch, T* x, std::size_t n, C m, std::int64_t anchor, const P* kpos,
+                        ramp_sign sign, std::int64_t mask_above) noexcept {
   add_ramp_positions_ref(x, n, m, anchor, kpos, sign, mask_above);
 }
 template <class T, class C>
