@@ -329,7 +329,7 @@ void add_ramp_positions(Arch, T* x, std::size_t n, C m, std::int64_t anchor, con
         const B v = sign == ramp_sign::neg_abs ? detail::ramp_batch<true>(mb, ef)
                                                : detail::ramp_batch<false>(mb, ef);
         const B y = B::load_unaligned(x + i) + v;
-        const I out = xsimd::select(k > tb, ninf, xsimd::bitwise_cast<I>(y));
+        const I out = simd::select_int<Arch>(k > tb, ninf, xsimd::bitwise_cast<I>(y));
         xsimd::bitwise_cast<B>(out).store_unaligned(x + i);
       }
     }
