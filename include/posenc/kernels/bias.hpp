@@ -384,7 +384,19 @@ void add_values_2d(Arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t 
     T* x1 = x0 + ld;
     const C* v0 = v + static_cast<std::ptrdiff_t>(r) * vs;
     const C* v1 = v0 + vs;
-    for (std::size_t i = 0; i < nv; i += N) {
+    std::size_t i = 0;
+    // Two registers per row and two rows in flight: four independent loads before the stores.
+    for (; i + 2 * N <= nv; i += 2 * N) {
+      const B a0 = B::load_unaligned(x0 + i) + B::load_unaligned(v0 + i);
+      const B a1 = B::load_unaligned(x0 + i + N) + B::load_unaligned(v0 + i + N);
+      const B b0 = B::load_unaligned(x1 + i) + B::load_unaligned(v1 + i);
+      const B b1 = B::load_unaligned(x1 + i + N) + B::load_unaligned(v1 + i + N);
+      a0.store_unaligned(x0 + i);
+      a1.store_unaligned(x0 + i + N);
+      b0.store_unaligned(x1 + i);
+      b1.store_unaligned(x1 + i + N);
+    }
+    for (; i < nv; i += N) {
       const B a = B::load_unaligned(x0 + i) + B::load_unaligned(v0 + i);
       const B b = B::load_unaligned(x1 + i) + B::load_unaligned(v1 + i);
       a.store_unaligned(x0 + i);
