@@ -227,8 +227,30 @@ void ramp_impl(T* x, std::size_t n, C m, std::int64_t e0) noexcept {
     constexpr std::size_t N = B::size;
     const B mb(m);
     const B io = iota<C, Arch>();
-    // The offset of each register comes from the integer index (one conversion and broadcast),
-    // not from a floating counter carried across iterations: no 4-cycle add chain to wait on.
+    // The offset of each register comes from the integer index (one conversion and broadcast
+    // per four registers), not from a floating counter carried across iterations: no 4-cycle
+    // add chain to wait on, and four independent registers in flight.
+    const B io1 = io + B(static_cast<C>(N)), io2 = io + B(static_cast<C>(2 * N)),
+            io3 = io + B(static_cast<C>(3 * N));
+    for (; i + 4 * N <= n; i += 4 * N) {
+      const B base(static_cast<C>(e0 + static_cast<std::int64_t>(i)));
+      const B v0 = ramp_batch<NegAbs>(mb, base + io), v1 = ramp_batch<NegAbs>(mb, base + io1);
+      const B v2 = ramp_batch<NegAbs>(mb, base + io2), v3 = ramp_batch<NegAbs>(mb, base + io3);
+      if constexpr (Store) {
+        v0.store_unaligned(x + i);
+        v1.store_unaligned(x + i + N);
+        v2.store_unaligned(x + i + 2 * N);
+        v3.store_unaligned(x + i + 3 * N);
+      } else {
+        const B y0 = B::load_unaligned(x + i) + v0, y1 = B::load_unaligned(x + i + N) + v1;
+        const B y2 = B::load_unaligned(x + i + 2 * N) + v2;
+        const B y3 = B::load_unaligned(x + i + 3 * N) + v3;
+        y0.store_unaligned(x + i);
+        y1.store_unaligned(x + i + N);
+        y2.store_unaligned(x + i + 2 * N);
+        y3.store_unaligned(x + i + 3 * N);
+      }
+    }
     for (; i + N <= n; i += N) {
       const B e = B(static_cast<C>(e0 + static_cast<std::int64_t>(i))) + io;
       const B v = ramp_batch<NegAbs>(mb, e);
