@@ -33,7 +33,7 @@ enum class rope_layout { half_split, interleaved };
  * How angles are computed.
  * - exact:  inv_freq in double (correctly rounded), angle = position × inv_freq in double (one
  *           rounding), reduced modulo π/2 in double, cos/sin in double, rounded once to the
- *           coefficient type. cos/sin are within 1 ulp of the correctly rounded value of the
+ *           coefficient type. Float cos/sin are within 1 ulp (double: 3 ulp, no reduction tail) of the correctly rounded value of the
  *           double angle for every position below 2^32.
  * - hf_f32: HF transformers' float32 arithmetic, bit for bit on the angle: inv_freq =
  *           1.0f / powf((float)base, (float)(2k) / (float)r), angle = (float)position × inv_freq
