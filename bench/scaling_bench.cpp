@@ -5,12 +5,18 @@
 // Yardstick in the same binary over the same bytes:
 //   inplace_limit  x *= a: the physical limit of any in-place pass (reads and writes every byte).
 // Every benchmark reports bytes/s over the tensor's bytes and items/s over its elements.
+// pair_cached/<policy>, pair_fly/<policy>: the unscaled and the scaled rope applied back to back
+// in every iteration (order alternating), each timed with steady_clock; the counter `ratio` is
+// the median over iterations of t_unscaled / t_scaled (> 1: scaled faster), which cancels most
+// of the machine drift a shared 2-core box adds between separate benchmarks.
 //
 //     scaling_bench --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
 //                   --benchmark_report_aggregates_only=true
 // or bench/run_scaling_bench.sh BUILD_DIR, which prints the ratios as a table.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <numeric>
@@ -94,6 +100,60 @@ void bm_rope(benchmark::State& st, make_rope_fn make, bool cached) {
   finish(st);
 }
 
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void bm_pair(benchmark::State& st, make_rope_fn make, bool cached) {
+  posenc::rope_config cfg;
+  cfg.head_dim = kDim;
+  cfg.base = 500000.0;
+  const posenc::rope plain(cfg), scaled = make(cfg);
+  posenc::rope_cache<float> cp(plain, cached ? kTokens : 0), cs(scaled, cached ? kTokens : 0);
+  std::vector<float> xp = make_data(), xs = make_data();
+  std::vector<std::int64_t> pos(kTokens);
+  std::iota(pos.begin(), pos.end(), std::int64_t{0});
+  const auto vp = posenc::make_head_view(xp.data(), kTokens, kHeads, kDim);
+  const auto vs = posenc::make_head_view(xs.data(), kTokens, kHeads, kDim);
+  using clock = std::chrono::steady_clock;
+  auto timed = [&](const posenc::rope& r, const posenc::rope_cache<float>& c, decltype(vp) v) {
+    const auto t0 = clock::now();
+    if (cached) {
+      c.apply(v, pos.data());
+    } else {
+      r.apply(v, pos.data());
+    }
+    benchmark::ClobberMemory();
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  std::vector<double> ratio, tp, ts;
+  bool flip = false;
+  for (auto _ : st) {
+    double a, b;
+    if (flip) {
+      b = timed(scaled, cs, vs);
+      a = timed(plain, cp, vp);
+    } else {
+      a = timed(plain, cp, vp);
+      b = timed(scaled, cs, vs);
+    }
+    flip = !flip;
+    tp.push_back(a);
+    ts.push_back(b);
+    ratio.push_back(a / b);
+  }
+  benchmark::DoNotOptimize(xp.data());
+  benchmark::DoNotOptimize(xs.data());
+  const double bytes = static_cast<double>(kElems * sizeof(float));
+  st.counters["ratio"] = median(ratio);
+  st.counters["unscaled_GBps"] = bytes / median(tp) / 1e9;
+  st.counters["scaled_GBps"] = bytes / median(ts) / 1e9;
+  st.SetLabel(scaled.scaling_name());
+  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * 2 * kElems * sizeof(float)));
+}
+
 std::vector<double> ones(double v) { return std::vector<double>(kDim / 2, v); }
 
 const int registered = [] {
@@ -130,6 +190,14 @@ const int registered = [] {
       tune(benchmark::RegisterBenchmark(
           ((cached ? "rope_cached/" : "rope_fly/") + p.first + shape).c_str(), bm_rope, p.second,
           cached));
+  for (bool cached : {true, false})
+    for (const auto& p : policies)
+      if (p.first != "none")
+        benchmark::RegisterBenchmark(
+            ((cached ? "pair_cached/" : "pair_fly/") + p.first + shape).c_str(), bm_pair, p.second,
+            cached)
+            ->Unit(benchmark::kMillisecond)
+            ->MinTime(1.0);
   benchmark::AddCustomContext("posenc_arch", posenc::arch_name());
   return 0;
 }();
