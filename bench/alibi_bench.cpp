@@ -13,16 +13,19 @@
 //           in the same order (inplace_limit_tiled).
 // tile/…    one L1/L2-sized tile (64, 128, 256, 512 KiB of fp32) added over and over, all keys
 //           visible (the expensive case: load + add + store per logit), deep in the sequence
-//           (q = 10^5): the Toeplitz path reads a stack table and has no per-element position
-//           arithmetic, so no loop-carried position increment limits small tiles.
+//           (q = 10^5): kernels::add_ramp_2d converts one integer offset per four registers,
+//           so no loop-carried position increment limits small tiles.
+// Buffers are 64-byte aligned (bench/aligned.hpp), as an engine's are.
 // row/…     decode: one row of 4096 keys per head, 32 heads (add_to_row).
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
+#include "aligned.hpp"
 #include "posenc/posenc.hpp"
 
 namespace {
@@ -59,9 +62,9 @@ void scale_in_place(float* p, std::size_t n, float a) {
 }
 
 template <class T>
-std::vector<T>& full_logits() {
-  static std::vector<T> v = [] {
-    std::vector<T> x(kHeads * kSeq * kSeq);
+posenc_bench::vector<T>& full_logits() {
+  static posenc_bench::vector<T> v = [] {
+    posenc_bench::vector<T> x(kHeads * kSeq * kSeq);
     for (std::size_t i = 0; i < x.size(); ++i) {
       const float f = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
       if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
@@ -77,7 +80,7 @@ std::vector<T>& full_logits() {
 
 void bm_full_limit(benchmark::State& st, std::size_t elem_bytes) {
   // the same bytes as the logits (bf16: half the floats)
-  std::vector<float>& x = full_logits<float>();
+  posenc_bench::vector<float>& x = full_logits<float>();
   const std::size_t n = x.size() * elem_bytes / sizeof(float);
   float a = 1.0f;
   for (auto _ : st) {
@@ -100,7 +103,7 @@ const tiling kTilings[] = {{kTile, kTile}, {32, 256}};
 
 // The tile loop of an engine: for every head, query tile and key tile, call f(tile, h, q0, k0).
 template <class T, class F>
-void for_each_tile(std::vector<T>& x, tiling t, const F& f) {
+void for_each_tile(posenc_bench::vector<T>& x, tiling t, const F& f) {
   for (std::size_t h = 0; h < kHeads; ++h) {
     T* head = x.data() + h * kSeq * kSeq;
     for (std::size_t i0 = 0; i0 < kSeq; i0 += t.rows)
@@ -113,7 +116,7 @@ void for_each_tile(std::vector<T>& x, tiling t, const F& f) {
 
 template <class Arch, class T, class Bias>
 void bm_full(benchmark::State& st, tiling t, const Bias* bias) {
-  std::vector<T>& x = full_logits<T>();
+  posenc_bench::vector<T>& x = full_logits<T>();
   for (auto _ : st) {
     for_each_tile(x, t,
                   [&](posenc::logits_view<T> v, std::size_t h, std::int64_t q0, std::int64_t k0) {
@@ -125,7 +128,7 @@ void bm_full(benchmark::State& st, tiling t, const Bias* bias) {
 }
 
 void bm_full_limit_tiled(benchmark::State& st, tiling t) {
-  std::vector<float>& x = full_logits<float>();
+  posenc_bench::vector<float>& x = full_logits<float>();
   float a = 1.0f;
   for (auto _ : st) {
     for_each_tile(x, t, [&](posenc::logits_view<float> v, std::size_t, std::int64_t, std::int64_t) {
@@ -148,15 +151,15 @@ struct tile_shape {
 };
 const tile_shape kTiles[] = {{128, 128}, {128, 256}, {256, 256}, {256, 512}};
 
-std::vector<float> tile_data(const tile_shape& s) {
-  std::vector<float> x(s.rows * s.cols);
+posenc_bench::vector<float> tile_data(const tile_shape& s) {
+  posenc_bench::vector<float> x(s.rows * s.cols);
   for (std::size_t i = 0; i < x.size(); ++i)
     x[i] = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
   return x;
 }
 
 void bm_tile_limit(benchmark::State& st, tile_shape s) {
-  std::vector<float> x = tile_data(s);
+  posenc_bench::vector<float> x = tile_data(s);
   float a = 1.0f;
   for (auto _ : st) {
     scale_in_place(x.data(), x.size(), a);
@@ -168,7 +171,7 @@ void bm_tile_limit(benchmark::State& st, tile_shape s) {
 
 template <class Arch, class Bias>
 void bm_tile(benchmark::State& st, tile_shape s, const Bias* bias) {
-  std::vector<float> x = tile_data(s);
+  posenc_bench::vector<float> x = tile_data(s);
   const auto view = posenc::make_logits_view(x.data(), s.rows, s.cols);
   const std::int64_t q0 = 100000, k0 = q0 - 4096;  // every key visible
   for (auto _ : st) {
@@ -182,7 +185,7 @@ void bm_tile(benchmark::State& st, tile_shape s, const Bias* bias) {
 template <class Arch>
 void bm_row(benchmark::State& st, const posenc::alibi_bias* alibi) {
   const std::size_t n = 4096;
-  std::vector<float> x(kHeads * n, 0.5f);
+  posenc_bench::vector<float> x(kHeads * n, 0.5f);
   for (auto _ : st) {
     for (std::size_t h = 0; h < kHeads; ++h)
       alibi->add_to_row<Arch>(h, static_cast<std::int64_t>(n - 1), 0, x.data() + h * n, n);
@@ -192,7 +195,7 @@ void bm_row(benchmark::State& st, const posenc::alibi_bias* alibi) {
 }
 
 void bm_row_limit(benchmark::State& st) {
-  std::vector<float> x(kHeads * 4096, 0.5f);
+  posenc_bench::vector<float> x(kHeads * 4096, 0.5f);
   float a = 1.0f;
   for (auto _ : st) {
     scale_in_place(x.data(), x.size(), a);
@@ -218,7 +221,8 @@ const int registered = [] {
       posenc::sum_bias<std::reference_wrapper<const posenc::alibi_bias>, posenc::causal_mask>;
   static const sum_t sum{std::cref(symmetric()), posenc::causal_mask{}};
   const auto big = [](benchmark::internal::Benchmark* b) {
-    b->Unit(benchmark::kMillisecond)->MinTime(0.5);
+    b->Unit(benchmark::kMillisecond);
+    if (std::getenv("POSENC_BENCH_SMOKE") == nullptr) b->MinTime(0.5);  // CI smoke: as short as asked
   };
   big(benchmark::RegisterBenchmark("full/inplace_limit/f32", bm_full_limit, sizeof(float)));
   for (const tiling& t : kTilings) {

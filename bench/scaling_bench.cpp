@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <numeric>
 #include <string>
@@ -158,8 +159,10 @@ std::vector<double> ones(double v) { return std::vector<double>(kDim / 2, v); }
 
 const int registered = [] {
   const std::string shape = "/4096x32x128/f32";
-  auto tune = [](benchmark::internal::Benchmark* b) {
-    b->Unit(benchmark::kMillisecond)->MinTime(0.3);
+  const bool smoke = std::getenv("POSENC_BENCH_SMOKE") != nullptr;
+  auto tune = [smoke](benchmark::internal::Benchmark* b) {
+    b->Unit(benchmark::kMillisecond);
+    if (!smoke) b->MinTime(0.3);  // CI smoke (POSENC_BENCH_SMOKE): as short as asked
   };
   tune(benchmark::RegisterBenchmark(("inplace_limit" + shape).c_str(), bm_inplace_limit));
   posenc::yarn_scaling yarn;
@@ -197,7 +200,7 @@ const int registered = [] {
             ((cached ? "pair_cached/" : "pair_fly/") + p.first + shape).c_str(), bm_pair, p.second,
             cached)
             ->Unit(benchmark::kMillisecond)
-            ->MinTime(1.0);
+            ->MinTime(smoke ? 0.01 : 1.0);
   benchmark::AddCustomContext("posenc_arch", posenc::arch_name());
   return 0;
 }();

@@ -294,11 +294,11 @@ class alibi_bias {
    * row r is the query at q_first + r and column c the key at k_first + c. The engine's tiled
    * attention loop calls this per tile; nothing outside the tile is touched.
    *
-   * float/double tiles: the bias of a tile depends only on k − q (Toeplitz), so it is computed
-   * once per tile into a small stack table (rows + cols − 1 values) and each row adds a shifted
-   * window of it: one load, one add, one store per logit, and no per-element position
-   * arithmetic. Fully masked row segments are only stored (−∞). 16-bit tiles use the per-row
-   * kernel. Same values as add_to_row in every case.
+   * float/double tiles: the rows whose keys are all visible go through one loop nest
+   * (kernels::add_ramp_2d: one load, one add, one store per logit; the offsets of each register
+   * come from integers, so there is no loop-carried position increment and nothing else to
+   * load), with the next row prefetched; fully masked row segments are only stored (−∞).
+   * 16-bit tiles use the per-row kernel. Same values as add_to_row in every case.
    */
   template <class Arch = default_arch, class T>
   void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
@@ -311,7 +311,7 @@ class alibi_bias {
    * [lo, hi) of block row r that they leave visible (a std::pair<std::size_t, std::size_t>);
    * columns outside it are set to −∞, and the ALiBi values are added inside it (intersected with
    * ALiBi's own causal range). sum_bias uses this to apply {alibi, masks…} in one pass through
-   * the Toeplitz tile path.
+   * the tile path.
    */
   template <class Arch = default_arch, class T, class Visible>
   void add_to_masked(logits_view<T> block, std::size_t head, std::int64_t q_first,
@@ -320,8 +320,7 @@ class alibi_bias {
     POSENC_ASSERT(head < cfg_.num_heads, "posenc::alibi_bias: head out of range");
     POSENC_ASSERT(block.data != nullptr || block.rows * block.cols == 0,
                   "posenc::alibi_bias: null tile");
-    if (posenc::detail::is_16bit_storage<T>() || block.rows < 4) {
-      // 16-bit: the per-row kernel; fewer than 4 rows: a table would cost as much as the rows.
+    if (posenc::detail::is_16bit_storage<T>()) {
       for (std::size_t r = 0; r < block.rows; ++r) {
         const auto v = visible(r);
         row_masked<Arch>(head, q_first + static_cast<std::int64_t>(r), k_first, block.row(r),
@@ -330,14 +329,7 @@ class alibi_bias {
       return;
     }
     if constexpr (!posenc::detail::is_16bit_storage<T>()) {
-      for (std::size_t r0 = 0; r0 < block.rows; r0 += table_rows) {
-        const std::size_t nr = std::min(table_rows, block.rows - r0);
-        for (std::size_t c0 = 0; c0 < block.cols; c0 += table_cols) {
-          const std::size_t nc = std::min(table_cols, block.cols - c0);
-          add_chunk<Arch>(block, head, q_first + static_cast<std::int64_t>(r0),
-                          k_first + static_cast<std::int64_t>(c0), r0, c0, nr, nc, visible);
-        }
-      }
+      add_tile<Arch>(block, head, q_first, k_first, visible);
     }
   }
 
@@ -408,11 +400,6 @@ class alibi_bias {
 #endif
 
  private:
-  /// Tiles are processed in chunks of at most table_rows × table_cols, with a table of
-  /// table_rows + table_cols − 1 values on the stack (6 KiB float, 12 KiB double).
-  static constexpr std::size_t table_rows = 512;
-  static constexpr std::size_t table_cols = 1024;
-
   template <class T>
   static constexpr void check_types() noexcept {
     static_assert(storage_traits<std::remove_const_t<T>>::supported,
@@ -455,62 +442,49 @@ class alibi_bias {
     return static_cast<std::uint64_t>(v) < n ? static_cast<std::size_t>(v) : n;
   }
 
+  /// float/double tile: rows whose keys are all visible go through add_ramp_2d in runs (one
+  /// loop nest, offsets from integers); the others get the ramp on their visible range and −∞
+  /// around it.
   template <class Arch, class T, class Visible>
-  void add_chunk(logits_view<T> block, std::size_t head, std::int64_t q0, std::int64_t k0,
-                 std::size_t r0, std::size_t c0, std::size_t nr, std::size_t nc,
-                 const Visible& visible) const noexcept {
+  void add_tile(logits_view<T> block, std::size_t head, std::int64_t q0, std::int64_t k0,
+                const Visible& visible) const noexcept {
     using C = coef_t<T>;
     constexpr C ninf = -std::numeric_limits<C>::infinity();
     const C m = slope_as<C>(head);
-    const bool relative = cfg_.form == alibi_form::relative;
-    // Causal chunk entirely in the future of its last query: only −∞.
+    const std::size_t nr = block.rows, nc = block.cols;
+    const std::int64_t es = cfg_.form == alibi_form::relative ? -1 : 0;  // offset step per row
+    const auto offset = [&](std::size_t r) {  // k − anchor of the row's first key
+      return k0 - anchor(q0 + static_cast<std::int64_t>(r));
+    };
+    // Causal tile entirely in the future of its last query: only −∞.
     const bool all_masked = cfg_.mode == alibi_mode::causal &&
                             visible_end(q0 + static_cast<std::int64_t>(nr) - 1, k0, nc) == 0;
-    alignas(64) C table[table_rows + table_cols - 1];
-    if (!all_masked) {
-      // relative: table[i] = v(e) for e = k − q from (k0) − (q0 + nr − 1) upwards, so row r
-      // reads table[nr − 1 − r + c]; key_offset: table[c] = v(k0 + c − origin) for every row.
-      if (relative) {
-        kernels::ramp_values(Arch{}, table, nr + nc - 1, m,
-                             k0 - (q0 + static_cast<std::int64_t>(nr) - 1), sign());
-      } else {
-        kernels::ramp_values(Arch{}, table, nc, m, k0 - cfg_.key_origin, sign());
+    std::size_t run = 0;  // first row of the current run of entirely visible rows
+    const auto flush = [&](std::size_t end) {
+      if (end > run)
+        kernels::add_ramp_2d(Arch{}, block.row(run), block.row_stride, end - run, nc, m,
+                             offset(run), es, sign());
+    };
+    for (std::size_t r = 0; r < nr; ++r) {
+      std::size_t lo = 0, hi = nc;
+      if constexpr (!std::is_same<Visible, all_visible>::value) {
+        const auto v = visible(r);
+        hi = std::min(v.second, nc);
+        lo = std::min(v.first, hi);
       }
+      hi = all_masked ? 0 : std::min(hi, visible_end(q0 + static_cast<std::int64_t>(r), k0, nc));
+      lo = std::min(lo, hi);
+      if (lo == 0 && hi == nc) continue;  // extends the run
+      flush(r);
+      run = r + 1;
+      T* row = block.row(r);
+      kernels::fill(Arch{}, row, lo, ninf);
+      if (hi > lo)
+        kernels::add_ramp(Arch{}, row + lo, hi - lo, m,
+                          offset(r) + static_cast<std::int64_t>(lo), sign());
+      kernels::fill(Arch{}, row + hi, nc - hi, ninf);
     }
-    const C* tab = table + (relative ? nr - 1 : 0);  // row r reads tab − r (relative) or tab
-    const std::size_t step = relative ? 1 : 0;
-    if constexpr (std::is_same<Visible, all_visible>::value) {
-      // No other mask (plain add_to): in causal mode the visible part of row r grows by one key
-      // per row, and every row from r_full on is entirely visible — those rows are one add each.
-      std::size_t r_full = 0;
-      if (all_masked) {
-        r_full = nr;
-      } else if (cfg_.mode == alibi_mode::causal) {
-        const std::int64_t need = k0 + static_cast<std::int64_t>(nc) - 1 - q0;  // row offset
-        r_full = need <= 0 ? 0 : std::min(nr, static_cast<std::size_t>(need));
-      }
-      for (std::size_t r = 0; r < r_full; ++r) {
-        T* row = block.row(r0 + r) + c0;
-        const std::size_t hi =
-            all_masked ? 0 : visible_end(q0 + static_cast<std::int64_t>(r), k0, nc);
-        if (hi > 0) kernels::add_values(Arch{}, row, tab - step * r, hi);
-        kernels::fill(Arch{}, row + hi, nc - hi, ninf);
-      }
-      if (r_full < nr)
-        kernels::add_values_2d(Arch{}, block.row(r0 + r_full) + c0, block.row_stride, nr - r_full,
-                               nc, tab - step * r_full, -static_cast<std::ptrdiff_t>(step));
-    } else {
-      for (std::size_t r = 0; r < nr; ++r) {
-        T* row = block.row(r0 + r) + c0;
-        const auto v = visible(r0 + r);  // in block columns
-        std::size_t hi = all_masked ? 0 : visible_end(q0 + static_cast<std::int64_t>(r), k0, nc);
-        hi = std::min(hi, v.second > c0 ? std::min(v.second - c0, nc) : std::size_t{0});
-        const std::size_t lo = std::min(v.first > c0 ? v.first - c0 : std::size_t{0}, hi);
-        if (lo > 0) kernels::fill(Arch{}, row, lo, ninf);
-        if (hi > lo) kernels::add_values(Arch{}, row + lo, tab - step * r + lo, hi - lo);
-        if (hi < nc) kernels::fill(Arch{}, row + hi, nc - hi, ninf);
-      }
-    }
+    flush(nr);
   }
 
   alibi_config cfg_;

@@ -444,7 +444,7 @@ class sum_bias {
    * One pass over a tile: row r is the query at q_first + r, column c the key at k_first + c.
    * When exactly one part adds values and it has a masked tile path (alibi_bias::add_to_masked),
    * the other parts' masks are handed to it and the tile goes through that path (ALiBi's
-   * Toeplitz table); otherwise every part is evaluated lane-parallel per row.
+   * add_ramp_2d loop nest); otherwise every part is evaluated lane-parallel per row.
    */
   template <class Arch = default_arch, class T>
   void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,

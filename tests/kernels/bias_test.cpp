@@ -332,47 +332,49 @@ void values_sweep() {
 }
 
 template <class Arch, class T>
-void values_2d_sweep() {
-  // A tile of `rows` rows with leading dimension ld > n reading shifted windows of one table
-  // (vs = −1: the ALiBi Toeplitz tile; 0: the same row for every row; +1 for completeness).
+void ramp_2d_sweep() {
+  // A tile of `rows` rows with leading dimension ld > n (es = −1: the ALiBi tile, whose offset
+  // drops by one per row; 0: the same ramp in every row; +1 for completeness), at offsets
+  // inside and across the exact-conversion boundary.
   const std::size_t N = posenc::lane_count<T, Arch>();
   auto rng = posenc_test::make_rng(0x400 + sizeof(T));
-  std::uniform_real_distribution<double> d(-4.0, 4.0);
-  for (std::size_t n : posenc_test::lane_sweep({N})) {
+  for (std::size_t n : posenc_test::lane_sweep({N, 4 * N})) {
     for (std::size_t rows : {1u, 2u, 3u, 5u}) {
-      for (std::ptrdiff_t vs : {-1, 0, 1}) {
-        for (std::size_t mis : posenc_test::misalignments(N)) {
-          const std::size_t ld = n + 3, total = (rows - 1) * ld + n;
-          guarded_buffer<T> x(total, mis), ref(total, mis);
-          guarded_buffer<T> v(n + rows, 1);
-          std::vector<T> orig(total);
-          for (std::size_t i = 0; i < total; ++i) {
-            orig[i] = draw<T>(rng);
-            x.set(i, orig[i]);
-            ref.set(i, orig[i]);
-          }
-          for (std::size_t i = 0; i < n + rows; ++i) v.set(i, static_cast<T>(d(rng)));
-          const T* v0 = v.data() + (vs < 0 ? rows - 1 : 0);
-          posenc::kernels::add_values_2d(Arch{}, x.data(), static_cast<std::ptrdiff_t>(ld), rows, n,
-                                         v0, vs);
-          posenc::kernels::add_values_2d_ref(ref.data(), static_cast<std::ptrdiff_t>(ld), rows, n,
-                                             v0, vs);
-          std::ostringstream what;
-          what << "add_values_2d " << storage_fmt<T>::name << " n=" << n << " rows=" << rows
-               << " vs=" << vs << " mis=" << mis;
-          ASSERT_TRUE(same_buffers(x, ref, total, what.str()));
-          ASSERT_TRUE(v.guards_intact());
-          // The reference: element (r, i < n) gets v0[r·vs + i] (one IEEE addition), the ld
-          // padding between rows is untouched.
-          for (std::size_t e = 0; e < total; ++e) {
-            const std::size_t r = e / ld, i = e % ld;
-            const T want =
-                i < n
-                    ? static_cast<T>(
-                          orig[e] +
-                          v0[static_cast<std::ptrdiff_t>(r) * vs + static_cast<std::ptrdiff_t>(i)])
-                    : orig[e];
-            ASSERT_TRUE(same_bits(ref.get(e), want)) << what.str() << " e=" << e;
+      for (std::int64_t es : {-1, 0, 1}) {
+        for (std::int64_t e0 : kOffsets) {
+          for (ramp_sign sign : {ramp_sign::keep, ramp_sign::neg_abs}) {
+            const std::size_t mis = (n + rows) % N;
+            const T m = static_cast<T>(kSlopes[(n + rows) % 4]);
+            const std::size_t ld = n + 3, total = (rows - 1) * ld + n;
+            guarded_buffer<T> x(total, mis), ref(total, mis);
+            std::vector<T> orig(total);
+            for (std::size_t i = 0; i < total; ++i) {
+              orig[i] = draw<T>(rng);
+              x.set(i, orig[i]);
+              ref.set(i, orig[i]);
+            }
+            posenc::kernels::add_ramp_2d(Arch{}, x.data(), static_cast<std::ptrdiff_t>(ld), rows,
+                                         n, m, e0, es, sign);
+            posenc::kernels::add_ramp_2d_ref(ref.data(), static_cast<std::ptrdiff_t>(ld), rows, n,
+                                             m, e0, es, sign);
+            std::ostringstream what;
+            what << "add_ramp_2d " << storage_fmt<T>::name << " n=" << n << " rows=" << rows
+                 << " es=" << es << " e0=" << e0 << " sign=" << static_cast<int>(sign)
+                 << " mis=" << mis;
+            ASSERT_TRUE(same_buffers(x, ref, total, what.str()));
+            // The reference: element (r, i < n) is row r's add_ramp_ref at e0 + r·es, the ld
+            // padding between rows is untouched.
+            for (std::size_t r = 0; r < rows; ++r) {
+              std::vector<T> row(orig.begin() + static_cast<std::ptrdiff_t>(r * ld),
+                                 orig.begin() + static_cast<std::ptrdiff_t>(r * ld + n));
+              posenc::kernels::add_ramp_ref(row.data(), n, m,
+                                            e0 + static_cast<std::int64_t>(r) * es, sign);
+              for (std::size_t i = 0; i < ld && r * ld + i < total; ++i) {
+                const T want = i < n ? row[i] : orig[r * ld + i];
+                ASSERT_TRUE(same_bits(ref.get(r * ld + i), want))
+                    << what.str() << " r=" << r << " i=" << i;
+              }
+            }
           }
         }
       }
@@ -387,8 +389,8 @@ TYPED_TEST(BiasKernel, AddStoreFillEqualReference) {
   values_sweep<Arch, double>();
   values_sweep<Arch, posenc::bfloat16_t>();
   values_sweep<Arch, posenc::float16_t>();
-  values_2d_sweep<Arch, float>();
-  values_2d_sweep<Arch, double>();
+  ramp_2d_sweep<Arch, float>();
+  ramp_2d_sweep<Arch, double>();
 }
 
 TYPED_TEST(BiasKernel, ExactOffsetRangeDecidesTheSimdPath) {

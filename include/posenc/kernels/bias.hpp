@@ -5,6 +5,7 @@
 #ifndef POSENC_KERNELS_BIAS_HPP
 #define POSENC_KERNELS_BIAS_HPP
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -40,8 +41,11 @@ namespace kernels {
 //                                        x[i]   = kpos[i] > mask_above ? T(−∞)
 //                                                 : T(C(x[i]) + v(kpos[i] − anchor))
 //   add_values(x, v, n)                  x[i]   = T(C(x[i]) + v[k(i)])
-//   add_values_2d(x, ld, rows, n, v, vs) x[r·ld + i] = T(C(x[r·ld + i]) + v[r·vs + i])  (r < rows;
-//                                        float/double only; vs = −1 reads a Toeplitz table)
+//   add_ramp_2d(x, ld, rows, n, m, e0, es, sign)
+//                                        x[r·ld + i] = T(C(x[r·ld + i]) + v(e0 + r·es + i))
+//                                        (r < rows; float/double rows; es = −1: an ALiBi tile,
+//                                        whose offset k − q drops by one per row; 0: one ramp
+//                                        for every row)
 //   store_values(x, v, n)                x[i]   = T(v[k(i)])
 //   fill(x, n, value)                    x[i]   = T(value)
 // for i < n. k(i) is the kernel-form index (split16_index): k(i) = i for float and double; for
@@ -140,14 +144,12 @@ void add_values_ref(T* x, const C* v, std::size_t n) noexcept {
 }
 
 template <class T, class C, class Arch = scalar_arch>
-void add_values_2d_ref(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, const C* v,
-                       std::ptrdiff_t vs) noexcept {
-  static_assert(!posenc::detail::is_16bit_storage<T>(), "add_values_2d: float or double rows");
-  for (std::size_t r = 0; r < rows; ++r) {
-    T* xr = x + static_cast<std::ptrdiff_t>(r) * ld;
-    const C* vr = v + static_cast<std::ptrdiff_t>(r) * vs;
-    for (std::size_t i = 0; i < n; ++i) xr[i] = xr[i] + vr[i];
-  }
+void add_ramp_2d_ref(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m, std::int64_t e0,
+                     std::int64_t es, ramp_sign sign) noexcept {
+  static_assert(!posenc::detail::is_16bit_storage<T>(), "add_ramp_2d: float or double rows");
+  for (std::size_t r = 0; r < rows; ++r)
+    add_ramp_ref<T, C, Arch>(x + static_cast<std::ptrdiff_t>(r) * ld, n, m,
+                             e0 + static_cast<std::int64_t>(r) * es, sign);
 }
 
 template <class T, class C, class Arch = scalar_arch>
@@ -180,9 +182,9 @@ void add_values(scalar_arch, T* x, const C* v, std::size_t n) noexcept {
   add_values_ref(x, v, n);
 }
 template <class T, class C>
-void add_values_2d(scalar_arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n,
-                   const C* v, std::ptrdiff_t vs) noexcept {
-  add_values_2d_ref(x, ld, rows, n, v, vs);
+void add_ramp_2d(scalar_arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m,
+                 std::int64_t e0, std::int64_t es, ramp_sign sign) noexcept {
+  add_ramp_2d_ref(x, ld, rows, n, m, e0, es, sign);
 }
 template <class T, class C>
 void store_values(scalar_arch, T* x, const C* v, std::size_t n) noexcept {
@@ -403,47 +405,73 @@ void add_values(Arch, T* x, const C* v, std::size_t n) noexcept {
   add_values_ref<T, C, Arch>(x + i, v + i, n - i);
 }
 
-/// xsimd kernel: same contract as add_values_2d_ref. One loop nest for a whole tile (the
-/// rows of an ALiBi tile read shifted windows of one table): no per-row call, two rows in flight.
-template <class Arch, class T, class C>
-void add_values_2d(Arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, const C* v,
-                   std::ptrdiff_t vs) noexcept {
-  static_assert(std::is_same<C, T>::value, "add_values_2d: float or double rows of their own type");
+namespace detail {
+template <bool NegAbs, class Arch, class T, class C>
+void ramp_2d_impl(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m, std::int64_t e0,
+                  std::int64_t es) noexcept {
   using B = xsimd::batch<C, Arch>;
   constexpr std::size_t N = B::size;
-  const std::size_t nv = n - n % N;
-  std::size_t r = 0;
-  for (; r + 2 <= rows; r += 2) {
-    T* x0 = x + static_cast<std::ptrdiff_t>(r) * ld;
-    T* x1 = x0 + ld;
-    const C* v0 = v + static_cast<std::ptrdiff_t>(r) * vs;
-    const C* v1 = v0 + vs;
+  const B mb(m);
+  const B io0 = iota<C, Arch>();
+  const B io1 = io0 + B(static_cast<C>(N)), io2 = io0 + B(static_cast<C>(2 * N)),
+          io3 = io0 + B(static_cast<C>(3 * N));
+  const std::size_t n4 = n - n % (4 * N), n1 = n - n % N;
+  const ramp_sign sign = NegAbs ? ramp_sign::neg_abs : ramp_sign::keep;
+  // A tile row is a short stretch of a long logits row: the hardware prefetcher does not follow
+  // it from row to row, and with a few arithmetic instructions per load the core alone keeps too
+  // few misses in flight when the tile is not in cache (half the in-place limit at 128 × 128
+  // over DRAM). So the rows about 4 KiB ahead are requested (for write, one hint per 128-byte
+  // line pair, which the L2 spatial prefetcher completes) while a row is added; in cache a hint
+  // costs one instruction per 32 floats. Inside the tile only: a hint, never a write.
+  const std::size_t row_bytes = n * sizeof(T);
+  const std::size_t ahead = std::max<std::size_t>(1, (4096 + row_bytes - 1) / row_bytes);
+  const auto prefetch_row = [n](const T* p) {
+    for (std::size_t j = 0; j < n; j += 128 / sizeof(T)) prefetch_for_write(p + j);
+  };
+  for (std::size_t r = 0; r < std::min(ahead, rows); ++r)
+    prefetch_row(x + static_cast<std::ptrdiff_t>(r) * ld);
+  // Row by row, four registers per step, the offsets of each register from one converted
+  // integer (no loop-carried increment); the constants above are set up once per tile.
+  for (std::size_t r = 0; r < rows; ++r) {
+    T* xr = x + static_cast<std::ptrdiff_t>(r) * ld;
+    const std::int64_t er = e0 + static_cast<std::int64_t>(r) * es;
+    if (r + ahead < rows) prefetch_row(xr + static_cast<std::ptrdiff_t>(ahead) * ld);
     std::size_t i = 0;
-    // Two registers per row and two rows in flight: four independent loads before the stores.
-    for (; i + 2 * N <= nv; i += 2 * N) {
-      const B a0 = B::load_unaligned(x0 + i) + B::load_unaligned(v0 + i);
-      const B a1 = B::load_unaligned(x0 + i + N) + B::load_unaligned(v0 + i + N);
-      const B b0 = B::load_unaligned(x1 + i) + B::load_unaligned(v1 + i);
-      const B b1 = B::load_unaligned(x1 + i + N) + B::load_unaligned(v1 + i + N);
-      a0.store_unaligned(x0 + i);
-      a1.store_unaligned(x0 + i + N);
-      b0.store_unaligned(x1 + i);
-      b1.store_unaligned(x1 + i + N);
+    for (; i < n4; i += 4 * N) {
+      const B base(static_cast<C>(er + static_cast<std::int64_t>(i)));
+      const B y0 = B::load_unaligned(xr + i) + ramp_batch<NegAbs>(mb, base + io0);
+      const B y1 = B::load_unaligned(xr + i + N) + ramp_batch<NegAbs>(mb, base + io1);
+      const B y2 = B::load_unaligned(xr + i + 2 * N) + ramp_batch<NegAbs>(mb, base + io2);
+      const B y3 = B::load_unaligned(xr + i + 3 * N) + ramp_batch<NegAbs>(mb, base + io3);
+      y0.store_unaligned(xr + i);
+      y1.store_unaligned(xr + i + N);
+      y2.store_unaligned(xr + i + 2 * N);
+      y3.store_unaligned(xr + i + 3 * N);
     }
-    for (; i < nv; i += N) {
-      const B a = B::load_unaligned(x0 + i) + B::load_unaligned(v0 + i);
-      const B b = B::load_unaligned(x1 + i) + B::load_unaligned(v1 + i);
-      a.store_unaligned(x0 + i);
-      b.store_unaligned(x1 + i);
+    for (; i < n1; i += N) {
+      const B e = B(static_cast<C>(er + static_cast<std::int64_t>(i))) + io0;
+      (B::load_unaligned(xr + i) + ramp_batch<NegAbs>(mb, e)).store_unaligned(xr + i);
     }
-    if (nv < n) add_values_2d_ref<T, C, Arch>(x0 + nv, ld, 2, n - nv, v0 + nv, vs);
+    add_ramp_ref<T, C, Arch>(xr + i, n - i, m, er + static_cast<std::int64_t>(i), sign);
   }
-  if (r < rows) {
-    T* x0 = x + static_cast<std::ptrdiff_t>(r) * ld;
-    const C* v0 = v + static_cast<std::ptrdiff_t>(r) * vs;
-    for (std::size_t i = 0; i < nv; i += N)
-      (B::load_unaligned(x0 + i) + B::load_unaligned(v0 + i)).store_unaligned(x0 + i);
-    add_values_2d_ref<T, C, Arch>(x0 + nv, ld, 1, n - nv, v0 + nv, vs);
+}
+}  // namespace detail
+
+/// xsimd kernel: same contract as add_ramp_2d_ref. One loop nest for a whole tile: the row
+/// offsets come from integers (no per-row call, no table to load).
+template <class Arch, class T, class C>
+void add_ramp_2d(Arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m,
+                 std::int64_t e0, std::int64_t es, ramp_sign sign) noexcept {
+  static_assert(std::is_same<C, T>::value, "add_ramp_2d: float or double rows of their own type");
+  if (rows == 0 || n == 0) return;
+  const std::int64_t last = e0 + static_cast<std::int64_t>(rows - 1) * es;  // first offset, last row
+  const std::int64_t lo = std::min(e0, last), hi = std::max(e0, last);
+  if (!ramp_exact<C>(lo, n) || !ramp_exact<C>(hi, n)) {
+    add_ramp_2d_ref<T, C, Arch>(x, ld, rows, n, m, e0, es, sign);
+  } else if (sign == ramp_sign::neg_abs) {
+    detail::ramp_2d_impl<true, Arch>(x, ld, rows, n, m, e0, es);
+  } else {
+    detail::ramp_2d_impl<false, Arch>(x, ld, rows, n, m, e0, es);
   }
 }
 
