@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "aligned.hpp"
 #include "posenc/posenc.hpp"
 
 namespace {
@@ -35,8 +36,8 @@ struct shape {
 const shape kShapes[] = {{1, 128}, {512, 128}, {4096, 128}, {16384, 128}, {1, 64}, {4096, 64}};
 
 template <class T>
-std::vector<T> make_data(std::size_t n) {
-  std::vector<T> v(n);
+posenc_bench::vector<T> make_data(std::size_t n) {
+  posenc_bench::vector<T> v(n);
   for (std::size_t i = 0; i < n; ++i) {
     const float f = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
     if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
@@ -89,7 +90,7 @@ void scale_in_place(float* p, std::size_t n, float a) {
 // x *= a over `bytes` bytes of floats: the in-place limit for any storage of that size.
 void bm_inplace_limit(benchmark::State& st, shape s, std::size_t elem_bytes) {
   const std::size_t bytes = s.elems() * elem_bytes;
-  std::vector<float> x = make_data<float>(bytes / sizeof(float));
+  posenc_bench::vector<float> x = make_data<float>(bytes / sizeof(float));
   float a = 1.0f;
   for (auto _ : st) {
     scale_in_place(x.data(), x.size(), a);
@@ -102,7 +103,7 @@ void bm_inplace_limit(benchmark::State& st, shape s, std::size_t elem_bytes) {
 
 void bm_memcpy(benchmark::State& st, shape s, std::size_t elem_bytes) {
   const std::size_t bytes = s.elems() * elem_bytes;
-  std::vector<char> src(bytes, 1), dst(bytes, 0);
+  posenc_bench::vector<char> src(bytes, 1), dst(bytes, 0);
   for (auto _ : st) {
     std::memcpy(dst.data(), src.data(), bytes);
     benchmark::ClobberMemory();
@@ -122,7 +123,7 @@ void bm_rope(benchmark::State& st, shape s, posenc::rope_layout layout, source s
   const posenc::rope r(cfg);
   using C = posenc::coef_t<T>;
   posenc::rope_cache<C> cache(r, src == source::cached ? 16384 + kDecodePos + 1 : 0, Arch{});
-  std::vector<T> x = make_data<T>(s.elems());
+  posenc_bench::vector<T> x = make_data<T>(s.elems());
   const std::vector<std::int64_t> pos = positions(s.tokens);
   const auto view = posenc::make_head_view(x.data(), s.tokens, kHeads, s.head_dim);
   for (auto _ : st) {

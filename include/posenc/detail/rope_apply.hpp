@@ -48,13 +48,14 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
       }
       for (std::size_t v = 0; v < nviews; ++v) {
         const head_view<T>& view = views[v];
-        for (std::size_t h = 0; h < view.heads; ++h) {
-          T* row = view.row(t, h);
-          if constexpr (L == rope_layout::half_split) {
-            kernels::rotate_half_split<Inverse>(Arch{}, row + k0, row + pairs + k0, cf, n);
-          } else {
-            kernels::rotate_interleaved<Inverse>(Arch{}, row + 2 * k0, cf, n);
-          }
+        if (view.heads == 0) continue;
+        T* row = view.row(t, 0);
+        if constexpr (L == rope_layout::half_split) {
+          kernels::rotate_half_split_heads<Inverse>(Arch{}, row + k0, pairs, view.head_stride,
+                                                    view.heads, cf, n);
+        } else {
+          kernels::rotate_interleaved_heads<Inverse>(Arch{}, row + 2 * k0, view.head_stride,
+                                                     view.heads, cf, n);
         }
       }
     }

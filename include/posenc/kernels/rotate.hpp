@@ -35,6 +35,11 @@ namespace kernels {
 //                              coefficients then the N odd-indexed ones, matching the
 //                              even/odd split of a uint32 lane holding two 16-bit elements.
 //   other combinations read the natural c, s directly.
+//
+// The *_heads kernels apply the same rotation to `heads` rows of one token: row h starts at
+// x0 + h·head_stride (half-split: lo = row, hi = row + hi_offset). Same values as calling the
+// one-row kernel on each row; the coefficients of a short row (up to 4 registers, 8 for the
+// interleaved kernel form) are loaded once for all heads.
 
 /// Coefficients of pairs [k0, k0 + n) of one token: natural and kernel form.
 template <class C>
@@ -163,7 +168,24 @@ template <class Arch, rope_layout L, class T, class C>
 void prepare(const C* c, const C* s, std::size_t n, C* c2, C* s2) noexcept {
   if constexpr (needs_kernel_form<Arch, L, T>()) {
     if constexpr (L == rope_layout::interleaved) {
-      for (std::size_t k = 0; k < n; ++k) {
+      std::size_t k = 0;
+#if POSENC_HAS_XSIMD
+      using B = xsimd::batch<C, Arch>;
+      constexpr std::size_t N = B::size;
+      alignas(64) C sign_bits[N];  // −0 on even lanes: s2[2k] = −s[k] exactly (−0 for s = 0)
+      for (std::size_t j = 0; j < N; ++j) sign_bits[j] = j % 2 == 0 ? -C(0) : C(0);
+      const B sign = B::load_aligned(sign_bits);
+      for (; k + N <= n; k += N) {
+        B lo, hi;
+        simd::dup_pairs<Arch>(B::load_unaligned(c + k), lo, hi);
+        lo.store_unaligned(c2 + 2 * k);
+        hi.store_unaligned(c2 + 2 * k + N);
+        simd::dup_pairs<Arch>(B::load_unaligned(s + k), lo, hi);
+        (lo ^ sign).store_unaligned(s2 + 2 * k);
+        (hi ^ sign).store_unaligned(s2 + 2 * k + N);
+      }
+#endif
+      for (; k < n; ++k) {
         c2[2 * k] = c[k];
         c2[2 * k + 1] = c[k];
         s2[2 * k] = -s[k];
@@ -193,6 +215,22 @@ void rotate_half_split(scalar_arch, T* lo, T* hi, const coef_block<C>& cf, std::
 template <bool Inverse, class T, class C>
 void rotate_interleaved(scalar_arch, T* x, const coef_block<C>& cf, std::size_t n) noexcept {
   rotate_interleaved_ref<Inverse>(x, cf.c, cf.s, n);
+}
+
+template <bool Inverse, class T, class C>
+void rotate_half_split_heads(scalar_arch, T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
+                             std::size_t heads, const coef_block<C>& cf, std::size_t n) noexcept {
+  for (std::size_t h = 0; h < heads; ++h) {
+    T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+    rotate_half_split_ref<Inverse>(lo, lo + hi_offset, cf.c, cf.s, n);
+  }
+}
+template <bool Inverse, class T, class C>
+void rotate_interleaved_heads(scalar_arch, T* x0, std::ptrdiff_t head_stride, std::size_t heads,
+                              const coef_block<C>& cf, std::size_t n) noexcept {
+  for (std::size_t h = 0; h < heads; ++h)
+    rotate_interleaved_ref<Inverse>(x0 + static_cast<std::ptrdiff_t>(h) * head_stride, cf.c, cf.s,
+                                    n);
 }
 
 #if POSENC_HAS_XSIMD
@@ -299,6 +337,122 @@ void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noex
     }
   }
   rotate_interleaved_ref<Inverse, T, C, Arch>(x + 2 * k, cf.c + k, cf.s + k, n - k);
+}
+namespace detail {
+/// Half-split, float/double, NV full registers of pairs per row (n = NV·N + tail): the
+/// coefficient registers are loaded once and kept across the heads.
+template <bool Inverse, std::size_t NV, class Arch, class T>
+void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
+                            std::size_t heads, const coef_block<T>& cf, std::size_t n) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t N = B::size;
+  B c[NV], s[NV];
+  for (std::size_t v = 0; v < NV; ++v) {
+    c[v] = B::load_unaligned(cf.c + v * N);
+    s[v] = B::load_unaligned(cf.s + v * N);
+  }
+  for (std::size_t h = 0; h < heads; ++h) {
+    T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+    T* hi = lo + hi_offset;
+    B ya[NV], yb[NV];
+    for (std::size_t v = 0; v < NV; ++v)
+      rotate_pair<Inverse, Arch>(B::load_unaligned(lo + v * N), B::load_unaligned(hi + v * N), c[v],
+                                 s[v], ya[v], yb[v]);
+    for (std::size_t v = 0; v < NV; ++v) {
+      ya[v].store_unaligned(lo + v * N);
+      yb[v].store_unaligned(hi + v * N);
+    }
+    if (NV * N < n)
+      rotate_half_split_ref<Inverse, T, T, Arch>(lo + NV * N, hi + NV * N, cf.c + NV * N,
+                                                 cf.s + NV * N, n - NV * N);
+  }
+}
+
+/// Interleaved, float/double, NV full registers per row (2n = NV·N + tail), kernel form held.
+template <bool Inverse, std::size_t NV, class Arch, class T>
+void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t heads,
+                             const coef_block<T>& cf, std::size_t n) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t N = B::size;
+  B c[NV], s[NV];
+  for (std::size_t v = 0; v < NV; ++v) {
+    c[v] = B::load_unaligned(cf.c2 + v * N);
+    s[v] = B::load_unaligned(cf.s2 + v * N);
+  }
+  constexpr std::size_t done = NV * N / 2;  // pairs in the registers
+  for (std::size_t h = 0; h < heads; ++h) {
+    T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+    B y[NV];
+    for (std::size_t v = 0; v < NV; ++v) {
+      const B a = B::load_unaligned(x + v * N);
+      const B swapped = simd::pair_swap<Arch>(a) * s[v];
+      y[v] = Inverse ? simd::msub<Arch>(a, c[v], swapped) : simd::madd<Arch>(a, c[v], swapped);
+    }
+    for (std::size_t v = 0; v < NV; ++v) y[v].store_unaligned(x + v * N);
+    if (done < n)
+      rotate_interleaved_ref<Inverse, T, T, Arch>(x + 2 * done, cf.c + done, cf.s + done, n - done);
+  }
+}
+}  // namespace detail
+
+/// xsimd kernel over the heads of one token (see the contract).
+template <bool Inverse, class Arch, class T, class C>
+void rotate_half_split_heads(Arch, T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
+                             std::size_t heads, const coef_block<C>& cf, std::size_t n) noexcept {
+  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    constexpr std::size_t N = xsimd::batch<C, Arch>::size;
+    switch (n / N) {
+      case 1:
+        return detail::half_split_heads_fixed<Inverse, 1, Arch>(x0, hi_offset, head_stride, heads,
+                                                                cf, n);
+      case 2:
+        return detail::half_split_heads_fixed<Inverse, 2, Arch>(x0, hi_offset, head_stride, heads,
+                                                                cf, n);
+      case 3:
+        return detail::half_split_heads_fixed<Inverse, 3, Arch>(x0, hi_offset, head_stride, heads,
+                                                                cf, n);
+      case 4:
+        return detail::half_split_heads_fixed<Inverse, 4, Arch>(x0, hi_offset, head_stride, heads,
+                                                                cf, n);
+      default:
+        break;
+    }
+  }
+  for (std::size_t h = 0; h < heads; ++h) {
+    T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+    rotate_half_split<Inverse>(Arch{}, lo, lo + hi_offset, cf, n);
+  }
+}
+
+/// xsimd kernel over the heads of one token (see the contract).
+template <bool Inverse, class Arch, class T, class C>
+void rotate_interleaved_heads(Arch, T* x0, std::ptrdiff_t head_stride, std::size_t heads,
+                              const coef_block<C>& cf, std::size_t n) noexcept {
+  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    constexpr std::size_t N = xsimd::batch<C, Arch>::size;
+    switch (2 * n / N) {
+      case 1:
+        return detail::interleaved_heads_fixed<Inverse, 1, Arch>(x0, head_stride, heads, cf, n);
+      case 2:
+        return detail::interleaved_heads_fixed<Inverse, 2, Arch>(x0, head_stride, heads, cf, n);
+      case 3:
+        return detail::interleaved_heads_fixed<Inverse, 3, Arch>(x0, head_stride, heads, cf, n);
+      case 4:
+        return detail::interleaved_heads_fixed<Inverse, 4, Arch>(x0, head_stride, heads, cf, n);
+      case 5:
+        return detail::interleaved_heads_fixed<Inverse, 5, Arch>(x0, head_stride, heads, cf, n);
+      case 6:
+        return detail::interleaved_heads_fixed<Inverse, 6, Arch>(x0, head_stride, heads, cf, n);
+      case 7:
+        return detail::interleaved_heads_fixed<Inverse, 7, Arch>(x0, head_stride, heads, cf, n);
+      case 8:
+        return detail::interleaved_heads_fixed<Inverse, 8, Arch>(x0, head_stride, heads, cf, n);
+      default:
+        break;
+    }
+  }
+  for (std::size_t h = 0; h < heads; ++h)
+    rotate_interleaved<Inverse>(Arch{}, x0 + static_cast<std::ptrdiff_t>(h) * head_stride, cf, n);
 }
 #endif  // POSENC_HAS_XSIMD
 

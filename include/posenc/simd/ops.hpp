@@ -71,6 +71,70 @@ batch<double, A> pair_swap(const batch<double, A>& x, xsimd::avx512f) noexcept {
 }
 #endif
 
+// ---- duplicate every lane into an adjacent pair: x = (x0, x1, …, x_{N−1}) ->
+// lo = (x0, x0, x1, x1, …, x_{N/2−1}, x_{N/2−1}), hi = the same for x_{N/2} … x_{N−1}.
+// (xsimd 8.1's zip_lo / zip_hi interleave within 128-bit lanes on AVX and AVX-512.) ----
+template <class T, class A>
+void dup_pairs(const batch<T, A>& x, batch<T, A>& lo, batch<T, A>& hi, xsimd::generic) noexcept {
+  constexpr std::size_t N = batch<T, A>::size;
+  alignas(64) T in[N];
+  alignas(64) T out[2 * N];
+  x.store_aligned(in);
+  for (std::size_t i = 0; i < N; ++i) out[2 * i] = out[2 * i + 1] = in[i];
+  lo = batch<T, A>::load_aligned(out);
+  hi = batch<T, A>::load_aligned(out + N);
+}
+#if XSIMD_WITH_SSE2
+template <class A>
+void dup_pairs(const batch<float, A>& x, batch<float, A>& lo, batch<float, A>& hi,
+               xsimd::sse2) noexcept {
+  lo = _mm_unpacklo_ps(x, x);
+  hi = _mm_unpackhi_ps(x, x);
+}
+template <class A>
+void dup_pairs(const batch<double, A>& x, batch<double, A>& lo, batch<double, A>& hi,
+               xsimd::sse2) noexcept {
+  lo = _mm_unpacklo_pd(x, x);
+  hi = _mm_unpackhi_pd(x, x);
+}
+#endif
+#if XSIMD_WITH_AVX
+template <class A>
+void dup_pairs(const batch<float, A>& x, batch<float, A>& lo, batch<float, A>& hi,
+               xsimd::avx) noexcept {
+  const __m256 l = _mm256_unpacklo_ps(x, x);  // x0 x0 x1 x1 | x4 x4 x5 x5
+  const __m256 h = _mm256_unpackhi_ps(x, x);  // x2 x2 x3 x3 | x6 x6 x7 x7
+  lo = _mm256_permute2f128_ps(l, h, 0x20);
+  hi = _mm256_permute2f128_ps(l, h, 0x31);
+}
+template <class A>
+void dup_pairs(const batch<double, A>& x, batch<double, A>& lo, batch<double, A>& hi,
+               xsimd::avx) noexcept {
+  const __m256d l = _mm256_unpacklo_pd(x, x);  // x0 x0 | x2 x2
+  const __m256d h = _mm256_unpackhi_pd(x, x);  // x1 x1 | x3 x3
+  lo = _mm256_permute2f128_pd(l, h, 0x20);
+  hi = _mm256_permute2f128_pd(l, h, 0x31);
+}
+#endif
+#if XSIMD_WITH_AVX512F
+template <class A>
+void dup_pairs(const batch<float, A>& x, batch<float, A>& lo, batch<float, A>& hi,
+               xsimd::avx512f) noexcept {
+  const __m512i il = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i ih = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+  lo = _mm512_maskz_permutexvar_ps(static_cast<__mmask16>(0xFFFF), il, x);
+  hi = _mm512_maskz_permutexvar_ps(static_cast<__mmask16>(0xFFFF), ih, x);
+}
+template <class A>
+void dup_pairs(const batch<double, A>& x, batch<double, A>& lo, batch<double, A>& hi,
+               xsimd::avx512f) noexcept {
+  const __m512i il = _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3);
+  const __m512i ih = _mm512_setr_epi64(4, 4, 5, 5, 6, 6, 7, 7);
+  lo = _mm512_maskz_permutexvar_pd(static_cast<__mmask8>(0xFF), il, x);
+  hi = _mm512_maskz_permutexvar_pd(static_cast<__mmask8>(0xFF), ih, x);
+}
+#endif
+
 // ---- select on 32-bit integer lanes. Debian's xsimd 8.1 select on 32/64-bit integer batches
 // does not compile with g++ 12 at -O0 on AVX-512BW (a C-style cast in an intrinsic macro), so
 // AVX-512 blends with the mask register directly. ----
@@ -205,6 +269,11 @@ constexpr bool fused_madd() noexcept {
 template <class A, class T>
 batch<T, A> pair_swap(const batch<T, A>& x) noexcept {
   return detail::pair_swap(x, A{});
+}
+/// lo, hi = every lane of x twice, in order (lo from the first half of x, hi from the second).
+template <class A, class T>
+void dup_pairs(const batch<T, A>& x, batch<T, A>& lo, batch<T, A>& hi) noexcept {
+  detail::dup_pairs(x, lo, hi, A{});
 }
 /// Round each lane of x to float (nearest) and store batch<double, A>::size floats at dst.
 template <class A>
