@@ -15,7 +15,7 @@
 //           visible (the expensive case: load + add + store per logit), deep in the sequence
 //           (q = 10^5): kernels::add_ramp_2d converts one integer offset per four registers,
 //           so no loop-carried position increment limits small tiles.
-// Buffers are 64-byte aligned (bench/aligned.hpp), as an engine's are.
+// Buffers are 64-byte aligned (bench/common.hpp), as an engine's are.
 // row/…     decode: one row of 4096 keys per head, 32 heads (add_to_row).
 #include <cstdint>
 #include <cstdlib>
@@ -25,48 +25,25 @@
 
 #include <benchmark/benchmark.h>
 
-#include "aligned.hpp"
 #include "posenc/posenc.hpp"
 
+#include "common.hpp"
+
 namespace {
+
+using posenc_bench::finish;
+using posenc_bench::scale_in_place;
 
 constexpr std::size_t kHeads = 32;
 constexpr std::size_t kSeq = 2048;
 constexpr std::size_t kTile = 128;
-
-void finish(benchmark::State& st, std::size_t bytes, std::size_t elems) {
-  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * bytes));
-  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * elems));
-}
-
-// x *= a with the widest registers of the default architecture, unrolled 4× (the same
-// yardstick as rope_bench).
-void scale_in_place(float* p, std::size_t n, float a) {
-#if POSENC_HAS_XSIMD
-  using B = xsimd::batch<float, posenc::default_arch>;
-  constexpr std::size_t N = B::size;
-  const B av(a);
-  std::size_t i = 0;
-  for (; i + 4 * N <= n; i += 4 * N) {
-    const B x0 = B::load_unaligned(p + i) * av, x1 = B::load_unaligned(p + i + N) * av;
-    const B x2 = B::load_unaligned(p + i + 2 * N) * av, x3 = B::load_unaligned(p + i + 3 * N) * av;
-    x0.store_unaligned(p + i);
-    x1.store_unaligned(p + i + N);
-    x2.store_unaligned(p + i + 2 * N);
-    x3.store_unaligned(p + i + 3 * N);
-  }
-  for (; i < n; ++i) p[i] *= a;
-#else
-  for (std::size_t i = 0; i < n; ++i) p[i] *= a;
-#endif
-}
 
 template <class T>
 posenc_bench::vector<T>& full_logits() {
   static posenc_bench::vector<T> v = [] {
     posenc_bench::vector<T> x(kHeads * kSeq * kSeq);
     for (std::size_t i = 0; i < x.size(); ++i) {
-      const float f = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
+      const float f = posenc_bench::pattern(i);
       if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
         x[i] = posenc::to_bfloat16(f);
       } else {
@@ -153,8 +130,7 @@ const tile_shape kTiles[] = {{128, 128}, {128, 256}, {256, 256}, {256, 512}};
 
 posenc_bench::vector<float> tile_data(const tile_shape& s) {
   posenc_bench::vector<float> x(s.rows * s.cols);
-  for (std::size_t i = 0; i < x.size(); ++i)
-    x[i] = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = posenc_bench::pattern(i);
   return x;
 }
 
@@ -222,7 +198,8 @@ const int registered = [] {
   static const sum_t sum{std::cref(symmetric()), posenc::causal_mask{}};
   const auto big = [](benchmark::internal::Benchmark* b) {
     b->Unit(benchmark::kMillisecond);
-    if (std::getenv("POSENC_BENCH_SMOKE") == nullptr) b->MinTime(0.5);  // CI smoke: as short as asked
+    if (std::getenv("POSENC_BENCH_SMOKE") == nullptr)
+      b->MinTime(0.5);  // CI smoke: as short as asked
   };
   big(benchmark::RegisterBenchmark("full/inplace_limit/f32", bm_full_limit, sizeof(float)));
   for (const tiling& t : kTilings) {

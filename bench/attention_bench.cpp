@@ -15,24 +15,25 @@
 
 #include "posenc/posenc.hpp"
 
+#include "common.hpp"
+
 namespace {
 
 constexpr std::size_t kHeads = 8, kDim = 64;
 
-std::vector<float> make_data(std::size_t n, std::uint32_t salt) {
-  std::vector<float> v(n);
-  for (std::size_t i = 0; i < n; ++i)
-    v[i] = static_cast<float>(((i + salt) * 2654435761u) % 1000u) / 500.0f - 1.0f;
+posenc_bench::vector<float> make_data(std::size_t n, std::uint32_t salt) {
+  posenc_bench::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = posenc_bench::pattern(i + salt);
   return v;
 }
 
 template <class Rotation, class Bias>
 void bm_attention(benchmark::State& st, std::size_t tq, std::size_t tk, const Rotation* rot,
                   const Bias* bias) {
-  const std::vector<float> q = make_data(tq * kHeads * kDim, 1),
-                           k = make_data(tk * kHeads * kDim, 2),
-                           v = make_data(tk * kHeads * kDim, 3);
-  std::vector<float> out(tq * kHeads * kDim);
+  const posenc_bench::vector<float> q = make_data(tq * kHeads * kDim, 1),
+                                    k = make_data(tk * kHeads * kDim, 2),
+                                    v = make_data(tk * kHeads * kDim, 3);
+  posenc_bench::vector<float> out(tq * kHeads * kDim);
   for (auto _ : st) {
     posenc::reference_attention(posenc::make_head_view(q.data(), tq, kHeads, kDim),
                                 posenc::make_head_view(k.data(), tk, kHeads, kDim),

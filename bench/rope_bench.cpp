@@ -8,8 +8,6 @@
 // Shapes: [tokens × 32 heads × head_dim], one tensor rotated in place; decode 1×32×128 and
 // prefill 512 / 4096 / 16384 × 32 × 128, plus head_dim 64. bench/run_rope_bench.sh prints the
 // ratios as a table.
-#include <benchmark/benchmark.h>
-
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -17,10 +15,16 @@
 #include <string>
 #include <vector>
 
-#include "aligned.hpp"
+#include <benchmark/benchmark.h>
+
 #include "posenc/posenc.hpp"
 
+#include "common.hpp"
+
 namespace {
+
+using posenc_bench::finish;
+using posenc_bench::scale_in_place;
 
 constexpr std::size_t kHeads = 32;
 constexpr std::int64_t kDecodePos = 3000;  // a decode step deep into the KV cache
@@ -39,7 +43,7 @@ template <class T>
 posenc_bench::vector<T> make_data(std::size_t n) {
   posenc_bench::vector<T> v(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const float f = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
+    const float f = posenc_bench::pattern(i);
     if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
       v[i] = posenc::to_bfloat16(f);
     } else {
@@ -57,34 +61,6 @@ std::vector<std::int64_t> positions(std::size_t tokens) {
     std::iota(p.begin(), p.end(), std::int64_t{0});
   }
   return p;
-}
-
-void finish(benchmark::State& st, std::size_t bytes, std::size_t elems) {
-  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * bytes));
-  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * elems));
-}
-
-// x *= a with the widest registers of the default architecture, unrolled 4×: as fast as an
-// in-place pass over memory can go (plain loops get 256-bit registers from g++ on AVX-512
-// machines, which would flatter every ratio).
-void scale_in_place(float* p, std::size_t n, float a) {
-#if POSENC_HAS_XSIMD
-  using B = xsimd::batch<float, posenc::default_arch>;
-  constexpr std::size_t N = B::size;
-  const B av(a);
-  std::size_t i = 0;
-  for (; i + 4 * N <= n; i += 4 * N) {
-    const B x0 = B::load_unaligned(p + i) * av, x1 = B::load_unaligned(p + i + N) * av;
-    const B x2 = B::load_unaligned(p + i + 2 * N) * av, x3 = B::load_unaligned(p + i + 3 * N) * av;
-    x0.store_unaligned(p + i);
-    x1.store_unaligned(p + i + N);
-    x2.store_unaligned(p + i + 2 * N);
-    x3.store_unaligned(p + i + 3 * N);
-  }
-  for (; i < n; ++i) p[i] *= a;
-#else
-  for (std::size_t i = 0; i < n; ++i) p[i] *= a;
-#endif
 }
 
 // x *= a over `bytes` bytes of floats: the in-place limit for any storage of that size.
@@ -154,7 +130,8 @@ void register_type() {
     const bool big = s.tokens >= 4096;
     auto tune = [&](benchmark::internal::Benchmark* b) {
       b->Unit(big ? benchmark::kMillisecond : benchmark::kMicrosecond);
-      if (big && std::getenv("POSENC_BENCH_SMOKE") == nullptr) b->MinTime(0.2);  // CI smoke: as short as asked
+      if (big && std::getenv("POSENC_BENCH_SMOKE") == nullptr)
+        b->MinTime(0.2);  // CI smoke: as short as asked
     };
     tune(benchmark::RegisterBenchmark(
         ("inplace_limit/" + std::string(type_name<T>()) + "/" + sh).c_str(), bm_inplace_limit, s,
@@ -162,8 +139,7 @@ void register_type() {
     tune(benchmark::RegisterBenchmark(("memcpy/" + std::string(type_name<T>()) + "/" + sh).c_str(),
                                       bm_memcpy, s, sizeof(T)));
     for (auto layout : {posenc::rope_layout::half_split, posenc::rope_layout::interleaved}) {
-      const std::string suffix =
-          std::string(layout_name(layout)) + "/" + type_name<T>() + "/" + sh;
+      const std::string suffix = std::string(layout_name(layout)) + "/" + type_name<T>() + "/" + sh;
       tune(benchmark::RegisterBenchmark(("rope_cached/" + suffix).c_str(),
                                         bm_rope<posenc::default_arch, T>, s, layout,
                                         source::cached));

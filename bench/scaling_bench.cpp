@@ -13,8 +13,6 @@
 //     scaling_bench --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
 //                   --benchmark_report_aggregates_only=true
 // or bench/run_scaling_bench.sh BUILD_DIR, which prints the ratios as a table.
-#include <benchmark/benchmark.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -24,48 +22,30 @@
 #include <string>
 #include <vector>
 
+#include <benchmark/benchmark.h>
+
 #include "posenc/posenc.hpp"
 
+#include "common.hpp"
+
 namespace {
+
+using posenc_bench::finish;
+using posenc_bench::scale_in_place;
 
 constexpr std::size_t kTokens = 4096, kHeads = 32, kDim = 128;
 constexpr std::size_t kElems = kTokens * kHeads * kDim;
 
-std::vector<float> make_data() {
-  std::vector<float> v(kElems);
-  for (std::size_t i = 0; i < kElems; ++i)
-    v[i] = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
+posenc_bench::vector<float> make_data() {
+  posenc_bench::vector<float> v(kElems);
+  for (std::size_t i = 0; i < kElems; ++i) v[i] = posenc_bench::pattern(i);
   return v;
 }
 
-void finish(benchmark::State& st) {
-  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * kElems * sizeof(float)));
-  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * kElems));
-}
-
-// x *= a with the default architecture's widest registers, unrolled 4×.
-void scale_in_place(float* p, std::size_t n, float a) {
-#if POSENC_HAS_XSIMD
-  using B = xsimd::batch<float, posenc::default_arch>;
-  constexpr std::size_t N = B::size;
-  const B av(a);
-  std::size_t i = 0;
-  for (; i + 4 * N <= n; i += 4 * N) {
-    const B x0 = B::load_unaligned(p + i) * av, x1 = B::load_unaligned(p + i + N) * av;
-    const B x2 = B::load_unaligned(p + i + 2 * N) * av, x3 = B::load_unaligned(p + i + 3 * N) * av;
-    x0.store_unaligned(p + i);
-    x1.store_unaligned(p + i + N);
-    x2.store_unaligned(p + i + 2 * N);
-    x3.store_unaligned(p + i + 3 * N);
-  }
-  for (; i < n; ++i) p[i] *= a;
-#else
-  for (std::size_t i = 0; i < n; ++i) p[i] *= a;
-#endif
-}
+void finish(benchmark::State& st) { posenc_bench::finish(st, kElems * sizeof(float), kElems); }
 
 void bm_inplace_limit(benchmark::State& st) {
-  std::vector<float> x = make_data();
+  posenc_bench::vector<float> x = make_data();
   float a = 1.0f;
   for (auto _ : st) {
     scale_in_place(x.data(), x.size(), a);
@@ -84,7 +64,7 @@ void bm_rope(benchmark::State& st, make_rope_fn make, bool cached) {
   cfg.base = 500000.0;
   const posenc::rope r = make(cfg);
   posenc::rope_cache<float> cache(r, cached ? kTokens : 0);
-  std::vector<float> x = make_data();
+  posenc_bench::vector<float> x = make_data();
   std::vector<std::int64_t> pos(kTokens);
   std::iota(pos.begin(), pos.end(), std::int64_t{0});
   const auto view = posenc::make_head_view(x.data(), kTokens, kHeads, kDim);
@@ -97,7 +77,8 @@ void bm_rope(benchmark::State& st, make_rope_fn make, bool cached) {
     benchmark::ClobberMemory();
   }
   benchmark::DoNotOptimize(x.data());
-  st.SetLabel(std::string(r.scaling_name()) + (r.magnitude() != 1.0 ? " (attention factor folded)" : ""));
+  st.SetLabel(std::string(r.scaling_name()) +
+              (r.magnitude() != 1.0 ? " (attention factor folded)" : ""));
   finish(st);
 }
 
@@ -113,7 +94,7 @@ void bm_pair(benchmark::State& st, make_rope_fn make, bool cached) {
   cfg.base = 500000.0;
   const posenc::rope plain(cfg), scaled = make(cfg);
   posenc::rope_cache<float> cp(plain, cached ? kTokens : 0), cs(scaled, cached ? kTokens : 0);
-  std::vector<float> xp = make_data(), xs = make_data();
+  posenc_bench::vector<float> xp = make_data(), xs = make_data();
   std::vector<std::int64_t> pos(kTokens);
   std::iota(pos.begin(), pos.end(), std::int64_t{0});
   const auto vp = posenc::make_head_view(xp.data(), kTokens, kHeads, kDim);
@@ -176,15 +157,20 @@ const int registered = [] {
   longrope.served_length = 131072;
   const std::vector<std::pair<std::string, make_rope_fn>> policies = {
       {"none", [](const posenc::rope_config& c) { return posenc::rope(c); }},
-      {"linear", [](const posenc::rope_config& c) { return posenc::rope(c, posenc::linear_scaling{4.0}); }},
-      {"ntk", [](const posenc::rope_config& c) { return posenc::rope(c, posenc::ntk_scaling{4.0}); }},
-      {"dynamic", [](const posenc::rope_config& c) {
+      {"linear",
+       [](const posenc::rope_config& c) { return posenc::rope(c, posenc::linear_scaling{4.0}); }},
+      {"ntk",
+       [](const posenc::rope_config& c) { return posenc::rope(c, posenc::ntk_scaling{4.0}); }},
+      {"dynamic",
+       [](const posenc::rope_config& c) {
          return posenc::rope(c, posenc::dynamic_ntk_scaling{2.0, 2048, 4096, 0});
        }},
       {"yarn", [yarn](const posenc::rope_config& c) { return posenc::rope(c, yarn); }},
-      {"llama3", [](const posenc::rope_config& c) { return posenc::rope(c, posenc::llama3_scaling{}); }},
+      {"llama3",
+       [](const posenc::rope_config& c) { return posenc::rope(c, posenc::llama3_scaling{}); }},
       {"longrope", [longrope](const posenc::rope_config& c) { return posenc::rope(c, longrope); }},
-      {"freq_factors", [](const posenc::rope_config& c) {
+      {"freq_factors",
+       [](const posenc::rope_config& c) {
          return posenc::rope(c, posenc::freq_factors_scaling{ones(2.0)});
        }},
   };

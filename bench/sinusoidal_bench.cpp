@@ -23,7 +23,12 @@
 
 #include "posenc/posenc.hpp"
 
+#include "common.hpp"
+
 namespace {
+
+using posenc_bench::finish;
+using posenc_bench::scale_in_place;
 
 struct shape {
   std::size_t tokens, dim;
@@ -38,36 +43,11 @@ struct shape {
 };
 const shape kShapes[] = {{64, 512}, {512, 1024}, {4096, 1024}, {4096, 1024, 256}};
 
-void finish(benchmark::State& st, std::size_t bytes, std::size_t elems) {
-  st.SetBytesProcessed(static_cast<std::int64_t>(st.iterations() * bytes));
-  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * elems));
-}
-
-void scale_in_place(float* p, std::size_t n, float a) {
-#if POSENC_HAS_XSIMD
-  using B = xsimd::batch<float, posenc::default_arch>;
-  constexpr std::size_t N = B::size;
-  const B av(a);
-  std::size_t i = 0;
-  for (; i + 4 * N <= n; i += 4 * N) {
-    const B x0 = B::load_unaligned(p + i) * av, x1 = B::load_unaligned(p + i + N) * av;
-    const B x2 = B::load_unaligned(p + i + 2 * N) * av, x3 = B::load_unaligned(p + i + 3 * N) * av;
-    x0.store_unaligned(p + i);
-    x1.store_unaligned(p + i + N);
-    x2.store_unaligned(p + i + 2 * N);
-    x3.store_unaligned(p + i + 3 * N);
-  }
-  for (; i < n; ++i) p[i] *= a;
-#else
-  for (std::size_t i = 0; i < n; ++i) p[i] *= a;
-#endif
-}
-
 template <class T>
-std::vector<T> make_data(std::size_t n) {
-  std::vector<T> v(n);
+posenc_bench::vector<T> make_data(std::size_t n) {
+  posenc_bench::vector<T> v(n);
   for (std::size_t i = 0; i < n; ++i) {
-    const float f = static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
+    const float f = posenc_bench::pattern(i);
     if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
       v[i] = posenc::to_bfloat16(f);
     } else {
@@ -87,8 +67,8 @@ std::vector<std::int64_t> positions(const shape& s) {
 // x += y with y a second, read-only stream of floats as large as the table rows read (the limit
 // of any "add a row from somewhere else" pass, e.g. an embedding-table lookup).
 void bm_add_limit(benchmark::State& st, shape s) {
-  std::vector<float> x = make_data<float>(s.elems());
-  const std::vector<float> y = make_data<float>(s.positions() * s.dim);
+  posenc_bench::vector<float> x = make_data<float>(s.elems());
+  const posenc_bench::vector<float> y = make_data<float>(s.positions() * s.dim);
   const std::vector<std::int64_t> pos = positions(s);
   for (auto _ : st) {
     for (std::size_t t = 0; t < s.tokens; ++t) {
@@ -110,7 +90,7 @@ void bm_add_limit(benchmark::State& st, shape s) {
 }
 
 void bm_limit(benchmark::State& st, shape s, std::size_t elem_bytes) {
-  std::vector<float> x = make_data<float>(s.elems() * elem_bytes / sizeof(float));
+  posenc_bench::vector<float> x = make_data<float>(s.elems() * elem_bytes / sizeof(float));
   float a = 1.0f;
   for (auto _ : st) {
     scale_in_place(x.data(), x.size(), a);
@@ -126,7 +106,7 @@ template <class Arch, class T>
 void bm_ape(benchmark::State& st, shape s, op o) {
   const posenc::sinusoidal_embedding pe(posenc::sinusoidal_t2t(s.dim));
   const posenc::sinusoidal_table<T> table(pe, o == op::add_table ? s.positions() : 0, Arch{});
-  std::vector<T> x = make_data<T>(s.elems());
+  posenc_bench::vector<T> x = make_data<T>(s.elems());
   const std::vector<std::int64_t> pos = positions(s);
   const auto view = posenc::make_embed_view(x.data(), s.tokens, s.dim);
   for (auto _ : st) {

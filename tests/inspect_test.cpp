@@ -1,9 +1,8 @@
 // posenc tests — posenc-inspect (tools/inspect.hpp), run in-process; tools/CMakeLists.txt also
-// runs the built binary (inspect_cli_* tests: exit status and stderr shape).
+// runs the built binary (inspect_cli_* tests: exit status and stderr shape). Built only when
+// posenc::hf_config (nlohmann_json) is available (tests/CMakeLists.txt).
 // SPDX-License-Identifier: Apache-2.0
 #include <gtest/gtest.h>
-
-#if defined(__has_include) && __has_include(<nlohmann/json.hpp>)
 
 #include <cmath>
 #include <cstdio>
@@ -180,6 +179,3 @@ TEST(Inspect, Help) {
 
 }  // namespace
 
-#else
-TEST(Inspect, SkippedWithoutNlohmannJson) { GTEST_SKIP() << "nlohmann/json not available"; }
-#endif

@@ -1,4 +1,4 @@
-// posenc — feature macros: POSENC_HAS_XSIMD, POSENC_ASSERT, POSENC_HAS_SPAN.
+// posenc — feature macros: POSENC_HAS_XSIMD, POSENC_ASSERT, POSENC_HAS_SPAN, POSENC_FORCE_INLINE.
 // SPDX-License-Identifier: Apache-2.0
 #ifndef POSENC_CONFIG_HPP
 #define POSENC_CONFIG_HPP
@@ -30,6 +30,16 @@
 #define POSENC_HAS_SPAN 1
 #else
 #define POSENC_HAS_SPAN 0
+#endif
+
+/// A loop body shared by kernels that must compile into their caller's loop (its registers
+/// stay live across the caller's iterations instead of being reloaded per call).
+#if defined(__GNUC__) || defined(__clang__)
+#define POSENC_FORCE_INLINE inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#define POSENC_FORCE_INLINE __forceinline
+#else
+#define POSENC_FORCE_INLINE inline
 #endif
 
 #endif  // POSENC_CONFIG_HPP

@@ -233,47 +233,62 @@ xsimd::batch<C, A> ramp_batch(const xsimd::batch<C, A>& m, const xsimd::batch<C,
 template <class T>
 using u16_ptr = std::conditional_t<std::is_const<T>::value, const std::uint16_t*, std::uint16_t*>;
 
+/// The registers a float/double ramp needs, set up once per call (or once per tile).
+template <class C, class Arch>
+struct ramp_regs {
+  using B = xsimd::batch<C, Arch>;
+  static constexpr std::size_t N = B::size;
+  B m, io0, io1, io2, io3;  // slope; (0, 1, …, N−1) + k·N
+  explicit ramp_regs(C slope) noexcept
+      : m(slope),
+        io0(iota<C, Arch>()),
+        io1(io0 + B(static_cast<C>(N))),
+        io2(io0 + B(static_cast<C>(2 * N))),
+        io3(io0 + B(static_cast<C>(3 * N))) {}
+};
+
+/// The vector body of one float/double row: x[i] = v(e0 + i) (Store) or x[i] += v(e0 + i) for
+/// the whole registers of the row; returns how many elements it did (the caller's reference
+/// finishes the rest). The offset of each register comes from the integer index (one
+/// conversion and broadcast per four registers), not from a floating counter carried across
+/// iterations: no 4-cycle add chain to wait on, and four independent registers in flight.
+template <bool NegAbs, bool Store, class Arch, class T, class C>
+POSENC_FORCE_INLINE std::size_t ramp_row(const ramp_regs<C, Arch>& k, T* x, std::size_t n,
+                                         std::int64_t e0) noexcept {
+  using B = xsimd::batch<C, Arch>;
+  constexpr std::size_t N = B::size;
+  // Local copies: stores through x may alias k as far as the compiler knows, which would
+  // reload every register after every store.
+  const B m = k.m, io0 = k.io0, io1 = k.io1, io2 = k.io2, io3 = k.io3;
+  std::size_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    const B base(static_cast<C>(e0 + static_cast<std::int64_t>(i)));
+    B v0 = ramp_batch<NegAbs>(m, base + io0), v1 = ramp_batch<NegAbs>(m, base + io1);
+    B v2 = ramp_batch<NegAbs>(m, base + io2), v3 = ramp_batch<NegAbs>(m, base + io3);
+    if constexpr (!Store) {  // four loads before the stores
+      v0 = B::load_unaligned(x + i) + v0;
+      v1 = B::load_unaligned(x + i + N) + v1;
+      v2 = B::load_unaligned(x + i + 2 * N) + v2;
+      v3 = B::load_unaligned(x + i + 3 * N) + v3;
+    }
+    v0.store_unaligned(x + i);
+    v1.store_unaligned(x + i + N);
+    v2.store_unaligned(x + i + 2 * N);
+    v3.store_unaligned(x + i + 3 * N);
+  }
+  for (; i + N <= n; i += N) {
+    B v = ramp_batch<NegAbs>(m, B(static_cast<C>(e0 + static_cast<std::int64_t>(i))) + io0);
+    if constexpr (!Store) v = B::load_unaligned(x + i) + v;
+    v.store_unaligned(x + i);
+  }
+  return i;
+}
+
 template <bool NegAbs, bool Store, class Arch, class T, class C>
 void ramp_impl(T* x, std::size_t n, C m, std::int64_t e0) noexcept {
   std::size_t i = 0;
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
-    using B = xsimd::batch<C, Arch>;
-    constexpr std::size_t N = B::size;
-    const B mb(m);
-    const B io = iota<C, Arch>();
-    // The offset of each register comes from the integer index (one conversion and broadcast
-    // per four registers), not from a floating counter carried across iterations: no 4-cycle
-    // add chain to wait on, and four independent registers in flight.
-    const B io1 = io + B(static_cast<C>(N)), io2 = io + B(static_cast<C>(2 * N)),
-            io3 = io + B(static_cast<C>(3 * N));
-    for (; i + 4 * N <= n; i += 4 * N) {
-      const B base(static_cast<C>(e0 + static_cast<std::int64_t>(i)));
-      const B v0 = ramp_batch<NegAbs>(mb, base + io), v1 = ramp_batch<NegAbs>(mb, base + io1);
-      const B v2 = ramp_batch<NegAbs>(mb, base + io2), v3 = ramp_batch<NegAbs>(mb, base + io3);
-      if constexpr (Store) {
-        v0.store_unaligned(x + i);
-        v1.store_unaligned(x + i + N);
-        v2.store_unaligned(x + i + 2 * N);
-        v3.store_unaligned(x + i + 3 * N);
-      } else {
-        const B y0 = B::load_unaligned(x + i) + v0, y1 = B::load_unaligned(x + i + N) + v1;
-        const B y2 = B::load_unaligned(x + i + 2 * N) + v2;
-        const B y3 = B::load_unaligned(x + i + 3 * N) + v3;
-        y0.store_unaligned(x + i);
-        y1.store_unaligned(x + i + N);
-        y2.store_unaligned(x + i + 2 * N);
-        y3.store_unaligned(x + i + 3 * N);
-      }
-    }
-    for (; i + N <= n; i += N) {
-      const B e = B(static_cast<C>(e0 + static_cast<std::int64_t>(i))) + io;
-      const B v = ramp_batch<NegAbs>(mb, e);
-      if constexpr (Store) {
-        v.store_unaligned(x + i);
-      } else {
-        (B::load_unaligned(x + i) + v).store_unaligned(x + i);
-      }
-    }
+    i = ramp_row<NegAbs, Store>(ramp_regs<C, Arch>(m), x, n, e0);
   } else {
     static_assert(!Store, "ramp values are stored in C, never in 16-bit storage");
     using F = xsimd::batch<float, Arch>;
@@ -409,13 +424,7 @@ namespace detail {
 template <bool NegAbs, class Arch, class T, class C>
 void ramp_2d_impl(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m, std::int64_t e0,
                   std::int64_t es) noexcept {
-  using B = xsimd::batch<C, Arch>;
-  constexpr std::size_t N = B::size;
-  const B mb(m);
-  const B io0 = iota<C, Arch>();
-  const B io1 = io0 + B(static_cast<C>(N)), io2 = io0 + B(static_cast<C>(2 * N)),
-          io3 = io0 + B(static_cast<C>(3 * N));
-  const std::size_t n4 = n - n % (4 * N), n1 = n - n % N;
+  const ramp_regs<C, Arch> k(m);
   const ramp_sign sign = NegAbs ? ramp_sign::neg_abs : ramp_sign::keep;
   // A tile row is a short stretch of a long logits row: the hardware prefetcher does not follow
   // it from row to row, and with a few arithmetic instructions per load the core alone keeps too
@@ -430,28 +439,12 @@ void ramp_2d_impl(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m,
   };
   for (std::size_t r = 0; r < std::min(ahead, rows); ++r)
     prefetch_row(x + static_cast<std::ptrdiff_t>(r) * ld);
-  // Row by row, four registers per step, the offsets of each register from one converted
-  // integer (no loop-carried increment); the constants above are set up once per tile.
+  // Row by row with the registers above, set up once per tile.
   for (std::size_t r = 0; r < rows; ++r) {
     T* xr = x + static_cast<std::ptrdiff_t>(r) * ld;
     const std::int64_t er = e0 + static_cast<std::int64_t>(r) * es;
     if (r + ahead < rows) prefetch_row(xr + static_cast<std::ptrdiff_t>(ahead) * ld);
-    std::size_t i = 0;
-    for (; i < n4; i += 4 * N) {
-      const B base(static_cast<C>(er + static_cast<std::int64_t>(i)));
-      const B y0 = B::load_unaligned(xr + i) + ramp_batch<NegAbs>(mb, base + io0);
-      const B y1 = B::load_unaligned(xr + i + N) + ramp_batch<NegAbs>(mb, base + io1);
-      const B y2 = B::load_unaligned(xr + i + 2 * N) + ramp_batch<NegAbs>(mb, base + io2);
-      const B y3 = B::load_unaligned(xr + i + 3 * N) + ramp_batch<NegAbs>(mb, base + io3);
-      y0.store_unaligned(xr + i);
-      y1.store_unaligned(xr + i + N);
-      y2.store_unaligned(xr + i + 2 * N);
-      y3.store_unaligned(xr + i + 3 * N);
-    }
-    for (; i < n1; i += N) {
-      const B e = B(static_cast<C>(er + static_cast<std::int64_t>(i))) + io0;
-      (B::load_unaligned(xr + i) + ramp_batch<NegAbs>(mb, e)).store_unaligned(xr + i);
-    }
+    const std::size_t i = ramp_row<NegAbs, false>(k, xr, n, er);
     add_ramp_ref<T, C, Arch>(xr + i, n - i, m, er + static_cast<std::int64_t>(i), sign);
   }
 }
@@ -464,7 +457,8 @@ void add_ramp_2d(Arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n,
                  std::int64_t e0, std::int64_t es, ramp_sign sign) noexcept {
   static_assert(std::is_same<C, T>::value, "add_ramp_2d: float or double rows of their own type");
   if (rows == 0 || n == 0) return;
-  const std::int64_t last = e0 + static_cast<std::int64_t>(rows - 1) * es;  // first offset, last row
+  const std::int64_t last =
+      e0 + static_cast<std::int64_t>(rows - 1) * es;  // first offset, last row
   const std::int64_t lo = std::min(e0, last), hi = std::max(e0, last);
   if (!ramp_exact<C>(lo, n) || !ramp_exact<C>(hi, n)) {
     add_ramp_2d_ref<T, C, Arch>(x, ld, rows, n, m, e0, es, sign);

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "posenc/config.hpp"
 #include "posenc/simd/ops.hpp"
@@ -395,28 +396,27 @@ void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t head
 }
 }  // namespace detail
 
+namespace detail {
+/// Calls f(std::integral_constant<std::size_t, v>{}) when 1 ≤ v ≤ sizeof...(I); returns
+/// whether it did. Turns a runtime register count into the template argument of the
+/// fully unrolled kernels above.
+template <class F, std::size_t... I>
+bool with_count(std::size_t v, const F& f, std::index_sequence<I...>) noexcept {
+  return ((v == I + 1 ? (f(std::integral_constant<std::size_t, I + 1>{}), true) : false) || ...);
+}
+}  // namespace detail
+
 /// xsimd kernel over the heads of one token (see the contract).
 template <bool Inverse, class Arch, class T, class C>
 void rotate_half_split_heads(Arch, T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
                              std::size_t heads, const coef_block<C>& cf, std::size_t n) noexcept {
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     constexpr std::size_t N = xsimd::batch<C, Arch>::size;
-    switch (n / N) {
-      case 1:
-        return detail::half_split_heads_fixed<Inverse, 1, Arch>(x0, hi_offset, head_stride, heads,
-                                                                cf, n);
-      case 2:
-        return detail::half_split_heads_fixed<Inverse, 2, Arch>(x0, hi_offset, head_stride, heads,
-                                                                cf, n);
-      case 3:
-        return detail::half_split_heads_fixed<Inverse, 3, Arch>(x0, hi_offset, head_stride, heads,
-                                                                cf, n);
-      case 4:
-        return detail::half_split_heads_fixed<Inverse, 4, Arch>(x0, hi_offset, head_stride, heads,
-                                                                cf, n);
-      default:
-        break;
-    }
+    const auto fixed = [&](auto nv) {
+      detail::half_split_heads_fixed<Inverse, decltype(nv)::value, Arch>(x0, hi_offset, head_stride,
+                                                                         heads, cf, n);
+    };
+    if (detail::with_count(n / N, fixed, std::make_index_sequence<4>{})) return;
   }
   for (std::size_t h = 0; h < heads; ++h) {
     T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
@@ -430,26 +430,11 @@ void rotate_interleaved_heads(Arch, T* x0, std::ptrdiff_t head_stride, std::size
                               const coef_block<C>& cf, std::size_t n) noexcept {
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     constexpr std::size_t N = xsimd::batch<C, Arch>::size;
-    switch (2 * n / N) {
-      case 1:
-        return detail::interleaved_heads_fixed<Inverse, 1, Arch>(x0, head_stride, heads, cf, n);
-      case 2:
-        return detail::interleaved_heads_fixed<Inverse, 2, Arch>(x0, head_stride, heads, cf, n);
-      case 3:
-        return detail::interleaved_heads_fixed<Inverse, 3, Arch>(x0, head_stride, heads, cf, n);
-      case 4:
-        return detail::interleaved_heads_fixed<Inverse, 4, Arch>(x0, head_stride, heads, cf, n);
-      case 5:
-        return detail::interleaved_heads_fixed<Inverse, 5, Arch>(x0, head_stride, heads, cf, n);
-      case 6:
-        return detail::interleaved_heads_fixed<Inverse, 6, Arch>(x0, head_stride, heads, cf, n);
-      case 7:
-        return detail::interleaved_heads_fixed<Inverse, 7, Arch>(x0, head_stride, heads, cf, n);
-      case 8:
-        return detail::interleaved_heads_fixed<Inverse, 8, Arch>(x0, head_stride, heads, cf, n);
-      default:
-        break;
-    }
+    const auto fixed = [&](auto nv) {
+      detail::interleaved_heads_fixed<Inverse, decltype(nv)::value, Arch>(x0, head_stride, heads,
+                                                                          cf, n);
+    };
+    if (detail::with_count(2 * n / N, fixed, std::make_index_sequence<8>{})) return;
   }
   for (std::size_t h = 0; h < heads; ++h)
     rotate_interleaved<Inverse>(Arch{}, x0 + static_cast<std::ptrdiff_t>(h) * head_stride, cf, n);
