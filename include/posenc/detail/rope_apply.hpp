@@ -22,6 +22,16 @@ namespace detail {
 /// of 2 × the widest float register (16 lanes), as the 16-bit half-split kernel form needs.
 constexpr std::size_t rope_chunk = 128;
 
+/// Views spanning at least rope_prefetch_min_bytes (more than a core's L2) are streamed from
+/// L3 or DRAM: each head row then asks for the bytes rope_prefetch_bytes further on (a read
+/// hint into L2, kernels::detail::prefetch_span). The hint keeps more lines in flight than the
+/// out-of-order window reaches on its own. Measured on the development machine (bench/README
+/// figures in the issue notes): 16384×32×128 f32 0.94 → 0.98× of the in-place limit
+/// (half-split), 0.87 → 0.93× (interleaved); hints into L1 instead (prefetchw) hold the
+/// line-fill buffers and cost 20–30 %. Smaller views (decode, cache-resident tiles) get none.
+constexpr std::size_t rope_prefetch_min_bytes = std::size_t{8} << 20;
+constexpr std::ptrdiff_t rope_prefetch_bytes = 16384;
+
 /// Rotates views[0..nviews) over tokens r.first..r.last. `fetch(pos, k0, n, cbuf, sbuf, c, s)`
 /// sets c, s to the natural coefficients of pairs [k0, k0+n) for that position, either
 /// pointing into a table or after filling cbuf/sbuf.
@@ -34,6 +44,12 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
   alignas(64) C c2[2 * rope_chunk];
   alignas(64) C s2[2 * rope_chunk];
   const std::size_t last = std::min(r.last, views[0].tokens);
+  std::ptrdiff_t ahead[4] = {0, 0, 0, 0};  // per view, in elements
+  for (std::size_t v = 0; v < nviews && v < 4; ++v) {
+    const std::size_t span = views[v].tokens * views[v].heads * views[v].dim * sizeof(T);
+    if (span >= rope_prefetch_min_bytes)
+      ahead[v] = rope_prefetch_bytes / static_cast<std::ptrdiff_t>(sizeof(T));
+  }
   for (std::size_t t = r.first; t < last; ++t) {
     const P p = pos[t];
     POSENC_ASSERT(p >= 0, "posenc: positions must be >= 0");
@@ -52,10 +68,10 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
         T* row = view.row(t, 0);
         if constexpr (L == rope_layout::half_split) {
           kernels::rotate_half_split_heads<Inverse>(Arch{}, row + k0, pairs, view.head_stride,
-                                                    view.heads, cf, n);
+                                                    view.heads, cf, n, v < 4 ? ahead[v] : 0);
         } else {
           kernels::rotate_interleaved_heads<Inverse>(Arch{}, row + 2 * k0, view.head_stride,
-                                                     view.heads, cf, n);
+                                                     view.heads, cf, n, v < 4 ? ahead[v] : 0);
         }
       }
     }

@@ -40,7 +40,10 @@ namespace kernels {
 // The *_heads kernels apply the same rotation to `heads` rows of one token: row h starts at
 // x0 + h·head_stride (half-split: lo = row, hi = row + hi_offset). Same values as calling the
 // one-row kernel on each row; the coefficients of a short row (up to 4 registers, 8 for the
-// interleaved kernel form) are loaded once for all heads.
+// interleaved kernel form) are loaded once for all heads. With `ahead` ≠ 0 those short-row
+// kernels also hint each row's elements `ahead` further on into L2 (a read prefetch: it never
+// faults and writes nothing, wherever it points); rope_apply passes 16 KiB for views larger
+// than L2.
 
 /// Coefficients of pairs [k0, k0 + n) of one token: natural and kernel form.
 template <class C>
@@ -220,7 +223,8 @@ void rotate_interleaved(scalar_arch, T* x, const coef_block<C>& cf, std::size_t 
 
 template <bool Inverse, class T, class C>
 void rotate_half_split_heads(scalar_arch, T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
-                             std::size_t heads, const coef_block<C>& cf, std::size_t n) noexcept {
+                             std::size_t heads, const coef_block<C>& cf, std::size_t n,
+                             std::ptrdiff_t /*ahead*/ = 0) noexcept {
   for (std::size_t h = 0; h < heads; ++h) {
     T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
     rotate_half_split_ref<Inverse>(lo, lo + hi_offset, cf.c, cf.s, n);
@@ -228,7 +232,8 @@ void rotate_half_split_heads(scalar_arch, T* x0, std::size_t hi_offset, std::ptr
 }
 template <bool Inverse, class T, class C>
 void rotate_interleaved_heads(scalar_arch, T* x0, std::ptrdiff_t head_stride, std::size_t heads,
-                              const coef_block<C>& cf, std::size_t n) noexcept {
+                              const coef_block<C>& cf, std::size_t n,
+                              std::ptrdiff_t /*ahead*/ = 0) noexcept {
   for (std::size_t h = 0; h < heads; ++h)
     rotate_interleaved_ref<Inverse>(x0 + static_cast<std::ptrdiff_t>(h) * head_stride, cf.c, cf.s,
                                     n);
@@ -340,11 +345,24 @@ void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noex
   rotate_interleaved_ref<Inverse, T, C, Arch>(x + 2 * k, cf.c + k, cf.s + k, n - k);
 }
 namespace detail {
+/// Hint that the `count` elements at p will be needed soon: one read prefetch into L2 per 128
+/// bytes (the L2 spatial prefetcher completes the line pair). A hint: never faults, writes
+/// nothing, may point past the caller's view.
+template <class T>
+POSENC_FORCE_INLINE void prefetch_span(const T* p, std::size_t count) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  for (std::size_t j = 0; j < count; j += 128 / sizeof(T)) __builtin_prefetch(p + j, 0, 2);
+#else
+  (void)p, (void)count;
+#endif
+}
+
 /// Half-split, float/double, NV full registers of pairs per row (n = NV·N + tail): the
 /// coefficient registers are loaded once and kept across the heads.
 template <bool Inverse, std::size_t NV, class Arch, class T>
 void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
-                            std::size_t heads, const coef_block<T>& cf, std::size_t n) noexcept {
+                            std::size_t heads, const coef_block<T>& cf, std::size_t n,
+                            std::ptrdiff_t ahead) noexcept {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t N = B::size;
   B c[NV], s[NV];
@@ -355,6 +373,10 @@ void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_st
   for (std::size_t h = 0; h < heads; ++h) {
     T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
     T* hi = lo + hi_offset;
+    if (ahead != 0) {
+      prefetch_span(lo + ahead, NV * N);
+      prefetch_span(hi + ahead, NV * N);
+    }
     B ya[NV], yb[NV];
     for (std::size_t v = 0; v < NV; ++v)
       rotate_pair<Inverse, Arch>(B::load_unaligned(lo + v * N), B::load_unaligned(hi + v * N), c[v],
@@ -372,7 +394,7 @@ void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_st
 /// Interleaved, float/double, NV full registers per row (2n = NV·N + tail), kernel form held.
 template <bool Inverse, std::size_t NV, class Arch, class T>
 void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t heads,
-                             const coef_block<T>& cf, std::size_t n) noexcept {
+                             const coef_block<T>& cf, std::size_t n, std::ptrdiff_t ahead) noexcept {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t N = B::size;
   B c[NV], s[NV];
@@ -383,6 +405,7 @@ void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t head
   constexpr std::size_t done = NV * N / 2;  // pairs in the registers
   for (std::size_t h = 0; h < heads; ++h) {
     T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+    if (ahead != 0) prefetch_span(x + ahead, NV * N);
     B y[NV];
     for (std::size_t v = 0; v < NV; ++v) {
       const B a = B::load_unaligned(x + v * N);
@@ -409,12 +432,13 @@ bool with_count(std::size_t v, const F& f, std::index_sequence<I...>) noexcept {
 /// xsimd kernel over the heads of one token (see the contract).
 template <bool Inverse, class Arch, class T, class C>
 void rotate_half_split_heads(Arch, T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
-                             std::size_t heads, const coef_block<C>& cf, std::size_t n) noexcept {
+                             std::size_t heads, const coef_block<C>& cf, std::size_t n,
+                             std::ptrdiff_t ahead = 0) noexcept {
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     constexpr std::size_t N = xsimd::batch<C, Arch>::size;
     const auto fixed = [&](auto nv) {
       detail::half_split_heads_fixed<Inverse, decltype(nv)::value, Arch>(x0, hi_offset, head_stride,
-                                                                         heads, cf, n);
+                                                                         heads, cf, n, ahead);
     };
     if (detail::with_count(n / N, fixed, std::make_index_sequence<4>{})) return;
   }
@@ -427,12 +451,13 @@ void rotate_half_split_heads(Arch, T* x0, std::size_t hi_offset, std::ptrdiff_t 
 /// xsimd kernel over the heads of one token (see the contract).
 template <bool Inverse, class Arch, class T, class C>
 void rotate_interleaved_heads(Arch, T* x0, std::ptrdiff_t head_stride, std::size_t heads,
-                              const coef_block<C>& cf, std::size_t n) noexcept {
+                              const coef_block<C>& cf, std::size_t n,
+                              std::ptrdiff_t ahead = 0) noexcept {
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     constexpr std::size_t N = xsimd::batch<C, Arch>::size;
     const auto fixed = [&](auto nv) {
       detail::interleaved_heads_fixed<Inverse, decltype(nv)::value, Arch>(x0, head_stride, heads,
-                                                                          cf, n);
+                                                                          cf, n, ahead);
     };
     if (detail::with_count(2 * n / N, fixed, std::make_index_sequence<8>{})) return;
   }

@@ -330,11 +330,44 @@ batch<std::uint32_t, A> bf16_round_bits(const batch<float, A>& f) noexcept {
   return select_int<A>((u & U(0x7fffffffu)) > U(0x7f800000u), qnan, rounded);
 }
 
+namespace detail {
+template <class A>
+batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd,
+                                  xsimd::generic) noexcept {
+  using U = batch<std::uint32_t, A>;
+  return (simd::bf16_round_bits<A>(odd) & U(0xffff0000u)) |
+         simd::shr<16, A>(simd::bf16_round_bits<A>(even));
+}
+#if XSIMD_WITH_AVX512F
+// The same rounding in 12 operations instead of 18: NaN lanes are found with one compare into a
+// mask register and quietened by one masked OR (the generic version needs an and, a compare,
+// an or and a blend per register), and the final merge is one ternary-logic operation.
+template <class A>
+__m512i bf16_round_bits_avx512(__m512 f) noexcept {
+  const __m512i u = _mm512_castps_si512(f);
+  const __m512i lsb =
+      _mm512_and_si512(_mm512_maskz_srli_epi32(static_cast<__mmask16>(0xFFFF), u, 16),
+                       _mm512_set1_epi32(1));
+  const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb);
+  return _mm512_mask_or_epi32(rounded, _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q), u,
+                              _mm512_set1_epi32(0x00400000));
+}
+template <class A>
+batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd,
+                                  xsimd::avx512f) noexcept {
+  const __m512i e = bf16_round_bits_avx512<A>(even);
+  const __m512i o = bf16_round_bits_avx512<A>(odd);
+  // (o & 0xffff0000) | (e >> 16): truth table 0xEC for (a & c) | b.
+  return _mm512_ternarylogic_epi32(o, _mm512_maskz_srli_epi32(static_cast<__mmask16>(0xFFFF), e, 16),
+                                   _mm512_set1_epi32(static_cast<int>(0xffff0000u)), 0xEC);
+}
+#endif
+}  // namespace detail
+
 /// bfloat16: round `even` and `odd` to bfloat16 (nearest even) and pack them back.
 template <class A>
 batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd) noexcept {
-  using U = batch<std::uint32_t, A>;
-  return (bf16_round_bits<A>(odd) & U(0xffff0000u)) | shr<16, A>(bf16_round_bits<A>(even));
+  return detail::bf16_pack(even, odd, A{});
 }
 
 /// binary16 bits in the low 16 bits of each lane -> float (exact, FTZ/DAZ-independent).
