@@ -384,7 +384,11 @@ template <class List>
 struct xsimd_types;
 template <class... As>
 struct xsimd_types<xsimd::arch_list<As...>> {
+#if POSENC_WITH_AVX512BF16
+  using type = ::testing::Types<posenc::avx512bf16, As...>;
+#else
   using type = ::testing::Types<As...>;
+#endif
 };
 using simd_arch_types = typename xsimd_types<xsimd::supported_architectures>::type;
 
@@ -521,6 +525,38 @@ TYPED_TEST(SimdStorage, PackEqualsScalar) {
   const std::vector<float> mb = midpoint_floats(bf16_encoder());
   xs.insert(xs.end(), mb.begin(), mb.end());
   EXPECT_EQ(check_pack<TypeParam>(xs), 0u);
+}
+
+/// One subnormal lane among normal ones, at every lane of the even and of the odd register:
+/// the whole pair must still round like the scalar reference (vcvtne2ps2bf16, used on
+/// posenc::avx512bf16, flushes subnormal inputs to zero; the kernel must notice the one lane).
+TYPED_TEST(SimdStorage, BF16PackRoundsASingleSubnormalLaneLikeScalar) {
+  using A = TypeParam;
+  POSENC_ASSERT_ARCH_RUNS(A);
+  using V = vec<A>;
+  constexpr std::size_t L = V::L;
+  alignas(64) float e[L], o[L];
+  alignas(64) std::uint32_t r[L];
+  std::size_t bad = 0;
+  for (const float sub : {0x1.8p-130f, -0x1p-149f, 0x1.fffffep-127f, 0x1.01p-133f}) {
+    for (std::size_t lane = 0; lane < 2 * L; ++lane) {
+      for (std::size_t j = 0; j < L; ++j) {
+        e[j] = 1.0f + static_cast<float>(j) * 0x1p-9f;  // normal, bf16 ties among them
+        o[j] = -3.0f - static_cast<float>(j) * 0x1.8p-8f;
+      }
+      (lane < L ? e[lane] : o[lane - L]) = sub;
+      posenc::simd::bf16_pack<A>(V::load_f(e), V::load_f(o)).store_aligned(r);
+      for (std::size_t j = 0; j < L; ++j) {
+        const std::uint32_t want =
+            posenc::detail::f32_to_bf16_bits(e[j]) |
+            (static_cast<std::uint32_t>(posenc::detail::f32_to_bf16_bits(o[j])) << 16);
+        if (r[j] != want && ++bad <= 8)
+          ADD_FAILURE() << A::name() << " subnormal in lane " << lane << ": lane " << j << " "
+                        << hex32(r[j]) << ", scalar " << hex32(want);
+      }
+    }
+  }
+  EXPECT_EQ(bad, 0u);
 }
 
 /// pack(unpack(u)) == u for every pair of non-NaN patterns.

@@ -10,6 +10,9 @@
 
 #if POSENC_HAS_XSIMD
 #include <xsimd/xsimd.hpp>
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
 #endif
 
 namespace posenc {
@@ -33,8 +36,8 @@ enum class rope_layout { half_split, interleaved };
  * How angles are computed.
  * - exact:  inv_freq in double (correctly rounded), angle = position × inv_freq in double (one
  *           rounding), reduced modulo π/2 in double, cos/sin in double, rounded once to the
- *           coefficient type. Float cos/sin are within 1 ulp (double: 3 ulp, no reduction tail) of the correctly rounded value of the
- *           double angle for every position below 2^32.
+ *           coefficient type. Float cos/sin are within 1 ulp (double: 3 ulp, no reduction tail) of
+ * the correctly rounded value of the double angle for every position below 2^32.
  * - hf_f32: HF transformers' float32 arithmetic, bit for bit on the angle: inv_freq =
  *           1.0f / powf((float)base, (float)(2k) / (float)r), angle = (float)position × inv_freq
  *           in float, then cos/sin of that float angle (within 1 ulp). Use it only to reproduce
@@ -50,11 +53,54 @@ struct scalar_arch {
 };
 
 #if POSENC_HAS_XSIMD
-/// The compile-time best architecture of this translation unit (follows -m flags).
-using default_arch = xsimd::default_arch;
+#if XSIMD_WITH_AVX512BW && defined(__AVX512BF16__)
+#define POSENC_WITH_AVX512BF16 1
 #else
+#define POSENC_WITH_AVX512BF16 0
+#endif
+
+/**
+ * AVX-512 BW plus the BF16 conversions (AVX512_BF16: Cooper Lake, Sapphire Rapids and later,
+ * Zen 4). xsimd 8.1 has no tag for them; this one derives from xsimd::avx512bw, so every xsimd
+ * operation and every posenc kernel written for AVX-512 serves it unchanged, and only the
+ * float -> bfloat16 packing (simd::bf16_pack) has its own version. A distinct tag keeps the
+ * rule that code compiled for different instruction sets never shares a symbol: a TU built
+ * with -mavx512bf16 instantiates kernels on avx512bf16, one built with -mavx512bw on
+ * xsimd::avx512bw. It is the default_arch of a TU compiled with -mavx512bf16 (e.g.
+ * -march=native on those CPUs). Runtime check: posenc::cpu_has_avx512bf16().
+ */
+struct avx512bf16 : xsimd::avx512bw {
+  static constexpr bool supported() noexcept { return POSENC_WITH_AVX512BF16; }
+  static constexpr bool available() noexcept { return true; }
+  static constexpr unsigned version() noexcept { return xsimd::generic::version(3, 4, 1); }
+  static constexpr const char* name() noexcept { return "avx512bf16"; }
+};
+
+/// The compile-time best architecture of this translation unit (follows -m flags).
+#if POSENC_WITH_AVX512BF16
+using default_arch = avx512bf16;
+#else
+using default_arch = xsimd::default_arch;
+#endif
+#else
+#define POSENC_WITH_AVX512BF16 0
 using default_arch = scalar_arch;
 #endif
+
+/// Whether the running CPU (and OS) can execute posenc::avx512bf16 code: AVX-512 BW usable
+/// and CPUID.(EAX=7,ECX=1):EAX bit 5. False on other CPUs and when xsimd is absent.
+inline bool cpu_has_avx512bf16() noexcept {
+#if POSENC_HAS_XSIMD && (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+  if (!xsimd::available_architectures().avx512bw) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_max(0, nullptr) < 7) return false;
+  __cpuid_count(7, 1, eax, ebx, ecx, edx);
+  return ((eax >> 5) & 1u) != 0;
+#else
+  return false;
+#endif
+}
 
 /// Name of an architecture tag ("avx512bw", "fma3+avx2", "sse2", "scalar", ...).
 template <class Arch = default_arch>
@@ -91,5 +137,18 @@ struct token_range {
 };
 
 }  // namespace posenc
+
+#if POSENC_WITH_AVX512BF16
+namespace xsimd {
+namespace types {
+// Registers of posenc::avx512bf16 are those of avx512bw (as xsimd declares its own tags).
+template <class T>
+struct get_bool_simd_register<T, posenc::avx512bf16> {
+  using type = simd_avx512_bool_register<T>;
+};
+XSIMD_DECLARE_SIMD_REGISTER_ALIAS(posenc::avx512bf16, avx512bw);
+}  // namespace types
+}  // namespace xsimd
+#endif
 
 #endif  // POSENC_TYPES_HPP

@@ -1,12 +1,13 @@
 // posenc tests — the architectures a typed test runs on: every xsimd architecture this TU was
 // compiled for (xsimd::supported_architectures: 13 on an AVX-512 machine with -march=native,
-// sse2 alone in a baseline build), plus posenc::scalar_arch.
+// sse2 alone in a baseline build), posenc::avx512bf16 when compiled with -mavx512bf16, plus
+// posenc::scalar_arch.
 #ifndef POSENC_TEST_ARCH_TYPES_HPP
 #define POSENC_TEST_ARCH_TYPES_HPP
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "posenc/types.hpp"
 
@@ -18,7 +19,11 @@ struct to_gtest_types;
 #if POSENC_HAS_XSIMD
 template <class... As>
 struct to_gtest_types<xsimd::arch_list<As...>> {
+#if POSENC_WITH_AVX512BF16
+  using type = ::testing::Types<posenc::avx512bf16, As..., posenc::scalar_arch>;
+#else
   using type = ::testing::Types<As..., posenc::scalar_arch>;
+#endif
 };
 using arch_types = typename to_gtest_types<xsimd::supported_architectures>::type;
 #else
@@ -33,6 +38,8 @@ bool arch_runs() {
 #if POSENC_HAS_XSIMD
   if constexpr (std::is_same<Arch, posenc::scalar_arch>::value) {
     return true;
+  } else if constexpr (std::is_same<Arch, posenc::avx512bf16>::value) {
+    return posenc::cpu_has_avx512bf16();
   } else {
     return Arch::version() <= xsimd::available_architectures().best;
   }
@@ -55,9 +62,9 @@ struct arch_names {
 
 }  // namespace posenc_test
 
-#define POSENC_ASSERT_ARCH_RUNS(Arch)                                             \
-  ASSERT_TRUE(::posenc_test::arch_runs<Arch>())                                  \
-      << "compiled for " << Arch::name() << " but this CPU cannot run it: build the " \
-         "tests on the machine that runs them"
+#define POSENC_ASSERT_ARCH_RUNS(Arch)                                                        \
+  ASSERT_TRUE(::posenc_test::arch_runs<Arch>()) << "compiled for " << Arch::name()           \
+                                                << " but this CPU cannot run it: build the " \
+                                                   "tests on the machine that runs them"
 
 #endif  // POSENC_TEST_ARCH_TYPES_HPP

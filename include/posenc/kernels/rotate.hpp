@@ -394,7 +394,8 @@ void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_st
 /// Interleaved, float/double, NV full registers per row (2n = NV·N + tail), kernel form held.
 template <bool Inverse, std::size_t NV, class Arch, class T>
 void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t heads,
-                             const coef_block<T>& cf, std::size_t n, std::ptrdiff_t ahead) noexcept {
+                             const coef_block<T>& cf, std::size_t n,
+                             std::ptrdiff_t ahead) noexcept {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t N = B::size;
   B c[NV], s[NV];

@@ -139,14 +139,14 @@ void dup_pairs(const batch<double, A>& x, batch<double, A>& lo, batch<double, A>
 // does not compile with g++ 12 at -O0 on AVX-512BW (a C-style cast in an intrinsic macro), so
 // AVX-512 blends with the mask register directly. ----
 template <class T, class A>
-batch<T, A> select_int(const xsimd::batch_bool<T, A>& c, const batch<T, A>& a,
-                       const batch<T, A>& b, xsimd::generic) noexcept {
+batch<T, A> select_int(const xsimd::batch_bool<T, A>& c, const batch<T, A>& a, const batch<T, A>& b,
+                       xsimd::generic) noexcept {
   return xsimd::select(c, a, b);
 }
 #if XSIMD_WITH_AVX512F
 template <class T, class A>
-batch<T, A> select_int(const xsimd::batch_bool<T, A>& c, const batch<T, A>& a,
-                       const batch<T, A>& b, xsimd::avx512f) noexcept {
+batch<T, A> select_int(const xsimd::batch_bool<T, A>& c, const batch<T, A>& a, const batch<T, A>& b,
+                       xsimd::avx512f) noexcept {
   static_assert(sizeof(T) == 4 || sizeof(T) == 8, "32/64-bit lanes");
   if constexpr (sizeof(T) == 4) {
     return _mm512_mask_blend_epi32(static_cast<__mmask16>(c), b, a);
@@ -227,8 +227,8 @@ batch<T, A> msub(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& 
 }
 #if XSIMD_WITH_AVX512F
 template <class A>
-batch<float, A> madd(const batch<float, A>& a, const batch<float, A>& b,
-                     const batch<float, A>& c, xsimd::avx512f) noexcept {
+batch<float, A> madd(const batch<float, A>& a, const batch<float, A>& b, const batch<float, A>& c,
+                     xsimd::avx512f) noexcept {
   return _mm512_fmadd_ps(a, b, c);
 }
 template <class A>
@@ -237,8 +237,8 @@ batch<double, A> madd(const batch<double, A>& a, const batch<double, A>& b,
   return _mm512_fmadd_pd(a, b, c);
 }
 template <class A>
-batch<float, A> msub(const batch<float, A>& a, const batch<float, A>& b,
-                     const batch<float, A>& c, xsimd::avx512f) noexcept {
+batch<float, A> msub(const batch<float, A>& a, const batch<float, A>& b, const batch<float, A>& c,
+                     xsimd::avx512f) noexcept {
   return _mm512_fmsub_ps(a, b, c);
 }
 template <class A>
@@ -345,9 +345,8 @@ batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float
 template <class A>
 __m512i bf16_round_bits_avx512(__m512 f) noexcept {
   const __m512i u = _mm512_castps_si512(f);
-  const __m512i lsb =
-      _mm512_and_si512(_mm512_maskz_srli_epi32(static_cast<__mmask16>(0xFFFF), u, 16),
-                       _mm512_set1_epi32(1));
+  const __m512i lsb = _mm512_and_si512(
+      _mm512_maskz_srli_epi32(static_cast<__mmask16>(0xFFFF), u, 16), _mm512_set1_epi32(1));
   const __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb);
   return _mm512_mask_or_epi32(rounded, _mm512_cmp_ps_mask(f, f, _CMP_UNORD_Q), u,
                               _mm512_set1_epi32(0x00400000));
@@ -358,15 +357,38 @@ batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float
   const __m512i e = bf16_round_bits_avx512<A>(even);
   const __m512i o = bf16_round_bits_avx512<A>(odd);
   // (o & 0xffff0000) | (e >> 16): truth table 0xEC for (a & c) | b.
-  return _mm512_ternarylogic_epi32(o, _mm512_maskz_srli_epi32(static_cast<__mmask16>(0xFFFF), e, 16),
+  return _mm512_ternarylogic_epi32(o,
+                                   _mm512_maskz_srli_epi32(static_cast<__mmask16>(0xFFFF), e, 16),
                                    _mm512_set1_epi32(static_cast<int>(0xffff0000u)), 0xEC);
+}
+#endif
+#if POSENC_WITH_AVX512BF16
+// vcvtne2ps2bf16 rounds to nearest even and quietens NaN exactly as the scalar reference
+// (checked on all 2^32 floats), but treats subnormal inputs as zero: a register pair holding
+// a subnormal takes the integer path above. Then one word permutation restores the
+// even/odd interleave.
+template <class A>
+batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd,
+                                  posenc::avx512bf16) noexcept {
+  constexpr int subnormal = 0x20;  // vfpclassps category
+  const __mmask16 sub = static_cast<__mmask16>(_mm512_fpclass_ps_mask(even, subnormal) |
+                                               _mm512_fpclass_ps_mask(odd, subnormal));
+  if (sub != 0) return bf16_pack(even, odd, xsimd::avx512f{});
+  // Words 0..15: even lanes, words 16..31: odd lanes.
+  const __m512bh halves = _mm512_cvtne2ps_pbh(odd, even);
+  alignas(64) static constexpr std::uint16_t interleave[32] = {
+      0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+      8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  return _mm512_permutexvar_epi16(_mm512_load_si512(interleave),
+                                  reinterpret_cast<const __m512i&>(halves));
 }
 #endif
 }  // namespace detail
 
 /// bfloat16: round `even` and `odd` to bfloat16 (nearest even) and pack them back.
 template <class A>
-batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd) noexcept {
+batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even,
+                                  const batch<float, A>& odd) noexcept {
   return detail::bf16_pack(even, odd, A{});
 }
 
@@ -396,8 +418,9 @@ batch<std::uint32_t, A> f32_to_f16(const batch<float, A>& f) noexcept {
   const U sign = u & U(0x80000000u);
   u = u ^ sign;
   const U big = select_int<A>(u > U(255u << 23), U(0x7e00u), U(0x7c00u));
-  const U small = xsimd::bitwise_cast<U>(xsimd::bitwise_cast<F>(u) +
-                                         xsimd::bitwise_cast<F>(denorm_magic)) - denorm_magic;
+  const U small =
+      xsimd::bitwise_cast<U>(xsimd::bitwise_cast<F>(u) + xsimd::bitwise_cast<F>(denorm_magic)) -
+      denorm_magic;
   const U normal = shr<13, A>(u + U(((15u - 127u) << 23) + 0xfffu) + (shr<13, A>(u) & U(1u)));
   const U o = select_int<A>(u >= U((127u + 16u) << 23), big,
                             select_int<A>(u < U(113u << 23), small, normal));

@@ -1,0 +1,37 @@
+// posenc example — runtime dispatch: one binary, the best kernels the running CPU has.
+//
+// Each rope_<isa>.cpp is compiled with its instruction set's -m flags (examples/CMakeLists.txt)
+// and contains only calls of posenc's templates on that architecture tag, so its SIMD code has
+// symbols of its own. main.cpp, built for the baseline ISA, constructs every object, checks the
+// CPU and calls through the table below. See README §SIMD.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_EXAMPLE_DISPATCH_HPP
+#define POSENC_EXAMPLE_DISPATCH_HPP
+
+#include <cstdint>
+
+#include "posenc/rope_cache.hpp"
+
+namespace dispatch_example {
+
+/// Rotates q and k in place (shared angles) over every token of the views.
+using apply_fn = void (*)(const posenc::rope_cache<float>& cache,
+                          posenc::head_view<posenc::bfloat16_t> q,
+                          posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos);
+
+/// One entry per instruction set. `fn` is null when the TU was not compiled for it (a non-x86
+/// target); `runs()` says whether this CPU can execute it.
+struct kernel_entry {
+  const char* name;
+  apply_fn fn;
+  bool (*runs)();
+};
+
+kernel_entry baseline_kernels();    // rope_baseline.cpp: the compiler's default ISA
+kernel_entry avx2_kernels();        // rope_avx2.cpp: -mavx2 -mfma
+kernel_entry avx512_kernels();      // rope_avx512.cpp: AVX-512 F/CD/BW/DQ/VL
+kernel_entry avx512bf16_kernels();  // rope_avx512bf16.cpp: the same + -mavx512bf16
+
+}  // namespace dispatch_example
+
+#endif  // POSENC_EXAMPLE_DISPATCH_HPP

@@ -1,0 +1,19 @@
+// posenc example — runtime dispatch: the AVX2 + FMA entry (compiled with -mavx2 -mfma).
+// SPDX-License-Identifier: Apache-2.0
+#include "dispatch.hpp"
+
+namespace dispatch_example {
+#if POSENC_HAS_XSIMD && XSIMD_WITH_FMA3_AVX2
+namespace {
+using arch = xsimd::fma3<xsimd::avx2>;
+void apply(const posenc::rope_cache<float>& cache, posenc::head_view<posenc::bfloat16_t> q,
+           posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos) {
+  cache.apply<arch>(q, k, pos);
+}
+bool runs() { return xsimd::available_architectures().fma3_avx2 != 0; }
+}  // namespace
+kernel_entry avx2_kernels() { return {arch::name(), &apply, &runs}; }
+#else
+kernel_entry avx2_kernels() { return {"fma3+avx2 (not compiled)", nullptr, nullptr}; }
+#endif
+}  // namespace dispatch_example
