@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "posenc/config.hpp"
+#include "posenc/detail/aligned.hpp"
 #include "posenc/detail/rope_apply.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/types.hpp"
@@ -120,8 +121,8 @@ class rope_cache {
                   "rope_cache<double> for double storage");
     const std::size_t w = row_width();
     const std::size_t half = rope_.pairs();
-    auto fetch_fn = [this, w, half](P p, std::size_t k0, std::size_t n, C* cb, C* sb,
-                                    const C*& c, const C*& s) {
+    auto fetch_fn = [this, w, half](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
+                                    const C*& s) {
       if (static_cast<std::size_t>(p) < capacity_) {
         c = table_.data() + static_cast<std::size_t>(p) * w + k0;
         s = c + half;
@@ -134,7 +135,7 @@ class rope_cache {
   }
 
   rope rope_;
-  std::vector<C> table_;
+  detail::aligned_vector<C> table_;  // rows start on 64 bytes when 2·pairs·sizeof(C) allows
   std::size_t capacity_ = 0;
 };
 

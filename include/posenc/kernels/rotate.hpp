@@ -40,10 +40,9 @@ namespace kernels {
 // The *_heads kernels apply the same rotation to `heads` rows of one token: row h starts at
 // x0 + h·head_stride (half-split: lo = row, hi = row + hi_offset). Same values as calling the
 // one-row kernel on each row; the coefficients of a short row (up to 4 registers, 8 for the
-// interleaved kernel form) are loaded once for all heads. With `ahead` ≠ 0 those short-row
-// kernels also hint each row's elements `ahead` further on into L2 (a read prefetch: it never
-// faults and writes nothing, wherever it points); rope_apply passes 16 KiB for views larger
-// than L2.
+// interleaved kernel form) are loaded once for all heads. With `ahead` ≠ 0 they also hint
+// each row's elements `ahead` further on into L2 (a read prefetch: it never faults and writes
+// nothing, wherever it points); rope_apply passes 16 KiB for views larger than L2.
 
 /// Coefficients of pairs [k0, k0 + n) of one token: natural and kernel form.
 template <class C>
@@ -445,6 +444,10 @@ void rotate_half_split_heads(Arch, T* x0, std::size_t hi_offset, std::ptrdiff_t 
   }
   for (std::size_t h = 0; h < heads; ++h) {
     T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+    if (ahead != 0) {
+      detail::prefetch_span(lo + ahead, n);
+      detail::prefetch_span(lo + hi_offset + ahead, n);
+    }
     rotate_half_split<Inverse>(Arch{}, lo, lo + hi_offset, cf, n);
   }
 }
@@ -462,8 +465,11 @@ void rotate_interleaved_heads(Arch, T* x0, std::ptrdiff_t head_stride, std::size
     };
     if (detail::with_count(2 * n / N, fixed, std::make_index_sequence<8>{})) return;
   }
-  for (std::size_t h = 0; h < heads; ++h)
-    rotate_interleaved<Inverse>(Arch{}, x0 + static_cast<std::ptrdiff_t>(h) * head_stride, cf, n);
+  for (std::size_t h = 0; h < heads; ++h) {
+    T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+    if (ahead != 0) detail::prefetch_span(x + ahead, 2 * n);
+    rotate_interleaved<Inverse>(Arch{}, x, cf, n);
+  }
 }
 #endif  // POSENC_HAS_XSIMD
 
