@@ -538,7 +538,7 @@ TYPED_TEST(SimdStorage, BF16PackRoundsASingleSubnormalLaneLikeScalar) {
   alignas(64) float e[L], o[L];
   alignas(64) std::uint32_t r[L];
   std::size_t bad = 0;
-  for (const float sub : {0x1.8p-130f, -0x1p-149f, 0x1.fffffep-127f, 0x1.01p-133f}) {
+  for (const float sub : {0x1.8p-130f, -0x1p-149f, 0x1.fffffcp-127f, 0x1.01p-133f}) {
     for (std::size_t lane = 0; lane < 2 * L; ++lane) {
       for (std::size_t j = 0; j < L; ++j) {
         e[j] = 1.0f + static_cast<float>(j) * 0x1p-9f;  // normal, bf16 ties among them

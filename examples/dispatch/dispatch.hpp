@@ -19,18 +19,19 @@ using apply_fn = void (*)(const posenc::rope_cache<float>& cache,
                           posenc::head_view<posenc::bfloat16_t> q,
                           posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos);
 
-/// One entry per instruction set. `fn` is null when the TU was not compiled for it (a non-x86
-/// target); `runs()` says whether this CPU can execute it.
+/// One entry per instruction set: constant data, so that reading it runs no code of the ISA
+/// TU (even returning a struct from a function compiled with -mavx2 may use AVX registers).
+/// `fn` is null when the TU was not compiled for its ISA (e.g. a non-x86 target). Whether the
+/// CPU can run it is decided in main.cpp, built for the baseline ISA.
 struct kernel_entry {
   const char* name;
   apply_fn fn;
-  bool (*runs)();
 };
 
-kernel_entry baseline_kernels();    // rope_baseline.cpp: the compiler's default ISA
-kernel_entry avx2_kernels();        // rope_avx2.cpp: -mavx2 -mfma
-kernel_entry avx512_kernels();      // rope_avx512.cpp: AVX-512 F/CD/BW/DQ/VL
-kernel_entry avx512bf16_kernels();  // rope_avx512bf16.cpp: the same + -mavx512bf16
+extern const kernel_entry baseline_entry;    // rope_baseline.cpp: the compiler's default ISA
+extern const kernel_entry avx2_entry;        // rope_avx2.cpp: -mavx2 -mfma
+extern const kernel_entry avx512_entry;      // rope_avx512.cpp: AVX-512 F/CD/BW/DQ/VL
+extern const kernel_entry avx512bf16_entry;  // rope_avx512bf16.cpp: the same + -mavx512bf16
 
 }  // namespace dispatch_example
 

@@ -10,10 +10,9 @@ void apply(const posenc::rope_cache<float>& cache, posenc::head_view<posenc::bfl
            posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos) {
   cache.apply<arch>(q, k, pos);
 }
-bool runs() { return xsimd::available_architectures().fma3_avx2 != 0; }
 }  // namespace
-kernel_entry avx2_kernels() { return {arch::name(), &apply, &runs}; }
+extern const kernel_entry avx2_entry = {arch::name(), &apply};
 #else
-kernel_entry avx2_kernels() { return {"fma3+avx2 (not compiled)", nullptr, nullptr}; }
+extern const kernel_entry avx2_entry = {"fma3+avx2", nullptr};
 #endif
 }  // namespace dispatch_example

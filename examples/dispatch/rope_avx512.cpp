@@ -11,10 +11,9 @@ void apply(const posenc::rope_cache<float>& cache, posenc::head_view<posenc::bfl
            posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos) {
   cache.apply<arch>(q, k, pos);
 }
-bool runs() { return xsimd::available_architectures().avx512bw != 0; }
 }  // namespace
-kernel_entry avx512_kernels() { return {arch::name(), &apply, &runs}; }
+extern const kernel_entry avx512_entry = {arch::name(), &apply};
 #else
-kernel_entry avx512_kernels() { return {"avx512bw (not compiled)", nullptr, nullptr}; }
+extern const kernel_entry avx512_entry = {"avx512bw", nullptr};
 #endif
 }  // namespace dispatch_example

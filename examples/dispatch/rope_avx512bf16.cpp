@@ -11,10 +11,9 @@ void apply(const posenc::rope_cache<float>& cache, posenc::head_view<posenc::bfl
            posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos) {
   cache.apply<arch>(q, k, pos);
 }
-bool runs() { return posenc::cpu_has_avx512bf16(); }
 }  // namespace
-kernel_entry avx512bf16_kernels() { return {arch::name(), &apply, &runs}; }
+extern const kernel_entry avx512bf16_entry = {arch::name(), &apply};
 #else
-kernel_entry avx512bf16_kernels() { return {"avx512bf16 (not compiled)", nullptr, nullptr}; }
+extern const kernel_entry avx512bf16_entry = {"avx512bf16", nullptr};
 #endif
 }  // namespace dispatch_example

@@ -53,7 +53,7 @@ struct scalar_arch {
 };
 
 #if POSENC_HAS_XSIMD
-#if XSIMD_WITH_AVX512BW && defined(__AVX512BF16__)
+#if XSIMD_WITH_AVX512BW && XSIMD_WITH_AVX512DQ && defined(__AVX512BF16__)
 #define POSENC_WITH_AVX512BF16 1
 #else
 #define POSENC_WITH_AVX512BF16 0
@@ -87,14 +87,23 @@ using default_arch = xsimd::default_arch;
 using default_arch = scalar_arch;
 #endif
 
-/// Whether the running CPU (and OS) can execute posenc::avx512bf16 code: AVX-512 BW usable
-/// and CPUID.(EAX=7,ECX=1):EAX bit 5. False on other CPUs and when xsimd is absent.
+/// Whether the running CPU and OS can execute posenc::avx512bf16 code: CPUID reports AVX-512
+/// F, DQ and BW (leaf 7, EBX bits 16, 17, 30) and AVX512_BF16 (leaf 7 subleaf 1, EAX bit 5),
+/// and the OS saves the AVX-512 state (OSXSAVE, XCR0 bits 1, 2, 5, 6, 7). False on other
+/// targets, with MSVC, and without xsimd. Call it from code built for the baseline ISA.
 inline bool cpu_has_avx512bf16() noexcept {
 #if POSENC_HAS_XSIMD && (defined(__x86_64__) || defined(__i386__)) && \
     (defined(__GNUC__) || defined(__clang__))
-  if (!xsimd::available_architectures().avx512bw) return false;
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid_max(0, nullptr) < 7) return false;
+  __cpuid(1, eax, ebx, ecx, edx);
+  if (((ecx >> 27) & 1u) == 0) return false;  // OSXSAVE: xgetbv usable
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  if ((xcr0_lo & 0xE6u) != 0xE6u) return false;  // SSE, AVX, opmask, ZMM state enabled
+  __cpuid_count(7, 0, eax, ebx, ecx, edx);
+  constexpr unsigned f_dq_bw = (1u << 16) | (1u << 17) | (1u << 30);
+  if ((ebx & f_dq_bw) != f_dq_bw) return false;
   __cpuid_count(7, 1, eax, ebx, ecx, edx);
   return ((eax >> 5) & 1u) != 0;
 #else

@@ -344,15 +344,20 @@ void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noex
   rotate_interleaved_ref<Inverse, T, C, Arch>(x + 2 * k, cf.c + k, cf.s + k, n - k);
 }
 namespace detail {
-/// Hint that the `count` elements at p will be needed soon: one read prefetch into L2 per 128
-/// bytes (the L2 spatial prefetcher completes the line pair). A hint: never faults, writes
-/// nothing, may point past the caller's view.
+/// Hint that the `count` elements starting `ahead` elements after p will be needed soon: one
+/// read prefetch into L2 per 128 bytes (the L2 spatial prefetcher completes the line pair).
+/// The address is formed as an integer, since it may lie outside the caller's array; a
+/// prefetch never faults and writes nothing.
 template <class T>
-POSENC_FORCE_INLINE void prefetch_span(const T* p, std::size_t count) noexcept {
+POSENC_FORCE_INLINE void prefetch_span(const T* p, std::ptrdiff_t ahead,
+                                       std::size_t count) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
-  for (std::size_t j = 0; j < count; j += 128 / sizeof(T)) __builtin_prefetch(p + j, 0, 2);
+  const std::uintptr_t first =
+      reinterpret_cast<std::uintptr_t>(p) + static_cast<std::uintptr_t>(ahead) * sizeof(T);
+  for (std::size_t j = 0; j < count * sizeof(T); j += 128)
+    __builtin_prefetch(reinterpret_cast<const void*>(first + j), 0, 2);
 #else
-  (void)p, (void)count;
+  (void)p, (void)ahead, (void)count;
 #endif
 }
 
@@ -373,8 +378,8 @@ void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_st
     T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
     T* hi = lo + hi_offset;
     if (ahead != 0) {
-      prefetch_span(lo + ahead, NV * N);
-      prefetch_span(hi + ahead, NV * N);
+      prefetch_span(lo, ahead, NV * N);
+      prefetch_span(hi, ahead, NV * N);
     }
     B ya[NV], yb[NV];
     for (std::size_t v = 0; v < NV; ++v)
@@ -405,7 +410,7 @@ void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t head
   constexpr std::size_t done = NV * N / 2;  // pairs in the registers
   for (std::size_t h = 0; h < heads; ++h) {
     T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
-    if (ahead != 0) prefetch_span(x + ahead, NV * N);
+    if (ahead != 0) prefetch_span(x, ahead, NV * N);
     B y[NV];
     for (std::size_t v = 0; v < NV; ++v) {
       const B a = B::load_unaligned(x + v * N);
@@ -445,8 +450,8 @@ void rotate_half_split_heads(Arch, T* x0, std::size_t hi_offset, std::ptrdiff_t 
   for (std::size_t h = 0; h < heads; ++h) {
     T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
     if (ahead != 0) {
-      detail::prefetch_span(lo + ahead, n);
-      detail::prefetch_span(lo + hi_offset + ahead, n);
+      detail::prefetch_span(lo, ahead, n);
+      detail::prefetch_span(lo + hi_offset, ahead, n);
     }
     rotate_half_split<Inverse>(Arch{}, lo, lo + hi_offset, cf, n);
   }
@@ -467,7 +472,7 @@ void rotate_interleaved_heads(Arch, T* x0, std::ptrdiff_t head_stride, std::size
   }
   for (std::size_t h = 0; h < heads; ++h) {
     T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
-    if (ahead != 0) detail::prefetch_span(x + ahead, 2 * n);
+    if (ahead != 0) detail::prefetch_span(x, ahead, 2 * n);
     rotate_interleaved<Inverse>(Arch{}, x, cf, n);
   }
 }

@@ -379,8 +379,7 @@ batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float
   alignas(64) static constexpr std::uint16_t interleave[32] = {
       0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-  return _mm512_permutexvar_epi16(_mm512_load_si512(interleave),
-                                  reinterpret_cast<const __m512i&>(halves));
+  return _mm512_permutexvar_epi16(_mm512_load_si512(interleave), (__m512i)halves);
 }
 #endif
 }  // namespace detail
