@@ -7,7 +7,10 @@
 // Every benchmark reports bytes/s over the tensor's bytes and items/s over its elements.
 // Shapes: [tokens × 32 heads × head_dim], one tensor rotated in place; decode 1×32×128 and
 // prefill 512 / 4096 / 16384 × 32 × 128, plus head_dim 64. bench/run_rope_bench.sh prints the
-// ratios as a table.
+// ratios as a table. paired/…: limit and rope timed back to back per iteration (median ratio),
+// for the L3/DRAM-sized shapes, where separate runs drift.
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -114,6 +117,64 @@ void bm_rope(benchmark::State& st, shape s, posenc::rope_layout layout, source s
   finish(st, s.elems() * sizeof(T), s.elems());
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+// The in-place limit and the cached rope over the same buffer, timed back to back in every
+// iteration (order alternating), reporting the median of the per-iteration ratios. On a VM
+// whose L3/DRAM bandwidth drifts by ±10 % between benchmarks, the ratio of two separate
+// benchmarks inherits that drift; the paired ratio mostly cancels it.
+template <class T>
+void bm_paired(benchmark::State& st, shape s, posenc::rope_layout layout) {
+  posenc::rope_config cfg;
+  cfg.head_dim = s.head_dim;
+  cfg.base = 500000.0;
+  cfg.layout = layout;
+  const posenc::rope r(cfg);
+  posenc::rope_cache<posenc::coef_t<T>> cache(r, s.tokens);
+  posenc_bench::vector<T> x = make_data<T>(s.elems());
+  const std::vector<std::int64_t> pos = positions(s.tokens);
+  const auto view = posenc::make_head_view(x.data(), s.tokens, kHeads, s.head_dim);
+  float* xf = reinterpret_cast<float*>(x.data());
+  const std::size_t nf = s.elems() * sizeof(T) / sizeof(float);
+  float a = 1.0f;
+  using clock = std::chrono::steady_clock;
+  const auto time = [](auto&& f) {
+    const auto t0 = clock::now();
+    f();
+    benchmark::ClobberMemory();
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  std::vector<double> ratio, tl, tr;
+  bool flip = false;
+  for (auto _ : st) {
+    const auto limit = [&] {
+      scale_in_place(xf, nf, a);
+      a = a == 1.0f ? 0.999999f : 1.0f;
+    };
+    const auto rope = [&] { cache.apply(view, pos.data()); };
+    double l, q;
+    if (flip) {
+      q = time(rope);
+      l = time(limit);
+    } else {
+      l = time(limit);
+      q = time(rope);
+    }
+    flip = !flip;
+    tl.push_back(l);
+    tr.push_back(q);
+    ratio.push_back(l / q);
+  }
+  benchmark::DoNotOptimize(x.data());
+  const double bytes = static_cast<double>(s.elems() * sizeof(T));
+  st.counters["ratio_to_limit"] = median(ratio);
+  st.counters["rope_GBps"] = bytes / median(tr) / 1e9;
+  st.counters["limit_GBps"] = bytes / median(tl) / 1e9;
+}
+
 const char* layout_name(posenc::rope_layout l) {
   return l == posenc::rope_layout::half_split ? "half_split" : "interleaved";
 }
@@ -152,9 +213,23 @@ void register_type() {
   }
 }
 
+void register_paired() {
+  for (const shape& s : kShapes) {
+    if (s.tokens < 4096 || s.head_dim != 128) continue;
+    for (auto layout : {posenc::rope_layout::half_split, posenc::rope_layout::interleaved}) {
+      auto* b = benchmark::RegisterBenchmark(
+          ("paired/" + std::string(layout_name(layout)) + "/f32/" + s.name()).c_str(),
+          bm_paired<float>, s, layout);
+      b->Unit(benchmark::kMillisecond);
+      b->Iterations(std::getenv("POSENC_BENCH_SMOKE") == nullptr ? 31 : 2);
+    }
+  }
+}
+
 const int registered = [] {
   register_type<float>();
   register_type<posenc::bfloat16_t>();
+  register_paired();
   benchmark::AddCustomContext("posenc_arch", posenc::arch_name());
   return 0;
 }();

@@ -21,10 +21,14 @@ import json, sys, re
 data = json.load(open(sys.argv[1]))
 ctx = data["context"]
 rows = {}
+paired = {}
 for b in data["benchmarks"]:
     if b.get("aggregate_name", "mean") != "median" and "aggregate_name" in b:
         continue
-    name = re.sub(r"/min_time:[0-9.]+", "", b["run_name"])
+    name = re.sub(r"/(min_time|iterations):[0-9.]+", "", b["run_name"])
+    if name.startswith("paired/"):
+        paired[name] = b
+        continue
     rows[name] = b["bytes_per_second"] / 1e9
 print(f"posenc rope_bench on {ctx.get('posenc_arch', '?')}, {ctx['num_cpus']} cpus @ {ctx['mhz_per_cpu']} MHz (median of repetitions)")
 print(f"{'benchmark':46s} {'GB/s':>8s} {'vs in-place':>12s} {'vs scalar':>10s}")
@@ -39,4 +43,10 @@ for name, gbs in rows.items():
     limit = rows.get(f"inplace_limit/{typ}/{shape}")
     scalar = rows.get(f"scalar_cached/{layout}/{typ}/{shape}")
     print(f"{name:46s} {gbs:8.2f} {gbs / limit:11.2f}x {gbs / scalar:9.2f}x")
+if paired:
+    print()
+    print("paired: in-place limit and cached rope back to back in each iteration, median ratio")
+    print(f"{'benchmark':46s} {'GB/s':>8s} {'limit GB/s':>11s} {'vs in-place':>12s}")
+    for name, b in paired.items():
+        print(f"{name:46s} {b['rope_GBps']:8.2f} {b['limit_GBps']:11.2f} {b['ratio_to_limit']:11.2f}x")
 PY
