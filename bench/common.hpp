@@ -6,12 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
 #include "posenc/config.hpp"
+#include "posenc/detail/aligned.hpp"
 
 #if POSENC_HAS_XSIMD
 #include <xsimd/xsimd.hpp>
@@ -23,29 +23,10 @@ namespace posenc_bench {
 
 // Buffers start on a cache line, as an engine's tensors and logits tiles do (malloc returns
 // 16-byte alignment, which splits every 64-byte AVX-512 access across two lines and measures
-// the allocator rather than the kernel). Same bytes for the kernels and their yardsticks.
+// the allocator rather than the kernel). Same bytes for the kernels and their yardsticks; the
+// allocator is the one rope_cache uses for its table.
 template <class T>
-struct aligned64 {
-  using value_type = T;
-  aligned64() = default;
-  template <class U>
-  aligned64(const aligned64<U>&) noexcept {}
-  T* allocate(std::size_t n) {
-    return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{64}));
-  }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete (p, std::align_val_t{64}); }
-  template <class U>
-  bool operator==(const aligned64<U>&) const noexcept {
-    return true;
-  }
-  template <class U>
-  bool operator!=(const aligned64<U>&) const noexcept {
-    return false;
-  }
-};
-
-template <class T>
-using vector = std::vector<T, aligned64<T>>;
+using vector = posenc::detail::aligned_vector<T>;
 
 /// The deterministic input of every benchmark: element i in [−1, 1), no structure a kernel
 /// could exploit.

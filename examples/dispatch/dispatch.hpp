@@ -28,6 +28,18 @@ struct kernel_entry {
   apply_fn fn;
 };
 
+/// The entry of the TU that includes this: the rope on Arch, named after it. A template on
+/// Arch, so each ISA TU instantiates its own symbol (never merged across -m flags).
+template <class Arch>
+void apply_on(const posenc::rope_cache<float>& cache, posenc::head_view<posenc::bfloat16_t> q,
+              posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos) {
+  cache.apply<Arch>(q, k, pos);
+}
+template <class Arch>
+constexpr kernel_entry entry_for() {
+  return {Arch::name(), &apply_on<Arch>};
+}
+
 extern const kernel_entry baseline_entry;    // rope_baseline.cpp: the compiler's default ISA
 extern const kernel_entry avx2_entry;        // rope_avx2.cpp: -mavx2 -mfma
 extern const kernel_entry avx512_entry;      // rope_avx512.cpp: AVX-512 F/CD/BW/DQ/VL

@@ -5,15 +5,8 @@
 
 namespace dispatch_example {
 #if POSENC_HAS_XSIMD && XSIMD_WITH_AVX512BW
-namespace {
-using arch = xsimd::avx512bw;
-void apply(const posenc::rope_cache<float>& cache, posenc::head_view<posenc::bfloat16_t> q,
-           posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos) {
-  cache.apply<arch>(q, k, pos);
-}
-}  // namespace
-extern const kernel_entry avx512_entry = {arch::name(), &apply};
+extern const kernel_entry avx512_entry = entry_for<xsimd::avx512bw>();
 #else
-extern const kernel_entry avx512_entry = {"avx512bw", nullptr};
+extern const kernel_entry avx512_entry = {"avx512bw", nullptr};  // not compiled for it
 #endif
 }  // namespace dispatch_example

@@ -5,15 +5,8 @@
 
 namespace dispatch_example {
 #if POSENC_WITH_AVX512BF16
-namespace {
-using arch = posenc::avx512bf16;
-void apply(const posenc::rope_cache<float>& cache, posenc::head_view<posenc::bfloat16_t> q,
-           posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos) {
-  cache.apply<arch>(q, k, pos);
-}
-}  // namespace
-extern const kernel_entry avx512bf16_entry = {arch::name(), &apply};
+extern const kernel_entry avx512bf16_entry = entry_for<posenc::avx512bf16>();
 #else
-extern const kernel_entry avx512bf16_entry = {"avx512bf16", nullptr};
+extern const kernel_entry avx512bf16_entry = {"avx512bf16", nullptr};  // not compiled for it
 #endif
 }  // namespace dispatch_example

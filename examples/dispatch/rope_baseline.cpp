@@ -3,12 +3,5 @@
 #include "dispatch.hpp"
 
 namespace dispatch_example {
-namespace {
-void apply(const posenc::rope_cache<float>& cache, posenc::head_view<posenc::bfloat16_t> q,
-           posenc::head_view<posenc::bfloat16_t> k, const std::int64_t* pos) {
-  cache.apply<posenc::default_arch>(q, k, pos);
-}
-}  // namespace
-
-extern const kernel_entry baseline_entry = {posenc::arch_name(), &apply};
+extern const kernel_entry baseline_entry = entry_for<posenc::default_arch>();
 }  // namespace dispatch_example
