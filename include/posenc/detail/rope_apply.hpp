@@ -45,12 +45,13 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
   alignas(64) C c2[2 * rope_chunk];
   alignas(64) C s2[2 * rope_chunk];
   const std::size_t last = std::min(r.last, views[0].tokens);
-  std::ptrdiff_t ahead[4] = {0, 0, 0, 0};  // per view, in elements
-  for (std::size_t v = 0; v < nviews && v < 4; ++v) {
-    const std::size_t span = views[v].tokens * views[v].heads * views[v].dim * sizeof(T);
-    if (span >= rope_prefetch_min_bytes)
-      ahead[v] = rope_prefetch_bytes / static_cast<std::ptrdiff_t>(sizeof(T));
-  }
+  // L2 hint distance of a view, in elements (0: none); see rope_prefetch_min_bytes.
+  const auto ahead_of = [](const head_view<T>& view) -> std::ptrdiff_t {
+    const std::size_t span = view.tokens * view.heads * view.dim * sizeof(T);
+    return span >= rope_prefetch_min_bytes
+               ? rope_prefetch_bytes / static_cast<std::ptrdiff_t>(sizeof(T))
+               : 0;
+  };
   for (std::size_t t = r.first; t < last; ++t) {
     const P p = pos[t];
     POSENC_ASSERT(p >= 0, "posenc: positions must be >= 0");
@@ -69,10 +70,10 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
         T* row = view.row(t, 0);
         if constexpr (L == rope_layout::half_split) {
           kernels::rotate_half_split_heads<Inverse>(Arch{}, row + k0, pairs, view.head_stride,
-                                                    view.heads, cf, n, v < 4 ? ahead[v] : 0);
+                                                    view.heads, cf, n, ahead_of(view));
         } else {
           kernels::rotate_interleaved_heads<Inverse>(Arch{}, row + 2 * k0, view.head_stride,
-                                                     view.heads, cf, n, v < 4 ? ahead[v] : 0);
+                                                     view.heads, cf, n, ahead_of(view));
         }
       }
     }
