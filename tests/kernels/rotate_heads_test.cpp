@@ -11,7 +11,8 @@
 // specialise (1–4 registers half-split, 1–8 interleaved) and the sizes around them.
 //
 // prepare(): the interleaved kernel form is checked entry by entry against its definition in
-// rotate.hpp (c2[2k] = c2[2k+1] = c[k], s2[2k] = −s[k], s2[2k+1] = s[k], bit for bit, ±0 too).
+// rotate.hpp, for both directions (forward: c2[2k] = c[k], c2[2k+1] = s[k], s2[2k] = −s[k],
+// s2[2k+1] = c[k]; inverse: c2[2k+1] = −s[k], s2[2k] = s[k]), bit for bit, ±0 too.
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -90,7 +91,7 @@ void heads_sweep() {
       cf.c = c.data();
       cf.s = s.data();
       if constexpr (posenc::kernels::needs_kernel_form<Arch, L, T>()) {
-        posenc::kernels::prepare<Arch, L, T>(cf.c, cf.s, n, c2.data(), s2.data());
+        posenc::kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, c2.data(), s2.data());
         cf.c2 = c2.data();
         cf.s2 = s2.data();
       }
@@ -134,28 +135,31 @@ TYPED_TEST(RotateHeads, EqualOneRowKernelPerHead) {
   all_heads<Arch, posenc::float16_t>();
 }
 
-template <class Arch, class C>
+template <class Arch, class C, bool Inverse>
 void kernel_form_sweep() {
   if constexpr (posenc::kernels::needs_kernel_form<Arch, rope_layout::interleaved, C>()) {
     const std::size_t N = posenc::lane_count<C, Arch>();
-    auto rng = posenc_test::make_rng(0x600 + sizeof(C));
+    auto rng = posenc_test::make_rng(0x600 + sizeof(C) + (Inverse ? 1 : 0));
     std::uniform_real_distribution<double> d(-1.0, 1.0);
     for (std::size_t n : posenc_test::lane_sweep({N, 2 * N})) {
       for (std::size_t mis : posenc_test::misalignments(N)) {
         guarded_buffer<C> c(n, mis), s(n, mis), c2(2 * n, mis), s2(2 * n, mis);
         for (std::size_t k = 0; k < n; ++k) {
-          // ±0 included: s2[2k] must be −s[k] bit for bit (−0 for +0)
+          // ±0 included: the negated sine must be −s[k] bit for bit (−0 for +0)
           c.set(k, k % 7 == 3 ? C(0) : static_cast<C>(d(rng)));
           s.set(k, k % 5 == 1 ? C(0) : (k % 5 == 2 ? -C(0) : static_cast<C>(d(rng))));
         }
-        posenc::kernels::prepare<Arch, rope_layout::interleaved, C>(c.data(), s.data(), n,
-                                                                    c2.data(), s2.data());
+        posenc::kernels::prepare<Arch, rope_layout::interleaved, C, Inverse>(
+            c.data(), s.data(), n, c2.data(), s2.data());
         for (std::size_t k = 0; k < n; ++k) {
-          const C neg = -s.get(k);
-          ASSERT_TRUE(same_bits(c2.get(2 * k), c.get(k))) << "n=" << n << " k=" << k;
-          ASSERT_TRUE(same_bits(c2.get(2 * k + 1), c.get(k))) << "n=" << n << " k=" << k;
-          ASSERT_TRUE(same_bits(s2.get(2 * k), neg)) << "n=" << n << " k=" << k;
-          ASSERT_TRUE(same_bits(s2.get(2 * k + 1), s.get(k))) << "n=" << n << " k=" << k;
+          const C pos = s.get(k), neg = -s.get(k);
+          const char* dir = Inverse ? "inverse" : "forward";
+          ASSERT_TRUE(same_bits(c2.get(2 * k), c.get(k))) << dir << " n=" << n << " k=" << k;
+          ASSERT_TRUE(same_bits(c2.get(2 * k + 1), Inverse ? neg : pos))
+              << dir << " n=" << n << " k=" << k;
+          ASSERT_TRUE(same_bits(s2.get(2 * k), Inverse ? pos : neg))
+              << dir << " n=" << n << " k=" << k;
+          ASSERT_TRUE(same_bits(s2.get(2 * k + 1), c.get(k))) << dir << " n=" << n << " k=" << k;
         }
         ASSERT_TRUE(c2.guards_intact() && s2.guards_intact()) << "n=" << n << " mis=" << mis;
       }
@@ -166,8 +170,10 @@ void kernel_form_sweep() {
 TYPED_TEST(RotateHeads, InterleavedKernelFormMatchesDefinition) {
   using Arch = TypeParam;
   POSENC_ASSERT_ARCH_RUNS(Arch);
-  kernel_form_sweep<Arch, float>();
-  kernel_form_sweep<Arch, double>();
+  kernel_form_sweep<Arch, float, false>();
+  kernel_form_sweep<Arch, float, true>();
+  kernel_form_sweep<Arch, double, false>();
+  kernel_form_sweep<Arch, double, true>();
 }
 
 }  // namespace

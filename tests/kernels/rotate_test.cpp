@@ -297,7 +297,7 @@ void run_kernel(T* x, std::size_t n, coef_buffers<T>& cb) {
   cf.c = cb.c.data();
   cf.s = cb.s.data();
   if constexpr (posenc::kernels::needs_kernel_form<Arch, L, T>()) {
-    posenc::kernels::prepare<Arch, L, T>(cf.c, cf.s, n, cb.c2.data(), cb.s2.data());
+    posenc::kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, cb.c2.data(), cb.s2.data());
     cf.c2 = cb.c2.data();
     cf.s2 = cb.s2.data();
   }

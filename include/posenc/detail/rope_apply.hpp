@@ -60,7 +60,7 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
       kernels::coef_block<C> cf;
       fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
       if constexpr (kernels::needs_kernel_form<Arch, L, T>()) {
-        kernels::prepare<Arch, L, T>(cf.c, cf.s, n, c2, s2);
+        kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, c2, s2);
         cf.c2 = c2;
         cf.s2 = s2;
       }

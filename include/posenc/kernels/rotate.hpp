@@ -24,14 +24,20 @@ namespace kernels {
 // half_split:  a = lo[k], b = hi[k]   (lo = row + k0, hi = row + r/2 + k0)
 // interleaved: a = x[2k], b = x[2k+1]
 // Arithmetic is in C = coef_t<T> (float for float and 16-bit storage, double for double);
-// each output is rounded once to T (16-bit: round to nearest even). The rows are updated in
+// each output is rounded once to T (16-bit: round to nearest even). Where the architecture
+// fuses multiply-adds (simd::fused_madd) the product with a is fused and the one with b is
+// rounded first: a' = fma(a, c, −(b·s)), b' = fma(a, s, b·c) (inverse: fma(a, c, b·s),
+// fma(a, −s, b·c)); elsewhere both products are rounded, then their sum. The rows are updated in
 // place; c and s are read-only and must not overlap them. No alignment is assumed. Elements
 // outside the 2n named ones are never touched.
 //
 // The SIMD kernels read coefficients in a "kernel form" prepared once per token by prepare()
 // and shared by every head of q and k:
-//   interleaved, float/double: c2[2k] = c2[2k+1] = c[k];  s2[2k] = −s[k], s2[2k+1] = s[k]
-//                              so that y = x·c2 + swap_pairs(x)·s2 (one shuffle per register);
+//   interleaved, float/double: c2[2k] = c[k], c2[2k+1] = ±s[k];  s2[2k] = ∓s[k], s2[2k+1] = c[k]
+//                              (upper signs forward, lower inverse), so that
+//                              y = even(x)·c2 + odd(x)·s2, where even(x) = (x0, x0, x2, x2, …)
+//                              and odd(x) = (x1, x1, x3, x3, …) come from duplicating loads
+//                              (simd::load_dup_even / _odd: load ports, no shuffle);
 //   half_split, 16-bit:        per block of 2N pairs (N = float lanes), the N even-indexed
 //                              coefficients then the N odd-indexed ones, matching the
 //                              even/odd split of a uint32 lane holding two 16-bit elements.
@@ -119,7 +125,7 @@ void store_elem(T& x, C v) noexcept {
 /// its own Arch, which (1) makes copies compiled with different -m flags distinct symbols the
 /// linker can never merge, and (2) selects fused multiply-adds (std::fma) exactly where the
 /// vector body fuses, so body and tail round alike. With Arch = scalar_arch (the default) it
-/// is the plain contract: a·c − b·s and b·c + a·s, each product rounded.
+/// is the plain contract: a·c − b·s and a·s + b·c, each product rounded.
 template <bool Inverse, class T, class C, class Arch = scalar_arch>
 void rotate_half_split_ref(T* lo, T* hi, const C* c, const C* s, std::size_t n) noexcept {
   constexpr bool F = detail::fused<Arch>();
@@ -128,10 +134,10 @@ void rotate_half_split_ref(T* lo, T* hi, const C* c, const C* s, std::size_t n) 
     const C b = detail::load_elem<C>(hi[k]);
     if constexpr (!Inverse) {
       detail::store_elem<C>(lo[k], detail::mul_sub_rounded<F>(a, c[k], b * s[k]));
-      detail::store_elem<C>(hi[k], detail::mul_add_rounded<F>(b, c[k], a * s[k]));
+      detail::store_elem<C>(hi[k], detail::mul_add_rounded<F>(a, s[k], b * c[k]));
     } else {
       detail::store_elem<C>(lo[k], detail::mul_add_rounded<F>(a, c[k], b * s[k]));
-      detail::store_elem<C>(hi[k], detail::mul_sub_rounded<F>(b, c[k], a * s[k]));
+      detail::store_elem<C>(hi[k], detail::mul_add_rounded<F>(a, -s[k], b * c[k]));
     }
   }
 }
@@ -145,10 +151,10 @@ void rotate_interleaved_ref(T* x, const C* c, const C* s, std::size_t n) noexcep
     const C b = detail::load_elem<C>(x[2 * k + 1]);
     if constexpr (!Inverse) {
       detail::store_elem<C>(x[2 * k], detail::mul_sub_rounded<F>(a, c[k], b * s[k]));
-      detail::store_elem<C>(x[2 * k + 1], detail::mul_add_rounded<F>(b, c[k], a * s[k]));
+      detail::store_elem<C>(x[2 * k + 1], detail::mul_add_rounded<F>(a, s[k], b * c[k]));
     } else {
       detail::store_elem<C>(x[2 * k], detail::mul_add_rounded<F>(a, c[k], b * s[k]));
-      detail::store_elem<C>(x[2 * k + 1], detail::mul_sub_rounded<F>(b, c[k], a * s[k]));
+      detail::store_elem<C>(x[2 * k + 1], detail::mul_add_rounded<F>(a, -s[k], b * c[k]));
     }
   }
 }
@@ -165,9 +171,10 @@ constexpr bool needs_kernel_form() noexcept {
   }
 }
 
-/// Build the kernel form of n coefficients (n ≤ capacity of c2/s2: 2n entries for
-/// interleaved, n for half-split). Called once per token and chunk; shared by all heads.
-template <class Arch, rope_layout L, class T, class C>
+/// Build the kernel form of n coefficients for the direction `Inverse` (n ≤ capacity of c2/s2:
+/// 2n entries for interleaved, n for half-split). Called once per token and chunk; shared by
+/// all heads.
+template <class Arch, rope_layout L, class T, bool Inverse, class C>
 void prepare(const C* c, const C* s, std::size_t n, C* c2, C* s2) noexcept {
   if constexpr (needs_kernel_form<Arch, L, T>()) {
     if constexpr (L == rope_layout::interleaved) {
@@ -175,24 +182,27 @@ void prepare(const C* c, const C* s, std::size_t n, C* c2, C* s2) noexcept {
 #if POSENC_HAS_XSIMD
       using B = xsimd::batch<C, Arch>;
       constexpr std::size_t N = B::size;
-      alignas(64) C sign_bits[N];  // −0 on even lanes: s2[2k] = −s[k] exactly (−0 for s = 0)
-      for (std::size_t j = 0; j < N; ++j) sign_bits[j] = j % 2 == 0 ? -C(0) : C(0);
-      const B sign = B::load_aligned(sign_bits);
-      for (; k + N <= n; k += N) {
+      const B sign(-C(0));  // −s by flipping the sign bit: exact, and −0 for s = +0
+      // (the bound as n − n % N, not k + N ≤ n: g++ 12 -O3 then warns falsely on the tail
+      // loop below when n is a compile-time constant, -Waggressive-loop-optimizations)
+      for (const std::size_t body = n - n % N; k < body; k += N) {
+        const B cv = B::load_unaligned(c + k);
+        const B sv = B::load_unaligned(s + k);
+        const B nv = sv ^ sign;
         B lo, hi;
-        simd::dup_pairs<Arch>(B::load_unaligned(c + k), lo, hi);
+        simd::zip_pairs<Arch>(cv, Inverse ? nv : sv, lo, hi);  // (c, ±s)
         lo.store_unaligned(c2 + 2 * k);
         hi.store_unaligned(c2 + 2 * k + N);
-        simd::dup_pairs<Arch>(B::load_unaligned(s + k), lo, hi);
-        (lo ^ sign).store_unaligned(s2 + 2 * k);
-        (hi ^ sign).store_unaligned(s2 + 2 * k + N);
+        simd::zip_pairs<Arch>(Inverse ? sv : nv, cv, lo, hi);  // (∓s, c)
+        lo.store_unaligned(s2 + 2 * k);
+        hi.store_unaligned(s2 + 2 * k + N);
       }
 #endif
       for (; k < n; ++k) {
         c2[2 * k] = c[k];
-        c2[2 * k + 1] = c[k];
-        s2[2 * k] = -s[k];
-        s2[2 * k + 1] = s[k];
+        c2[2 * k + 1] = Inverse ? -s[k] : s[k];
+        s2[2 * k] = Inverse ? s[k] : -s[k];
+        s2[2 * k + 1] = c[k];
       }
     } else {
       constexpr std::size_t N = lane_count<float, Arch>();
@@ -242,14 +252,14 @@ void rotate_interleaved_heads(scalar_arch, T* x0, std::ptrdiff_t head_stride, st
 namespace detail {
 template <bool Inverse, class A, class B>
 void rotate_pair(const B& a, const B& b, const B& c, const B& s, B& ya, B& yb) noexcept {
-  // Operand order mirrors the interleaved kernel (x·c2 ± swap(x)·s2) so that both layouts
-  // round identically: interleaved is bit for bit a permuted half-split on every arch.
+  // The contract's rounding (a's product fused, b's rounded first), as the interleaved
+  // kernel form computes it: interleaved is bit for bit a permuted half-split on every arch.
   if constexpr (!Inverse) {
     ya = simd::msub<A>(a, c, b * s);
-    yb = simd::madd<A>(b, c, a * s);
+    yb = simd::madd<A>(a, s, b * c);
   } else {
     ya = simd::madd<A>(a, c, b * s);
-    yb = simd::msub<A>(b, c, a * s);
+    yb = simd::nmadd<A>(a, s, b * c);
   }
 }
 
@@ -319,11 +329,11 @@ void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noex
     static_assert(std::is_same<T, C>::value, "float/double storage rotates in its own type");
     using B = xsimd::batch<C, Arch>;
     constexpr std::size_t N = B::size;  // elements per register = N/2 pairs
+    const T* xo = simd::opaque(static_cast<const T*>(x));  // odd lanes: a separate load
     for (std::size_t i = 0; i + N <= 2 * n; i += N) {
-      const B v = B::load_unaligned(x + i);
-      const B swapped = simd::pair_swap<Arch>(v) * B::load_unaligned(cf.s2 + i);
-      const B cd = B::load_unaligned(cf.c2 + i);
-      const B y = Inverse ? simd::msub<Arch>(v, cd, swapped) : simd::madd<Arch>(v, cd, swapped);
+      const B odd = simd::load_dup_odd<Arch>(xo + i) * B::load_unaligned(cf.s2 + i);
+      const B y =
+          simd::madd<Arch>(simd::load_dup_even<Arch>(x + i), B::load_unaligned(cf.c2 + i), odd);
       y.store_unaligned(x + i);
       k += N / 2;
     }
@@ -381,13 +391,12 @@ void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_st
       prefetch_span(lo, ahead, NV * N);
       prefetch_span(hi, ahead, NV * N);
     }
-    B ya[NV], yb[NV];
-    for (std::size_t v = 0; v < NV; ++v)
-      rotate_pair<Inverse, Arch>(B::load_unaligned(lo + v * N), B::load_unaligned(hi + v * N), c[v],
-                                 s[v], ya[v], yb[v]);
     for (std::size_t v = 0; v < NV; ++v) {
-      ya[v].store_unaligned(lo + v * N);
-      yb[v].store_unaligned(hi + v * N);
+      B ya, yb;
+      rotate_pair<Inverse, Arch>(B::load_unaligned(lo + v * N), B::load_unaligned(hi + v * N), c[v],
+                                 s[v], ya, yb);
+      ya.store_unaligned(lo + v * N);
+      yb.store_unaligned(hi + v * N);
     }
     if (NV * N < n)
       rotate_half_split_ref<Inverse, T, T, Arch>(lo + NV * N, hi + NV * N, cf.c + NV * N,
@@ -410,14 +419,12 @@ void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t head
   constexpr std::size_t done = NV * N / 2;  // pairs in the registers
   for (std::size_t h = 0; h < heads; ++h) {
     T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+    const T* xo = simd::opaque(static_cast<const T*>(x));  // odd lanes: a separate load
     if (ahead != 0) prefetch_span(x, ahead, NV * N);
-    B y[NV];
     for (std::size_t v = 0; v < NV; ++v) {
-      const B a = B::load_unaligned(x + v * N);
-      const B swapped = simd::pair_swap<Arch>(a) * s[v];
-      y[v] = Inverse ? simd::msub<Arch>(a, c[v], swapped) : simd::madd<Arch>(a, c[v], swapped);
+      const B odd = simd::load_dup_odd<Arch>(xo + v * N) * s[v];
+      simd::madd<Arch>(simd::load_dup_even<Arch>(x + v * N), c[v], odd).store_unaligned(x + v * N);
     }
-    for (std::size_t v = 0; v < NV; ++v) y[v].store_unaligned(x + v * N);
     if (done < n)
       rotate_interleaved_ref<Inverse, T, T, Arch>(x + 2 * done, cf.c + done, cf.s + done, n - done);
   }

@@ -1,5 +1,5 @@
-// posenc — the few SIMD operations xsimd 8.1 lacks or spells differently: adjacent-pair swap,
-// fused multiply-add on AVX-512, and 16-bit (bfloat16 / binary16) <-> float conversion.
+// posenc — the few SIMD operations xsimd 8.1 lacks or spells differently: pair zip, duplicating
+// loads, fused multiply-add on AVX-512, and 16-bit (bfloat16 / binary16) <-> float conversion.
 // SPDX-License-Identifier: Apache-2.0
 //
 // This is the only header that names instruction sets. Every function is a template on the
@@ -26,112 +26,135 @@ template <class T, class A>
 using batch = xsimd::batch<T, A>;
 
 namespace detail {
-// ---- adjacent pair swap: (x0, x1, x2, x3, ...) -> (x1, x0, x3, x2, ...) ----
-template <class T, class A>
-batch<T, A> pair_swap(const batch<T, A>& x, xsimd::generic) noexcept {
-  alignas(64) T tmp[batch<T, A>::size];
-  x.store_aligned(tmp);
-  for (std::size_t i = 0; i + 1 < batch<T, A>::size; i += 2) {
-    const T t = tmp[i];
-    tmp[i] = tmp[i + 1];
-    tmp[i + 1] = t;
-  }
-  return batch<T, A>::load_aligned(tmp);
-}
-#if XSIMD_WITH_SSE2
-template <class A>
-batch<float, A> pair_swap(const batch<float, A>& x, xsimd::sse2) noexcept {
-  return _mm_shuffle_ps(x, x, _MM_SHUFFLE(2, 3, 0, 1));
-}
-template <class A>
-batch<double, A> pair_swap(const batch<double, A>& x, xsimd::sse2) noexcept {
-  return _mm_shuffle_pd(x, x, 1);
-}
-#endif
-#if XSIMD_WITH_AVX
-template <class A>
-batch<float, A> pair_swap(const batch<float, A>& x, xsimd::avx) noexcept {
-  return _mm256_permute_ps(x, 0xB1);
-}
-template <class A>
-batch<double, A> pair_swap(const batch<double, A>& x, xsimd::avx) noexcept {
-  return _mm256_permute_pd(x, 0x5);
-}
-#endif
-#if XSIMD_WITH_AVX512F
-// The maskz forms: g++ 12's unmasked AVX-512 intrinsics start from _mm512_undefined_*() and
-// trip -Wuninitialized at -O2 (a false positive fixed in g++ 13); the zero-masked forms do not.
-template <class A>
-batch<float, A> pair_swap(const batch<float, A>& x, xsimd::avx512f) noexcept {
-  return _mm512_maskz_permute_ps(static_cast<__mmask16>(0xFFFF), x, 0xB1);
-}
-template <class A>
-batch<double, A> pair_swap(const batch<double, A>& x, xsimd::avx512f) noexcept {
-  return _mm512_maskz_permute_pd(static_cast<__mmask8>(0xFF), x, 0x55);
-}
-#endif
-
-// ---- duplicate every lane into an adjacent pair: x = (x0, x1, …, x_{N−1}) ->
-// lo = (x0, x0, x1, x1, …, x_{N/2−1}, x_{N/2−1}), hi = the same for x_{N/2} … x_{N−1}.
+// ---- interleave two batches lane by lane: x = (x0, x1, …), y = (y0, y1, …) ->
+// lo = (x0, y0, x1, y1, …, x_{N/2−1}, y_{N/2−1}), hi = the same for lanes N/2 … N−1.
 // (xsimd 8.1's zip_lo / zip_hi interleave within 128-bit lanes on AVX and AVX-512.) ----
 template <class T, class A>
-void dup_pairs(const batch<T, A>& x, batch<T, A>& lo, batch<T, A>& hi, xsimd::generic) noexcept {
+void zip_pairs(const batch<T, A>& x, const batch<T, A>& y, batch<T, A>& lo, batch<T, A>& hi,
+               xsimd::generic) noexcept {
   constexpr std::size_t N = batch<T, A>::size;
-  alignas(64) T in[N];
+  alignas(64) T in_x[N];
+  alignas(64) T in_y[N];
   alignas(64) T out[2 * N];
-  x.store_aligned(in);
-  for (std::size_t i = 0; i < N; ++i) out[2 * i] = out[2 * i + 1] = in[i];
+  x.store_aligned(in_x);
+  y.store_aligned(in_y);
+  for (std::size_t i = 0; i < N; ++i) {
+    out[2 * i] = in_x[i];
+    out[2 * i + 1] = in_y[i];
+  }
   lo = batch<T, A>::load_aligned(out);
   hi = batch<T, A>::load_aligned(out + N);
 }
 #if XSIMD_WITH_SSE2
 template <class A>
-void dup_pairs(const batch<float, A>& x, batch<float, A>& lo, batch<float, A>& hi,
-               xsimd::sse2) noexcept {
-  lo = _mm_unpacklo_ps(x, x);
-  hi = _mm_unpackhi_ps(x, x);
+void zip_pairs(const batch<float, A>& x, const batch<float, A>& y, batch<float, A>& lo,
+               batch<float, A>& hi, xsimd::sse2) noexcept {
+  lo = _mm_unpacklo_ps(x, y);
+  hi = _mm_unpackhi_ps(x, y);
 }
 template <class A>
-void dup_pairs(const batch<double, A>& x, batch<double, A>& lo, batch<double, A>& hi,
-               xsimd::sse2) noexcept {
-  lo = _mm_unpacklo_pd(x, x);
-  hi = _mm_unpackhi_pd(x, x);
+void zip_pairs(const batch<double, A>& x, const batch<double, A>& y, batch<double, A>& lo,
+               batch<double, A>& hi, xsimd::sse2) noexcept {
+  lo = _mm_unpacklo_pd(x, y);
+  hi = _mm_unpackhi_pd(x, y);
 }
 #endif
 #if XSIMD_WITH_AVX
 template <class A>
-void dup_pairs(const batch<float, A>& x, batch<float, A>& lo, batch<float, A>& hi,
-               xsimd::avx) noexcept {
-  const __m256 l = _mm256_unpacklo_ps(x, x);  // x0 x0 x1 x1 | x4 x4 x5 x5
-  const __m256 h = _mm256_unpackhi_ps(x, x);  // x2 x2 x3 x3 | x6 x6 x7 x7
+void zip_pairs(const batch<float, A>& x, const batch<float, A>& y, batch<float, A>& lo,
+               batch<float, A>& hi, xsimd::avx) noexcept {
+  const __m256 l = _mm256_unpacklo_ps(x, y);  // x0 y0 x1 y1 | x4 y4 x5 y5
+  const __m256 h = _mm256_unpackhi_ps(x, y);  // x2 y2 x3 y3 | x6 y6 x7 y7
   lo = _mm256_permute2f128_ps(l, h, 0x20);
   hi = _mm256_permute2f128_ps(l, h, 0x31);
 }
 template <class A>
-void dup_pairs(const batch<double, A>& x, batch<double, A>& lo, batch<double, A>& hi,
-               xsimd::avx) noexcept {
-  const __m256d l = _mm256_unpacklo_pd(x, x);  // x0 x0 | x2 x2
-  const __m256d h = _mm256_unpackhi_pd(x, x);  // x1 x1 | x3 x3
+void zip_pairs(const batch<double, A>& x, const batch<double, A>& y, batch<double, A>& lo,
+               batch<double, A>& hi, xsimd::avx) noexcept {
+  const __m256d l = _mm256_unpacklo_pd(x, y);  // x0 y0 | x2 y2
+  const __m256d h = _mm256_unpackhi_pd(x, y);  // x1 y1 | x3 y3
   lo = _mm256_permute2f128_pd(l, h, 0x20);
   hi = _mm256_permute2f128_pd(l, h, 0x31);
 }
 #endif
 #if XSIMD_WITH_AVX512F
 template <class A>
-void dup_pairs(const batch<float, A>& x, batch<float, A>& lo, batch<float, A>& hi,
-               xsimd::avx512f) noexcept {
-  const __m512i il = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-  const __m512i ih = _mm512_setr_epi32(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
-  lo = _mm512_maskz_permutexvar_ps(static_cast<__mmask16>(0xFFFF), il, x);
-  hi = _mm512_maskz_permutexvar_ps(static_cast<__mmask16>(0xFFFF), ih, x);
+void zip_pairs(const batch<float, A>& x, const batch<float, A>& y, batch<float, A>& lo,
+               batch<float, A>& hi, xsimd::avx512f) noexcept {
+  // Two-source permutes: index i < 16 takes x[i], 16 + i takes y[i].
+  const __m512i il = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i ih =
+      _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  lo = _mm512_permutex2var_ps(x, il, y);
+  hi = _mm512_permutex2var_ps(x, ih, y);
 }
 template <class A>
-void dup_pairs(const batch<double, A>& x, batch<double, A>& lo, batch<double, A>& hi,
-               xsimd::avx512f) noexcept {
-  const __m512i il = _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3);
-  const __m512i ih = _mm512_setr_epi64(4, 4, 5, 5, 6, 6, 7, 7);
-  lo = _mm512_maskz_permutexvar_pd(static_cast<__mmask8>(0xFF), il, x);
-  hi = _mm512_maskz_permutexvar_pd(static_cast<__mmask8>(0xFF), ih, x);
+void zip_pairs(const batch<double, A>& x, const batch<double, A>& y, batch<double, A>& lo,
+               batch<double, A>& hi, xsimd::avx512f) noexcept {
+  const __m512i il = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+  const __m512i ih = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+  lo = _mm512_permutex2var_pd(x, il, y);
+  hi = _mm512_permutex2var_pd(x, ih, y);
+}
+#endif
+
+// ---- even / odd lanes of the N elements at p, each duplicated into its pair:
+// load_dup_even = (p0, p0, p2, p2, …), load_dup_odd = (p1, p1, p3, p3, …). With SSE3, AVX and
+// AVX-512, movsldup / movshdup / movddup take a memory operand and run on the load ports
+// alone, so the interleaved kernel gets both operands without a shuffle on the vector ALUs.
+// Reads exactly the N elements at p. ----
+template <class A, class T>
+batch<T, A> load_dup(const T* p, std::size_t odd, xsimd::generic) noexcept {
+  constexpr std::size_t N = batch<T, A>::size;
+  alignas(64) T tmp[N];
+  for (std::size_t i = 0; i < N; i += 2) tmp[i] = tmp[i + 1] = p[i + odd];
+  return batch<T, A>::load_aligned(tmp);
+}
+#if XSIMD_WITH_SSE2
+template <class A>
+batch<float, A> load_dup(const float* p, std::size_t odd, xsimd::sse2) noexcept {
+  const __m128 v = _mm_loadu_ps(p);
+  return odd ? _mm_shuffle_ps(v, v, _MM_SHUFFLE(3, 3, 1, 1))
+             : _mm_shuffle_ps(v, v, _MM_SHUFFLE(2, 2, 0, 0));
+}
+template <class A>
+batch<double, A> load_dup(const double* p, std::size_t odd, xsimd::sse2) noexcept {
+  return _mm_set1_pd(p[odd]);
+}
+#endif
+#if XSIMD_WITH_SSE3
+template <class A>
+batch<float, A> load_dup(const float* p, std::size_t odd, xsimd::sse3) noexcept {
+  return odd ? _mm_movehdup_ps(_mm_loadu_ps(p)) : _mm_moveldup_ps(_mm_loadu_ps(p));
+}
+template <class A>
+batch<double, A> load_dup(const double* p, std::size_t odd, xsimd::sse3) noexcept {
+  return _mm_loaddup_pd(p + odd);
+}
+#endif
+#if XSIMD_WITH_AVX
+template <class A>
+batch<float, A> load_dup(const float* p, std::size_t odd, xsimd::avx) noexcept {
+  return odd ? _mm256_movehdup_ps(_mm256_loadu_ps(p)) : _mm256_moveldup_ps(_mm256_loadu_ps(p));
+}
+template <class A>
+batch<double, A> load_dup(const double* p, std::size_t odd, xsimd::avx) noexcept {
+  // No movhdup for doubles; the odd lanes take one in-lane permute.
+  return odd ? _mm256_permute_pd(_mm256_loadu_pd(p), 0xF) : _mm256_movedup_pd(_mm256_loadu_pd(p));
+}
+#endif
+#if XSIMD_WITH_AVX512F
+template <class A>
+batch<float, A> load_dup(const float* p, std::size_t odd, xsimd::avx512f) noexcept {
+  const __m512 v = _mm512_loadu_ps(p);
+  return odd ? _mm512_maskz_movehdup_ps(static_cast<__mmask16>(0xFFFF), v)
+             : _mm512_maskz_moveldup_ps(static_cast<__mmask16>(0xFFFF), v);
+}
+template <class A>
+batch<double, A> load_dup(const double* p, std::size_t odd, xsimd::avx512f) noexcept {
+  const __m512d v = _mm512_loadu_pd(p);
+  return odd ? _mm512_maskz_permute_pd(static_cast<__mmask8>(0xFF), v, 0xFF)
+             : _mm512_maskz_movedup_pd(static_cast<__mmask8>(0xFF), v);
 }
 #endif
 
@@ -225,6 +248,11 @@ batch<T, A> msub(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& 
                  xsimd::generic) noexcept {
   return xsimd::fms(a, b, c);
 }
+template <class T, class A>
+batch<T, A> nmadd(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c,
+                  xsimd::generic) noexcept {
+  return xsimd::fnma(a, b, c);
+}
 #if XSIMD_WITH_AVX512F
 template <class A>
 batch<float, A> madd(const batch<float, A>& a, const batch<float, A>& b, const batch<float, A>& c,
@@ -246,6 +274,16 @@ batch<double, A> msub(const batch<double, A>& a, const batch<double, A>& b,
                       const batch<double, A>& c, xsimd::avx512f) noexcept {
   return _mm512_fmsub_pd(a, b, c);
 }
+template <class A>
+batch<float, A> nmadd(const batch<float, A>& a, const batch<float, A>& b,
+                      const batch<float, A>& c, xsimd::avx512f) noexcept {
+  return _mm512_fnmadd_ps(a, b, c);
+}
+template <class A>
+batch<double, A> nmadd(const batch<double, A>& a, const batch<double, A>& b,
+                       const batch<double, A>& c, xsimd::avx512f) noexcept {
+  return _mm512_fnmadd_pd(a, b, c);
+}
 #endif
 }  // namespace detail
 
@@ -265,15 +303,11 @@ constexpr bool fused_madd() noexcept {
          std::is_base_of<xsimd::avx512f, A>::value;
 }
 
-/// Exchange the two lanes of every adjacent pair.
+/// lo, hi = x and y interleaved lane by lane (lo from the first halves, hi from the second).
 template <class A, class T>
-batch<T, A> pair_swap(const batch<T, A>& x) noexcept {
-  return detail::pair_swap(x, A{});
-}
-/// lo, hi = every lane of x twice, in order (lo from the first half of x, hi from the second).
-template <class A, class T>
-void dup_pairs(const batch<T, A>& x, batch<T, A>& lo, batch<T, A>& hi) noexcept {
-  detail::dup_pairs(x, lo, hi, A{});
+void zip_pairs(const batch<T, A>& x, const batch<T, A>& y, batch<T, A>& lo,
+               batch<T, A>& hi) noexcept {
+  detail::zip_pairs(x, y, lo, hi, A{});
 }
 /// Round each lane of x to float (nearest) and store batch<double, A>::size floats at dst.
 template <class A>
@@ -305,6 +339,33 @@ batch<T, A> madd(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& 
 template <class A, class T>
 batch<T, A> msub(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c) noexcept {
   return detail::msub(a, b, c, A{});
+}
+
+/// c − a·b (fused where the architecture has it).
+template <class A, class T>
+batch<T, A> nmadd(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c) noexcept {
+  return detail::nmadd(a, b, c, A{});
+}
+/// (p[0], p[0], p[2], p[2], …): the even-indexed of the batch<T, A>::size elements at p, each
+/// twice. Reads exactly those elements; no alignment assumed.
+template <class A, class T>
+batch<T, A> load_dup_even(const T* p) noexcept {
+  return detail::load_dup<A>(p, 0, A{});
+}
+/// (p[1], p[1], p[3], p[3], …): the odd-indexed ones, each twice.
+template <class A, class T>
+batch<T, A> load_dup_odd(const T* p) noexcept {
+  return detail::load_dup<A>(p, 1, A{});
+}
+/// p, opaque to the optimiser: loads through the result are not merged with loads through p.
+/// Keeps load_dup_even(p) and load_dup_odd(p) as two memory-operand instructions (load ports)
+/// instead of one load and two register shuffles (vector ALU).
+template <class T>
+POSENC_FORCE_INLINE T* opaque(T* p) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  __asm__("" : "+r"(p));
+#endif
+  return p;
 }
 
 // ---- 16-bit storage. One uint32 lane holds two consecutive 16-bit elements: the even one in
