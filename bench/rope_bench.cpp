@@ -8,7 +8,7 @@
 // Shapes: [tokens × 32 heads × head_dim], one tensor rotated in place; decode 1×32×128 and
 // prefill 512 / 4096 / 16384 × 32 × 128, plus head_dim 64. bench/run_rope_bench.sh prints the
 // ratios as a table. paired/…: limit and rope timed back to back per iteration (median ratio),
-// for the L3/DRAM-sized shapes, where separate runs drift.
+// for decode and the L3/DRAM-sized shapes, where separate runs drift.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -125,7 +125,8 @@ double median(std::vector<double> v) {
 // The in-place limit and the cached rope over the same buffer, timed back to back in every
 // iteration (order alternating), reporting the median of the per-iteration ratios. On a VM
 // whose L3/DRAM bandwidth drifts by ±10 % between benchmarks, the ratio of two separate
-// benchmarks inherits that drift; the paired ratio mostly cancels it.
+// benchmarks inherits that drift; the paired ratio mostly cancels it. A decode step (1 token,
+// ~0.1 µs) is timed as 512 calls back to back, so that the clock's overhead does not count.
 template <class T>
 void bm_paired(benchmark::State& st, shape s, posenc::rope_layout layout) {
   posenc::rope_config cfg;
@@ -133,7 +134,9 @@ void bm_paired(benchmark::State& st, shape s, posenc::rope_layout layout) {
   cfg.base = 500000.0;
   cfg.layout = layout;
   const posenc::rope r(cfg);
-  posenc::rope_cache<posenc::coef_t<T>> cache(r, s.tokens);
+  posenc::rope_cache<posenc::coef_t<T>> cache(
+      r, std::max<std::size_t>(s.tokens, static_cast<std::size_t>(kDecodePos) + 1));
+  const int reps = s.tokens == 1 ? 512 : 1;
   posenc_bench::vector<T> x = make_data<T>(s.elems());
   const std::vector<std::int64_t> pos = positions(s.tokens);
   const auto view = posenc::make_head_view(x.data(), s.tokens, kHeads, s.head_dim);
@@ -151,10 +154,18 @@ void bm_paired(benchmark::State& st, shape s, posenc::rope_layout layout) {
   bool flip = false;
   for (auto _ : st) {
     const auto limit = [&] {
-      scale_in_place(xf, nf, a);
-      a = a == 1.0f ? 0.999999f : 1.0f;
+      for (int i = 0; i < reps; ++i) {
+        scale_in_place(xf, nf, a);
+        a = a == 1.0f ? 0.999999f : 1.0f;
+        benchmark::ClobberMemory();
+      }
     };
-    const auto rope = [&] { cache.apply(view, pos.data()); };
+    const auto rope = [&] {
+      for (int i = 0; i < reps; ++i) {
+        cache.apply(view, pos.data());
+        benchmark::ClobberMemory();
+      }
+    };
     double l, q;
     if (flip) {
       q = time(rope);
@@ -169,7 +180,7 @@ void bm_paired(benchmark::State& st, shape s, posenc::rope_layout layout) {
     ratio.push_back(l / q);
   }
   benchmark::DoNotOptimize(x.data());
-  const double bytes = static_cast<double>(s.elems() * sizeof(T));
+  const double bytes = static_cast<double>(s.elems() * sizeof(T)) * reps;
   st.counters["ratio_to_limit"] = median(ratio);
   st.counters["rope_GBps"] = bytes / median(tr) / 1e9;
   st.counters["limit_GBps"] = bytes / median(tl) / 1e9;
@@ -215,13 +226,14 @@ void register_type() {
 
 void register_paired() {
   for (const shape& s : kShapes) {
-    if (s.tokens < 4096 || s.head_dim != 128) continue;
+    const bool decode = s.tokens == 1;
+    if ((!decode && s.tokens < 4096) || s.head_dim != 128) continue;
     for (auto layout : {posenc::rope_layout::half_split, posenc::rope_layout::interleaved}) {
       auto* b = benchmark::RegisterBenchmark(
           ("paired/" + std::string(layout_name(layout)) + "/f32/" + s.name()).c_str(),
           bm_paired<float>, s, layout);
-      b->Unit(benchmark::kMillisecond);
-      b->Iterations(std::getenv("POSENC_BENCH_SMOKE") == nullptr ? 31 : 2);
+      b->Unit(decode ? benchmark::kMicrosecond : benchmark::kMillisecond);
+      b->Iterations(std::getenv("POSENC_BENCH_SMOKE") == nullptr ? (decode ? 201 : 31) : 2);
     }
   }
 }

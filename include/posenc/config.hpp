@@ -1,4 +1,5 @@
-// posenc — feature macros: POSENC_HAS_XSIMD, POSENC_ASSERT, POSENC_HAS_SPAN, POSENC_FORCE_INLINE.
+// posenc — feature macros: POSENC_HAS_XSIMD, POSENC_ASSERT, POSENC_HAS_SPAN, POSENC_FORCE_INLINE,
+// POSENC_UNROLL.
 // SPDX-License-Identifier: Apache-2.0
 #ifndef POSENC_CONFIG_HPP
 #define POSENC_CONFIG_HPP
@@ -40,6 +41,17 @@
 #define POSENC_FORCE_INLINE __forceinline
 #else
 #define POSENC_FORCE_INLINE inline
+#endif
+
+/// Unroll the following loop completely (its trip count is a small compile-time constant):
+/// the per-register loops of the kernels hold their values in registers only when unrolled,
+/// which g++ does by itself at -O3 but not at -O2 (CMake's RelWithDebInfo).
+#if defined(__clang__)
+#define POSENC_UNROLL _Pragma("unroll")
+#elif defined(__GNUC__)
+#define POSENC_UNROLL _Pragma("GCC unroll 16")
+#else
+#define POSENC_UNROLL
 #endif
 
 #endif  // POSENC_CONFIG_HPP

@@ -371,19 +371,19 @@ POSENC_FORCE_INLINE void prefetch_span(const T* p, std::ptrdiff_t ahead,
 #endif
 }
 
-/// Half-split, float/double, NV full registers of pairs per row (n = NV·N + tail): the
-/// coefficient registers are loaded once and kept across the heads.
-template <bool Inverse, std::size_t NV, class Arch, class T>
+/// Half-split, float/double, NV = sizeof...(I) full registers of pairs per row (n = NV·N +
+/// tail): the coefficient registers are loaded once and kept across the heads. (They are
+/// initialised by pack expansion: g++ 12 keeps arrays filled in a loop as stack copies,
+/// 2·NV extra stores and loads per call.)
+template <bool Inverse, class Arch, class T, std::size_t... I>
 void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
                             std::size_t heads, const coef_block<T>& cf, std::size_t n,
-                            std::ptrdiff_t ahead) noexcept {
+                            std::ptrdiff_t ahead, std::index_sequence<I...>) noexcept {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t N = B::size;
-  B c[NV], s[NV];
-  for (std::size_t v = 0; v < NV; ++v) {
-    c[v] = B::load_unaligned(cf.c + v * N);
-    s[v] = B::load_unaligned(cf.s + v * N);
-  }
+  constexpr std::size_t NV = sizeof...(I);
+  const B c[NV] = {B::load_unaligned(cf.c + I * N)...};
+  const B s[NV] = {B::load_unaligned(cf.s + I * N)...};
   for (std::size_t h = 0; h < heads; ++h) {
     T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
     T* hi = lo + hi_offset;
@@ -391,42 +391,58 @@ void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_st
       prefetch_span(lo, ahead, NV * N);
       prefetch_span(hi, ahead, NV * N);
     }
-    for (std::size_t v = 0; v < NV; ++v) {
-      B ya, yb;
+    B ya[NV], yb[NV];
+    POSENC_UNROLL
+    for (std::size_t v = 0; v < NV; ++v)
       rotate_pair<Inverse, Arch>(B::load_unaligned(lo + v * N), B::load_unaligned(hi + v * N), c[v],
-                                 s[v], ya, yb);
-      ya.store_unaligned(lo + v * N);
-      yb.store_unaligned(hi + v * N);
+                                 s[v], ya[v], yb[v]);
+    POSENC_UNROLL
+    for (std::size_t v = 0; v < NV; ++v) {
+      ya[v].store_unaligned(lo + v * N);
+      yb[v].store_unaligned(hi + v * N);
     }
-    if (NV * N < n)
-      rotate_half_split_ref<Inverse, T, T, Arch>(lo + NV * N, hi + NV * N, cf.c + NV * N,
-                                                 cf.s + NV * N, n - NV * N);
+  }
+  // Tails in a loop of their own: with no call inside the loop above, the coefficients stay
+  // in registers (a call would clobber them, and the compiler keeps copies on the stack).
+  if (NV * N < n) {
+    for (std::size_t h = 0; h < heads; ++h) {
+      T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride + NV * N;
+      rotate_half_split_ref<Inverse, T, T, Arch>(lo, lo + hi_offset, cf.c + NV * N, cf.s + NV * N,
+                                                 n - NV * N);
+    }
   }
 }
 
-/// Interleaved, float/double, NV full registers per row (2n = NV·N + tail), kernel form held.
-template <bool Inverse, std::size_t NV, class Arch, class T>
+/// Interleaved, float/double, NV = sizeof...(I) full registers per row (2n = NV·N + tail),
+/// kernel form held (initialised as in half_split_heads_fixed).
+template <bool Inverse, class Arch, class T, std::size_t... I>
 void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t heads,
-                             const coef_block<T>& cf, std::size_t n,
-                             std::ptrdiff_t ahead) noexcept {
+                             const coef_block<T>& cf, std::size_t n, std::ptrdiff_t ahead,
+                             std::index_sequence<I...>) noexcept {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t N = B::size;
-  B c[NV], s[NV];
-  for (std::size_t v = 0; v < NV; ++v) {
-    c[v] = B::load_unaligned(cf.c2 + v * N);
-    s[v] = B::load_unaligned(cf.s2 + v * N);
-  }
+  constexpr std::size_t NV = sizeof...(I);
+  const B c[NV] = {B::load_unaligned(cf.c2 + I * N)...};
+  const B s[NV] = {B::load_unaligned(cf.s2 + I * N)...};
   constexpr std::size_t done = NV * N / 2;  // pairs in the registers
   for (std::size_t h = 0; h < heads; ++h) {
     T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
     const T* xo = simd::opaque(static_cast<const T*>(x));  // odd lanes: a separate load
     if (ahead != 0) prefetch_span(x, ahead, NV * N);
+    B y[NV];
+    POSENC_UNROLL
     for (std::size_t v = 0; v < NV; ++v) {
       const B odd = simd::load_dup_odd<Arch>(xo + v * N) * s[v];
-      simd::madd<Arch>(simd::load_dup_even<Arch>(x + v * N), c[v], odd).store_unaligned(x + v * N);
+      y[v] = simd::madd<Arch>(simd::load_dup_even<Arch>(x + v * N), c[v], odd);
     }
-    if (done < n)
-      rotate_interleaved_ref<Inverse, T, T, Arch>(x + 2 * done, cf.c + done, cf.s + done, n - done);
+    POSENC_UNROLL
+    for (std::size_t v = 0; v < NV; ++v) y[v].store_unaligned(x + v * N);
+  }
+  if (done < n) {  // tails apart, as in half_split_heads_fixed
+    for (std::size_t h = 0; h < heads; ++h)
+      rotate_interleaved_ref<Inverse, T, T, Arch>(
+          x0 + static_cast<std::ptrdiff_t>(h) * head_stride + 2 * done, cf.c + done, cf.s + done,
+          n - done);
   }
 }
 }  // namespace detail
@@ -449,8 +465,9 @@ void rotate_half_split_heads(Arch, T* x0, std::size_t hi_offset, std::ptrdiff_t 
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     constexpr std::size_t N = xsimd::batch<C, Arch>::size;
     const auto fixed = [&](auto nv) {
-      detail::half_split_heads_fixed<Inverse, decltype(nv)::value, Arch>(x0, hi_offset, head_stride,
-                                                                         heads, cf, n, ahead);
+      detail::half_split_heads_fixed<Inverse, Arch>(
+          x0, hi_offset, head_stride, heads, cf, n, ahead,
+          std::make_index_sequence<decltype(nv)::value>{});
     };
     if (detail::with_count(n / N, fixed, std::make_index_sequence<4>{})) return;
   }
@@ -472,8 +489,8 @@ void rotate_interleaved_heads(Arch, T* x0, std::ptrdiff_t head_stride, std::size
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     constexpr std::size_t N = xsimd::batch<C, Arch>::size;
     const auto fixed = [&](auto nv) {
-      detail::interleaved_heads_fixed<Inverse, decltype(nv)::value, Arch>(x0, head_stride, heads,
-                                                                          cf, n, ahead);
+      detail::interleaved_heads_fixed<Inverse, Arch>(
+          x0, head_stride, heads, cf, n, ahead, std::make_index_sequence<decltype(nv)::value>{});
     };
     if (detail::with_count(2 * n / N, fixed, std::make_index_sequence<8>{})) return;
   }
