@@ -7,6 +7,8 @@
 #include <cstring>
 #include <type_traits>
 
+#include "posenc/config.hpp"
+
 namespace posenc {
 
 /// bfloat16 storage: the upper 16 bits of an IEEE binary32 (1 sign, 8 exponent, 7 mantissa).
@@ -20,23 +22,26 @@ struct float16_t {
 };
 
 namespace detail {
-inline std::uint32_t f32_bits(float f) noexcept {
+// The conversions are always inlined: called from kernels compiled with -mavx2 or AVX-512
+// flags, an out-of-line copy would be a weak symbol the linker may pick for baseline code too
+// (tests/support/check_isa_symbols.sh).
+POSENC_FORCE_INLINE std::uint32_t f32_bits(float f) noexcept {
   std::uint32_t u;
   std::memcpy(&u, &f, sizeof u);
   return u;
 }
-inline float bits_f32(std::uint32_t u) noexcept {
+POSENC_FORCE_INLINE float bits_f32(std::uint32_t u) noexcept {
   float f;
   std::memcpy(&f, &u, sizeof f);
   return f;
 }
 
 /// bfloat16 bits -> float (exact).
-inline float bf16_bits_to_f32(std::uint16_t b) noexcept {
+POSENC_FORCE_INLINE float bf16_bits_to_f32(std::uint16_t b) noexcept {
   return bits_f32(static_cast<std::uint32_t>(b) << 16);
 }
 /// float -> bfloat16 bits, round to nearest even; NaN stays a (quiet) NaN.
-inline std::uint16_t f32_to_bf16_bits(float f) noexcept {
+POSENC_FORCE_INLINE std::uint16_t f32_to_bf16_bits(float f) noexcept {
   std::uint32_t u = f32_bits(f);
   if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<std::uint16_t>((u >> 16) | 0x0040u);
   u += 0x7fffu + ((u >> 16) & 1u);
@@ -45,7 +50,7 @@ inline std::uint16_t f32_to_bf16_bits(float f) noexcept {
 
 /// binary16 bits -> float (exact; subnormals renormalised with normal-float arithmetic only,
 /// so the result does not depend on the FTZ/DAZ mode of the caller).
-inline float f16_bits_to_f32(std::uint16_t h) noexcept {
+POSENC_FORCE_INLINE float f16_bits_to_f32(std::uint16_t h) noexcept {
   const std::uint32_t shifted_exp = 0x7c00u << 13;
   std::uint32_t o = (static_cast<std::uint32_t>(h) & 0x7fffu) << 13;
   const std::uint32_t exp = shifted_exp & o;
@@ -60,7 +65,7 @@ inline float f16_bits_to_f32(std::uint16_t h) noexcept {
   return bits_f32(o);
 }
 /// float -> binary16 bits, round to nearest even; overflow -> Inf; NaN -> quiet NaN.
-inline std::uint16_t f32_to_f16_bits(float f) noexcept {
+POSENC_FORCE_INLINE std::uint16_t f32_to_f16_bits(float f) noexcept {
   const std::uint32_t f32infty = 255u << 23;
   const std::uint32_t f16max = (127u + 16u) << 23;
   const std::uint32_t denorm_magic = ((127u - 15u) + (23u - 10u) + 1u) << 23;

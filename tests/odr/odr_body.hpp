@@ -23,7 +23,6 @@ using name_fn = const char* (*)() noexcept;
 using rope_apply_fn = void (posenc::rope::*)(posenc::head_view<float>, posenc::head_view<float>,
                                              const std::int32_t*,
                                              posenc::token_range) const noexcept;
-using cache_reserve_fn = void (posenc::rope_cache<float>::*)(std::size_t, posenc::default_arch);
 using cache_apply_fn = void (posenc::rope_cache<float>::*)(posenc::head_view<float>,
                                                            posenc::head_view<float>,
                                                            const std::int32_t*,
@@ -46,12 +45,10 @@ posenc_odr::tu_report run_this_tu(const posenc_odr::tu_buffers& b) {
   r.compiled_with_avx2 = false;
 #endif
 
-  posenc::rope_config cfg;
-  cfg.head_dim = kHeadDim;
-  cfg.rotary_dim = kRotary;
-  cfg.base = kBase;
-  cfg.layout = b.interleaved ? posenc::rope_layout::interleaved : posenc::rope_layout::half_split;
-  const posenc::rope rope(cfg);
+  // The objects come from odr_main.cpp: constructors, reserve() and their std::vector code
+  // are ordinary inline functions, which an -mavx2 TU must not emit (README §SIMD).
+  const posenc::rope& rope = *b.rope;
+  const posenc::rope_cache<float>& cache = *b.cache;
 
   // On-the-fly angles: rope::apply<default_arch>.
   std::copy(b.q_in, b.q_in + kQ, b.q_apply);
@@ -61,10 +58,7 @@ posenc_odr::tu_report run_this_tu(const posenc_odr::tu_buffers& b) {
                 posenc::make_head_view(b.k_apply, kTokens, kKHeads, kHeadDim), kPositions,
                 posenc::token_range{});
 
-  // Cached angles: rope_cache ctor and reserve (default arch), then apply.
-  posenc::rope_cache<float> cache(rope, kCacheInitial);
-  cache_reserve_fn volatile reserve = &posenc::rope_cache<float>::reserve;
-  (cache.*reserve)(kCacheCapacity, posenc::default_arch{});
+  // Cached angles (table built by odr_main.cpp): apply.
   std::copy(b.q_in, b.q_in + kQ, b.q_cache);
   std::copy(b.k_in, b.k_in + kK, b.k_cache);
   cache_apply_fn volatile capply = &posenc::rope_cache<float>::apply;

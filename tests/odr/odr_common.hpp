@@ -1,12 +1,18 @@
 // posenc ODR test — what the two translation units and odr_main.cpp share: the problem, the
-// buffers and the report. Standard types only (no std:: containers cross the TU boundary:
-// their inline members would themselves be compiled with two different sets of -m flags).
+// buffers and the report. No std:: containers cross the TU boundary: their inline members
+// would themselves be compiled with two different sets of -m flags. The rope and rope_cache
+// objects are built by odr_main.cpp (baseline flags) and passed in, as README §SIMD asks:
+// an ISA TU calls only the templates on its architecture (check_isa_symbols.sh verifies the
+// objects).
 // SPDX-License-Identifier: Apache-2.0
 #ifndef POSENC_TEST_ODR_COMMON_HPP
 #define POSENC_TEST_ODR_COMMON_HPP
 
 #include <cstddef>
 #include <cstdint>
+
+#include <posenc/rope.hpp>
+#include <posenc/rope_cache.hpp>
 
 namespace posenc_odr {
 
@@ -34,9 +40,11 @@ struct tu_report {
   bool compiled_with_avx2;   // __AVX2__ && __FMA__ were defined in the TU
 };
 
-/// Caller-owned buffers for one run (one layout).
+/// Caller-owned objects and buffers for one run (one layout).
 struct tu_buffers {
   bool interleaved;
+  const posenc::rope* rope;                // that layout, built by odr_main.cpp
+  const posenc::rope_cache<float>* cache;  // of `rope`, capacity kCacheCapacity
   const float* q_in;  // kQ
   const float* k_in;  // kK
   float* q_apply;     // rope::apply results

@@ -63,16 +63,6 @@ const inputs& input() {
   return in;
 }
 
-results run_tu(tu_report (*fn)(const tu_buffers&), bool interleaved) {
-  const inputs& in = input();
-  results r;
-  const tu_buffers b{interleaved,      in.q.data(),      in.k.data(),      r.q_apply.data(),
-                     r.k_apply.data(), r.q_cache.data(), r.k_cache.data(), in.theta.data(),
-                     r.c.data(),       r.s.data()};
-  r.report = fn(b);
-  return r;
-}
-
 posenc::rope make_rope(bool interleaved) {
   posenc::rope_config cfg;
   cfg.head_dim = kHeadDim;
@@ -80,6 +70,21 @@ posenc::rope make_rope(bool interleaved) {
   cfg.base = kBase;
   cfg.layout = interleaved ? posenc::rope_layout::interleaved : posenc::rope_layout::half_split;
   return posenc::rope(cfg);
+}
+
+/// Runs one TU's entry on objects built here, in the baseline TU (README §SIMD).
+results run_tu(tu_report (*fn)(const tu_buffers&), bool interleaved) {
+  const inputs& in = input();
+  const posenc::rope rope = make_rope(interleaved);
+  posenc::rope_cache<float> cache(rope, kCacheInitial);
+  cache.reserve(kCacheCapacity);  // grown after construction, as an engine would
+  results r;
+  const tu_buffers b{interleaved,      &rope,           &cache,
+                     in.q.data(),      in.k.data(),     r.q_apply.data(),
+                     r.k_apply.data(), r.q_cache.data(), r.k_cache.data(),
+                     in.theta.data(),  r.c.data(),       r.s.data()};
+  r.report = fn(b);
+  return r;
 }
 
 /// The scalar_arch results, computed here.

@@ -63,9 +63,11 @@ namespace detail {
 template <class T>
 using bits16 = std::conditional_t<std::is_const<T>::value, const std::uint16_t, std::uint16_t>;
 
+// The element helpers below are always inlined (no out-of-line copy under ISA flags; see
+// posenc::detail::f32_bits).
 /// Read element x as C (exact).
 template <class C, class T>
-C load_elem(const T& x) noexcept {
+POSENC_FORCE_INLINE C load_elem(const T& x) noexcept {
   constexpr storage_kind k = storage_traits<T>::kind;
   if constexpr (k == storage_kind::bf16) {
     return posenc::detail::bf16_bits_to_f32(*reinterpret_cast<const std::uint16_t*>(&x));
@@ -78,7 +80,7 @@ C load_elem(const T& x) noexcept {
 /// a·c − b·s and its siblings, fused (std::fma, one rounding of a·c plus the rounded product)
 /// exactly when the architecture's vector madd/msub are, so that tails round like bodies.
 template <bool Fused, class C>
-C mul_add_rounded(C a, C c, C prod) noexcept {  // a·c + prod
+POSENC_FORCE_INLINE C mul_add_rounded(C a, C c, C prod) noexcept {  // a·c + prod
   if constexpr (Fused) {
     return std::fma(a, c, prod);
   } else {
@@ -86,7 +88,7 @@ C mul_add_rounded(C a, C c, C prod) noexcept {  // a·c + prod
   }
 }
 template <bool Fused, class C>
-C mul_sub_rounded(C a, C c, C prod) noexcept {  // a·c − prod
+POSENC_FORCE_INLINE C mul_sub_rounded(C a, C c, C prod) noexcept {  // a·c − prod
   if constexpr (Fused) {
     return std::fma(a, c, -prod);
   } else {
@@ -109,7 +111,7 @@ constexpr bool fused() noexcept {
 
 /// Write v to x with one rounding.
 template <class C, class T>
-void store_elem(T& x, C v) noexcept {
+POSENC_FORCE_INLINE void store_elem(T& x, C v) noexcept {
   constexpr storage_kind k = storage_traits<T>::kind;
   if constexpr (k == storage_kind::bf16) {
     *reinterpret_cast<std::uint16_t*>(&x) = posenc::detail::f32_to_bf16_bits(v);
