@@ -16,8 +16,9 @@
 # This checks the result the compiler actually produced, inlining decisions included.
 #
 # "Uses AVX": a VEX/EVEX-encoded instruction (mnemonic v…), an AVX-512 mask instruction (k…)
-# or a ymm/zmm register. Other objects are skipped. Exit 0 when no object breaks the rule,
-# 1 when one does (each offending function listed), 2 on usage errors.
+# or a ymm/zmm register (GNU objdump or llvm-objdump, AT&T syntax). Other objects are
+# skipped. Exit 0 when no object breaks the rule, 1 when one does (each offending function
+# listed, or a note that no instruction could be parsed), 2 on usage errors.
 set -eu
 if [ "$#" -lt 2 ]; then
   echo "usage: $0 OBJDUMP OBJECT..." >&2
@@ -49,11 +50,13 @@ while IFS= read -r obj; do
   bad=$("$objdump" -d -C --no-show-raw-insn "$obj" | awk -v tag="$tag" -v weakfile="$weak" '
     BEGIN { while ((getline line < weakfile) > 0) weak[line] = 1 }
     /^[0-9a-f]+ <.*>:$/ { name = $0; sub(/^[0-9a-f]+ </, "", name); sub(/>:$/, "", name); next }
-    /^ +[0-9a-f]+:\t/ {
+    /^ +[0-9a-f]+:[ \t]+[a-z]/ {
+      ++insns
       if (name == "" || !(name in weak) || index(name, tag) > 0 || (name in seen)) next
-      insn = $0; sub(/^ +[0-9a-f]+:\t/, "", insn)
+      insn = $0; sub(/^ +[0-9a-f]+:[ \t]+/, "", insn)
       if (insn ~ /^[vk][a-z0-9]/ || insn ~ /%[yz]mm/) { seen[name] = 1; print name }
-    }')
+    }
+    END { if (insns == 0) print "(no instruction parsed: unknown objdump output format)" }')
   nweak=$(wc -l <"$weak")
   rm -f "$weak"
   if [ -n "$bad" ]; then
