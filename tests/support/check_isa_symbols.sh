@@ -49,14 +49,18 @@ while IFS= read -r obj; do
     f[2] == "w" && f[3] == "F" { sub(/^[0-9a-f]+ /, "", $2); print $2 }' | sort -u >"$weak"
   bad=$("$objdump" -d -C --no-show-raw-insn "$obj" | awk -v tag="$tag" -v weakfile="$weak" '
     BEGIN { while ((getline line < weakfile) > 0) weak[line] = 1 }
-    /^[0-9a-f]+ <.*>:$/ { name = $0; sub(/^[0-9a-f]+ </, "", name); sub(/>:$/, "", name); next }
+    /^[0-9a-f]+ <.*>:$/ {
+      ++funcs; name = $0; sub(/^[0-9a-f]+ </, "", name); sub(/>:$/, "", name); next
+    }
     /^ +[0-9a-f]+:[ \t]+[a-z]/ {
       ++insns
       if (name == "" || !(name in weak) || index(name, tag) > 0 || (name in seen)) next
       insn = $0; sub(/^ +[0-9a-f]+:[ \t]+/, "", insn)
       if (insn ~ /^[vk][a-z0-9]/ || insn ~ /%[yz]mm/) { seen[name] = 1; print name }
     }
-    END { if (insns == 0) print "(no instruction parsed: unknown objdump output format)" }')
+    END {
+      if (funcs > 0 && insns == 0) print "(no instruction parsed: unknown objdump output format)"
+    }')
   nweak=$(wc -l <"$weak")
   rm -f "$weak"
   if [ -n "$bad" ]; then
