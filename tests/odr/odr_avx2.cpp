@@ -5,7 +5,9 @@
 // This TU is the code under test; odr_main.cpp asserts at run time on what it returns (its
 // lane count, arch name and rotated bits). It deliberately includes no GoogleTest header: its
 // static initialisers and inline functions would be compiled with -mavx2 and could run before
-// any CPU check. What can be checked here, at compile time, is asserted below.
+// any CPU check (tests/support/check_isa_symbols.sh flags, e.g., gtest's
+// PrintToString<int> as AVX code shared with odr_main.cpp's copy). What can be checked here, at
+// compile time, is asserted below.
 #include <type_traits>
 
 #include "odr/odr_body.hpp"

@@ -265,6 +265,15 @@ void rotate_pair(const B& a, const B& b, const B& c, const B& s, B& ya, B& yb) n
   }
 }
 
+/// One register of interleaved pairs at x in kernel form: even(x)·c2 + odd(x)·s2, where `xo`
+/// is x made opaque (simd::opaque), so the two duplicating loads stay on the load ports.
+template <class A, class T>
+POSENC_FORCE_INLINE xsimd::batch<T, A> rotate_interleaved_reg(const T* x, const T* xo,
+                                                              const xsimd::batch<T, A>& c2,
+                                                              const xsimd::batch<T, A>& s2) noexcept {
+  return simd::madd<A>(simd::load_dup_even<A>(x), c2, simd::load_dup_odd<A>(xo) * s2);
+}
+
 template <class T, class A>
 void unpack16(const xsimd::batch<std::uint32_t, A>& u, xsimd::batch<float, A>& even,
               xsimd::batch<float, A>& odd) noexcept {
@@ -333,10 +342,9 @@ void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noex
     constexpr std::size_t N = B::size;  // elements per register = N/2 pairs
     const T* xo = simd::opaque(static_cast<const T*>(x));  // odd lanes: a separate load
     for (std::size_t i = 0; i + N <= 2 * n; i += N) {
-      const B odd = simd::load_dup_odd<Arch>(xo + i) * B::load_unaligned(cf.s2 + i);
-      const B y =
-          simd::madd<Arch>(simd::load_dup_even<Arch>(x + i), B::load_unaligned(cf.c2 + i), odd);
-      y.store_unaligned(x + i);
+      detail::rotate_interleaved_reg<Arch>(x + i, xo + i, B::load_unaligned(cf.c2 + i),
+                                           B::load_unaligned(cf.s2 + i))
+          .store_unaligned(x + i);
       k += N / 2;
     }
   } else {
@@ -433,10 +441,8 @@ void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t head
     if (ahead != 0) prefetch_span(x, ahead, NV * N);
     B y[NV];
     POSENC_UNROLL
-    for (std::size_t v = 0; v < NV; ++v) {
-      const B odd = simd::load_dup_odd<Arch>(xo + v * N) * s[v];
-      y[v] = simd::madd<Arch>(simd::load_dup_even<Arch>(x + v * N), c[v], odd);
-    }
+    for (std::size_t v = 0; v < NV; ++v)
+      y[v] = rotate_interleaved_reg<Arch>(x + v * N, xo + v * N, c[v], s[v]);
     POSENC_UNROLL
     for (std::size_t v = 0; v < NV; ++v) y[v].store_unaligned(x + v * N);
   }
