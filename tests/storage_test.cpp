@@ -380,17 +380,7 @@ TEST(Storage, Float16SubnormalPathsIgnoreFtzDaz) {
 #if POSENC_HAS_XSIMD
 
 // scalar_arch has no vector conversions: this suite runs on the xsimd architectures only.
-template <class List>
-struct xsimd_types;
-template <class... As>
-struct xsimd_types<xsimd::arch_list<As...>> {
-#if POSENC_WITH_AVX512BF16
-  using type = ::testing::Types<posenc::avx512bf16, As...>;
-#else
-  using type = ::testing::Types<As...>;
-#endif
-};
-using simd_arch_types = typename xsimd_types<xsimd::supported_architectures>::type;
+using posenc_test::simd_arch_types;
 
 /// The odd element paired with even element i: a permutation of 0..65535 (odd multiplier),
 /// so every pattern appears once as an even and once as an odd element.

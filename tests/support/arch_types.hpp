@@ -1,7 +1,8 @@
 // posenc tests — the architectures a typed test runs on: every xsimd architecture this TU was
 // compiled for (xsimd::supported_architectures: 13 on an AVX-512 machine with -march=native,
 // sse2 alone in a baseline build), posenc::avx512bf16 when compiled with -mavx512bf16, plus
-// posenc::scalar_arch.
+// posenc::scalar_arch. With POSENC_TEST_WIDEST_ARCH_ONLY (CMake: -DPOSENC_TEST_ARCHS=widest)
+// only the widest of them plus scalar.
 #ifndef POSENC_TEST_ARCH_TYPES_HPP
 #define POSENC_TEST_ARCH_TYPES_HPP
 
@@ -17,15 +18,27 @@ template <class List>
 struct to_gtest_types;
 
 #if POSENC_HAS_XSIMD
+#if POSENC_TEST_WIDEST_ARCH_ONLY
+// -DPOSENC_TEST_ARCHS=widest: the widest architecture this TU was compiled for, plus scalar.
+// For configurations where every architecture costs too much to build (sanitizers with
+// -march=native: 13 architectures, ASan, 10-25 min per TU).
+using arch_types = ::testing::Types<posenc::default_arch, posenc::scalar_arch>;
+using simd_arch_types = ::testing::Types<posenc::default_arch>;
+#else
 template <class... As>
 struct to_gtest_types<xsimd::arch_list<As...>> {
 #if POSENC_WITH_AVX512BF16
   using type = ::testing::Types<posenc::avx512bf16, As..., posenc::scalar_arch>;
+  using simd = ::testing::Types<posenc::avx512bf16, As...>;
 #else
   using type = ::testing::Types<As..., posenc::scalar_arch>;
+  using simd = ::testing::Types<As...>;
 #endif
 };
 using arch_types = typename to_gtest_types<xsimd::supported_architectures>::type;
+/// The xsimd architectures alone (for suites that have no scalar_arch version).
+using simd_arch_types = typename to_gtest_types<xsimd::supported_architectures>::simd;
+#endif
 #else
 using arch_types = ::testing::Types<posenc::scalar_arch>;
 #endif
