@@ -5,6 +5,7 @@
 //   memcpy         the same bytes to a separate buffer (slower: read-for-ownership of the dst);
 //   scalar         posenc's scalar reference kernels (Arch = scalar_arch) on the cached path.
 // Every benchmark reports bytes/s over the tensor's bytes and items/s over its elements.
+// Storage: f32, bf16 and f16 (IEEE binary16).
 // Shapes: [tokens × 32 heads × head_dim], one tensor rotated in place; decode 1×32×128 and
 // prefill 512 / 4096 / 16384 × 32 × 128, plus head_dim 64. bench/run_rope_bench.sh prints the
 // ratios as a table. paired/…: limit and rope timed back to back per iteration (median ratio),
@@ -49,6 +50,8 @@ posenc_bench::vector<T> make_data(std::size_t n) {
     const float f = posenc_bench::pattern(i);
     if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
       v[i] = posenc::to_bfloat16(f);
+    } else if constexpr (std::is_same<T, posenc::float16_t>::value) {
+      v[i] = posenc::to_float16(f);
     } else {
       v[i] = static_cast<T>(f);
     }
@@ -192,7 +195,9 @@ const char* layout_name(posenc::rope_layout l) {
 
 template <class T>
 const char* type_name() {
-  return std::is_same<T, float>::value ? "f32" : "bf16";
+  return std::is_same<T, float>::value                ? "f32"
+         : std::is_same<T, posenc::bfloat16_t>::value ? "bf16"
+                                                      : "f16";
 }
 
 template <class T>
@@ -241,6 +246,7 @@ void register_paired() {
 const int registered = [] {
   register_type<float>();
   register_type<posenc::bfloat16_t>();
+  register_type<posenc::float16_t>();
   register_paired();
   benchmark::AddCustomContext("posenc_arch", posenc::arch_name());
   return 0;

@@ -282,6 +282,22 @@ TEST(Storage, FloatToFloat16RoundsToNearestEven) {
   EXPECT_EQ(conv(1.0f + 0x3p-11f), 0x3c02u);  // tie: up to the even neighbour
 }
 
+/// The NaN rule of the binary16 conversions, which x86's vcvtps2ph / vcvtph2ps follow (the
+/// AVX-512 kernels convert with them): payload kept (its upper 10 bits into binary16), quiet.
+TEST(Storage, Float16NaNKeepsPayloadAndIsQuiet) {
+  const auto enc = [](std::uint32_t u) { return posenc::to_float16(from_bits(u)).bits; };
+  EXPECT_EQ(enc(0x7fc00000u), 0x7e00u);
+  EXPECT_EQ(enc(0x7f802000u), 0x7e01u);  // signalling, payload 1 in binary16's 10 bits: quiet
+  EXPECT_EQ(enc(0x7f800001u), 0x7e00u);  // payload below binary16's bits: quiet, 0
+  EXPECT_EQ(enc(0xffffffffu), 0xffffu);
+  EXPECT_EQ(enc(0x7fa5a000u), 0x7f2du);  // 0x25a000 >> 13 = 0x12d, | quiet bit 0x200
+  const auto dec = [](std::uint16_t h) { return bits(posenc::to_float(posenc::float16_t{h})); };
+  EXPECT_EQ(dec(0x7e00u), 0x7fc00000u);
+  EXPECT_EQ(dec(0x7c01u), 0x7fc02000u);  // signalling binary16 NaN: quiet, payload kept
+  EXPECT_EQ(dec(0xfd2du), 0xffe5a000u);
+  EXPECT_EQ(dec(0x7c00u), 0x7f800000u);  // Inf stays Inf
+}
+
 TEST(Storage, FloatToBFloat16RoundsToNearestEven) {
   const auto conv = [](float x) { return posenc::to_bfloat16(x).bits; };
   check_encode(kBF16, bf16_encoder(), conv, all_test_floats(bf16_encoder()));
@@ -637,6 +653,78 @@ TYPED_TEST(SimdStorage, Float16SubnormalPathsIgnoreFtzDaz) {
   EXPECT_EQ(bad, 0u);
 }
 #endif  // POSENC_TEST_HAS_MXCSR
+
+// ---- binary16 by hardware conversion (simd::f16_load / f16_store, AVX-512) ----
+#if XSIMD_WITH_AVX512F
+/// Every binary16 pattern through f16_load and `xs` through f16_store, against the scalar
+/// conversions bit for bit (NaN payloads included); the count of mismatches.
+template <class A>
+POSENC_TEST_NOINLINE std::size_t check_hw_f16(const std::vector<float>& xs) {
+  using F = xsimd::batch<float, A>;
+  constexpr std::size_t L = F::size;
+  std::size_t bad = 0;
+  alignas(64) std::uint16_t h[L];
+  alignas(64) float f[L];
+  for (std::uint32_t base = 0; base < 65536; base += L) {
+    for (std::size_t j = 0; j < L; ++j) h[j] = static_cast<std::uint16_t>(base + j);
+    posenc::simd::f16_load<A>(h).store_aligned(f);
+    for (std::size_t j = 0; j < L; ++j) {
+      const float want = posenc::to_float(posenc::float16_t{h[j]});
+      if (bits(f[j]) != bits(want) && ++bad <= 8)
+        ADD_FAILURE() << A::name() << " f16_load " << hex32(h[j]) << " -> " << hex32(bits(f[j]))
+                      << ", scalar " << hex32(bits(want));
+    }
+  }
+  for (std::size_t base = 0; base < xs.size(); base += L) {
+    for (std::size_t j = 0; j < L; ++j) f[j] = xs[(base + j) % xs.size()];
+    posenc::simd::f16_store<A>(h, F::load_aligned(f));
+    for (std::size_t j = 0; j < L; ++j) {
+      const std::uint16_t want = posenc::to_float16(f[j]).bits;
+      if (h[j] != want && ++bad <= 8)
+        ADD_FAILURE() << A::name() << " f16_store " << std::hexfloat << f[j] << " ["
+                      << hex32(bits(f[j])) << "] -> " << hex32(h[j]) << ", scalar " << hex32(want);
+    }
+  }
+  return bad;
+}
+
+std::vector<float> hw_f16_test_floats() {
+  std::vector<float> xs = all_test_floats(f16_encoder());
+#if POSENC_TEST_HAS_MXCSR
+  const std::vector<float> sub = subnormal_path_floats();
+  xs.insert(xs.end(), sub.begin(), sub.end());
+#endif
+  for (std::uint32_t m = 1; m < (1u << 23); m = m * 3 + 1) {  // NaN payloads, both signs
+    xs.push_back(from_bits(0x7f800000u | m));
+    xs.push_back(from_bits(0xff800000u | m));
+  }
+  return xs;
+}
+
+TEST(HardwareFloat16, LoadAndStoreEqualScalar) {
+  POSENC_ASSERT_ARCH_RUNS(xsimd::avx512f);
+  const std::vector<float> xs = hw_f16_test_floats();
+  EXPECT_EQ(check_hw_f16<xsimd::avx512f>(xs), 0u);
+  EXPECT_EQ(check_hw_f16<posenc::default_arch>(xs), 0u);
+}
+
+#if POSENC_TEST_HAS_MXCSR
+TEST(HardwareFloat16, LoadAndStoreIgnoreFtzDaz) {
+  POSENC_ASSERT_ARCH_RUNS(xsimd::avx512f);
+  const std::vector<float> xs = hw_f16_test_floats();
+  const volatile float denormal = 1e-40f;
+  float flushed;
+  std::size_t bad;
+  {
+    ftz_daz_scope mode;
+    flushed = flushed_product(&denormal);
+    bad = check_hw_f16<xsimd::avx512f>(xs);
+  }
+  ASSERT_EQ(flushed, 0.0f) << "FTZ|DAZ did not take effect";
+  EXPECT_EQ(bad, 0u);
+}
+#endif  // POSENC_TEST_HAS_MXCSR
+#endif  // XSIMD_WITH_AVX512F
 
 #endif  // POSENC_HAS_XSIMD
 

@@ -49,14 +49,16 @@ POSENC_FORCE_INLINE std::uint16_t f32_to_bf16_bits(float f) noexcept {
 }
 
 /// binary16 bits -> float (exact; subnormals renormalised with normal-float arithmetic only,
-/// so the result does not depend on the FTZ/DAZ mode of the caller).
+/// so the result does not depend on the FTZ/DAZ mode of the caller). A NaN keeps its payload
+/// and comes out quiet, as x86's vcvtph2ps (F16C, AVX-512) makes it.
 POSENC_FORCE_INLINE float f16_bits_to_f32(std::uint16_t h) noexcept {
   const std::uint32_t shifted_exp = 0x7c00u << 13;
   std::uint32_t o = (static_cast<std::uint32_t>(h) & 0x7fffu) << 13;
   const std::uint32_t exp = shifted_exp & o;
   o += (127u - 15u) << 23;
   if (exp == shifted_exp) {
-    o += (128u - 16u) << 23;  // Inf / NaN
+    o += (128u - 16u) << 23;                 // Inf / NaN
+    if ((h & 0x03ffu) != 0) o |= 0x400000u;  // NaN: quiet
   } else if (exp == 0) {
     o += 1u << 23;  // subnormal: renormalise, then remove the implicit bit
     o = f32_bits(bits_f32(o) - bits_f32(113u << 23));
@@ -64,7 +66,8 @@ POSENC_FORCE_INLINE float f16_bits_to_f32(std::uint16_t h) noexcept {
   o |= (static_cast<std::uint32_t>(h) & 0x8000u) << 16;
   return bits_f32(o);
 }
-/// float -> binary16 bits, round to nearest even; overflow -> Inf; NaN -> quiet NaN.
+/// float -> binary16 bits, round to nearest even; overflow -> Inf; NaN -> quiet NaN with the
+/// upper 10 bits of the payload (as x86's vcvtps2ph: the two agree on all 2^32 floats).
 POSENC_FORCE_INLINE std::uint16_t f32_to_f16_bits(float f) noexcept {
   const std::uint32_t f32infty = 255u << 23;
   const std::uint32_t f16max = (127u + 16u) << 23;
@@ -74,7 +77,7 @@ POSENC_FORCE_INLINE std::uint16_t f32_to_f16_bits(float f) noexcept {
   u ^= sign;
   std::uint32_t o;
   if (u >= f16max) {
-    o = (u > f32infty) ? 0x7e00u : 0x7c00u;
+    o = (u > f32infty) ? 0x7e00u | ((u >> 13) & 0x03ffu) : 0x7c00u;
   } else if (u < (113u << 23)) {
     o = f32_bits(bits_f32(u) + bits_f32(denorm_magic)) - denorm_magic;
   } else {

@@ -33,14 +33,17 @@ namespace kernels {
 //
 // The SIMD kernels read coefficients in a "kernel form" prepared once per token by prepare()
 // and shared by every head of q and k:
-//   interleaved, float/double: c2[2k] = c[k], c2[2k+1] = ±s[k];  s2[2k] = ∓s[k], s2[2k+1] = c[k]
+//   interleaved, float/double (and binary16 where natural16, see below):
+//                              c2[2k] = c[k], c2[2k+1] = ±s[k];  s2[2k] = ∓s[k], s2[2k+1] = c[k]
 //                              (upper signs forward, lower inverse), so that
 //                              y = even(x)·c2 + odd(x)·s2, where even(x) = (x0, x0, x2, x2, …)
 //                              and odd(x) = (x1, x1, x3, x3, …) come from duplicating loads
 //                              (simd::load_dup_even / _odd: load ports, no shuffle);
 //   half_split, 16-bit:        per block of 2N pairs (N = float lanes), the N even-indexed
 //                              coefficients then the N odd-indexed ones, matching the
-//                              even/odd split of a uint32 lane holding two 16-bit elements.
+//                              even/odd split of a uint32 lane holding two 16-bit elements;
+//                              except binary16 on architectures that convert it in hardware
+//                              (natural16: AVX-512), read in natural order like float.
 //   other combinations read the natural c, s directly.
 //
 // The *_heads kernels apply the same rotation to `heads` rows of one token: row h starts at
@@ -161,15 +164,32 @@ void rotate_interleaved_ref(T* x, const C* c, const C* s, std::size_t n) noexcep
   }
 }
 
+/// Does the kernel on Arch read 16-bit storage T in natural order, converting in hardware
+/// (binary16 where simd::hw_f16<Arch>)? It then rotates floats as for float storage.
+/// Otherwise 16-bit storage is split into even and odd lanes of 32-bit words.
+template <class Arch, class T>
+constexpr bool natural16() noexcept {
+#if POSENC_HAS_XSIMD
+  if constexpr (std::is_same<Arch, scalar_arch>::value) {
+    return false;
+  } else {
+    return storage_traits<T>::kind == storage_kind::f16 && simd::hw_f16<Arch>();
+  }
+#else
+  return false;
+#endif
+}
+
 /// Does (Arch, layout, T) read the kernel form of the coefficients?
 template <class Arch, rope_layout L, class T>
 constexpr bool needs_kernel_form() noexcept {
+  constexpr bool split16 = posenc::detail::is_16bit_storage<T>() && !natural16<Arch, T>();
   if constexpr (std::is_same<Arch, scalar_arch>::value) {
     return false;
   } else if constexpr (L == rope_layout::interleaved) {
-    return !posenc::detail::is_16bit_storage<T>();
+    return !split16;
   } else {
-    return posenc::detail::is_16bit_storage<T>();
+    return split16;
   }
 }
 
@@ -310,6 +330,20 @@ void rotate_half_split(Arch, T* lo, T* hi, const coef_block<C>& cf, std::size_t 
       ya.store_unaligned(lo + i);
       yb.store_unaligned(hi + i);
     }
+  } else if constexpr (natural16<Arch, T>()) {
+    using F = xsimd::batch<float, Arch>;
+    constexpr std::size_t N = F::size;
+    std::uint16_t* lo16 = reinterpret_cast<std::uint16_t*>(lo);
+    std::uint16_t* hi16 = reinterpret_cast<std::uint16_t*>(hi);
+    for (; i + N <= n; i += N) {
+      F ya, yb;
+      detail::rotate_pair<Inverse, Arch>(simd::f16_load<Arch>(lo16 + i),
+                                         simd::f16_load<Arch>(hi16 + i),
+                                         F::load_unaligned(cf.c + i), F::load_unaligned(cf.s + i),
+                                         ya, yb);
+      simd::f16_store<Arch>(lo16 + i, ya);
+      simd::f16_store<Arch>(hi16 + i, yb);
+    }
   } else {
     using F = xsimd::batch<float, Arch>;
     using U = xsimd::batch<std::uint32_t, Arch>;
@@ -345,6 +379,18 @@ void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noex
       detail::rotate_interleaved_reg<Arch>(x + i, xo + i, B::load_unaligned(cf.c2 + i),
                                            B::load_unaligned(cf.s2 + i))
           .store_unaligned(x + i);
+      k += N / 2;
+    }
+  } else if constexpr (natural16<Arch, T>()) {
+    using F = xsimd::batch<float, Arch>;
+    constexpr std::size_t N = F::size;  // elements per register = N/2 pairs
+    std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
+    for (std::size_t i = 0; i + N <= 2 * n; i += N) {
+      const F v = simd::f16_load<Arch>(x16 + i);
+      simd::f16_store<Arch>(x16 + i, simd::madd<Arch>(simd::dup_even<Arch>(v),
+                                                      F::load_unaligned(cf.c2 + i),
+                                                      simd::dup_odd<Arch>(v) *
+                                                          F::load_unaligned(cf.s2 + i)));
       k += N / 2;
     }
   } else {

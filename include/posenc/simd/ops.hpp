@@ -466,7 +466,8 @@ batch<float, A> f16_to_f32(const batch<std::uint32_t, A>& h) noexcept {
   U o = shl<13, A>(h & U(0x7fffu));
   const U exp = o & shifted_exp;
   o = o + U((127u - 15u) << 23);
-  const U inf_nan = o + U((128u - 16u) << 23);
+  const U inf_nan = (o + U((128u - 16u) << 23)) |
+                    select_int<A>((h & U(0x03ffu)) != U(0u), U(0x400000u), U(0u));  // NaN: quiet
   const U sub = xsimd::bitwise_cast<U>(xsimd::bitwise_cast<F>(o + U(1u << 23)) -
                                        xsimd::bitwise_cast<F>(U(113u << 23)));
   o = select_int<A>(exp == shifted_exp, inf_nan, select_int<A>(exp == U(0u), sub, o));
@@ -482,7 +483,8 @@ batch<std::uint32_t, A> f32_to_f16(const batch<float, A>& f) noexcept {
   U u = xsimd::bitwise_cast<U>(f);
   const U sign = u & U(0x80000000u);
   u = u ^ sign;
-  const U big = select_int<A>(u > U(255u << 23), U(0x7e00u), U(0x7c00u));
+  const U big =
+      select_int<A>(u > U(255u << 23), U(0x7e00u) | (shr<13, A>(u) & U(0x03ffu)), U(0x7c00u));
   const U small =
       xsimd::bitwise_cast<U>(xsimd::bitwise_cast<F>(u) + xsimd::bitwise_cast<F>(denorm_magic)) -
       denorm_magic;
@@ -505,6 +507,75 @@ void f16_unpack(const batch<std::uint32_t, A>& u, batch<float, A>& even,
 template <class A>
 batch<std::uint32_t, A> f16_pack(const batch<float, A>& even, const batch<float, A>& odd) noexcept {
   return shl<16, A>(f32_to_f16<A>(odd)) | f32_to_f16<A>(even);
+}
+
+// ---- binary16 by hardware conversion: vcvtph2ps / vcvtps2ph (AVX-512F; F16C has the
+// narrower forms, but xsimd's AVX2 tag does not imply F16C, so a kernel on it could differ
+// between TUs built with and without -mf16c). Exact, round to nearest even whatever MXCSR
+// says, and the same bits as posenc::detail::f32_to_f16_bits / f16_bits_to_f32 for every
+// input, NaN payloads included (checked on all 2^32 floats and 2^16 halves); FTZ/DAZ cannot
+// change a result (a float subnormal rounds to a binary16 zero either way). Kernels on these
+// architectures read binary16 in its natural order, not split into even/odd lanes. ----
+
+/// Whether A converts binary16 in hardware (f16_load / f16_store / dup_even / dup_odd below).
+template <class A>
+constexpr bool hw_f16() noexcept {
+#if XSIMD_WITH_AVX512F
+  return std::is_base_of<xsimd::avx512f, A>::value;
+#else
+  return false;
+#endif
+}
+
+// (Declared for every architecture, so that kernels can name them in a branch taken only
+// when hw_f16<A>(); instantiating one for another architecture fails to compile. The
+// zero-masked intrinsics with an all-ones mask compile to the unmasked instructions; the
+// unmasked ones start from _mm512_undefined_*, which g++ 12 reports as maybe-uninitialized.)
+#if XSIMD_WITH_AVX512F
+namespace detail {
+constexpr __mmask16 all16 = static_cast<__mmask16>(0xFFFF);
+}  // namespace detail
+#endif
+/// batch<float, A>::size binary16 values at p, as floats (exact).
+template <class A>
+POSENC_FORCE_INLINE batch<float, A> f16_load(const std::uint16_t* p) noexcept {
+  static_assert(hw_f16<A>(), "f16_load: architecture without binary16 conversion");
+#if XSIMD_WITH_AVX512F
+  return _mm512_maskz_cvtph_ps(detail::all16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+#else
+  (void)p;
+  return {};
+#endif
+}
+/// Round f to binary16 (nearest even) and store batch<float, A>::size values at p.
+template <class A>
+POSENC_FORCE_INLINE void f16_store(std::uint16_t* p, const batch<float, A>& f) noexcept {
+  static_assert(hw_f16<A>(), "f16_store: architecture without binary16 conversion");
+#if XSIMD_WITH_AVX512F
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
+                      _mm512_maskz_cvtps_ph(detail::all16, f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#else
+  (void)p, (void)f;
+#endif
+}
+/// (x0, x0, x2, x2, …) and (x1, x1, x3, x3, …) of a register (one shuffle each).
+template <class A>
+POSENC_FORCE_INLINE batch<float, A> dup_even(const batch<float, A>& x) noexcept {
+  static_assert(hw_f16<A>(), "dup_even: AVX-512 only");
+#if XSIMD_WITH_AVX512F
+  return _mm512_maskz_moveldup_ps(detail::all16, x);
+#else
+  return x;
+#endif
+}
+template <class A>
+POSENC_FORCE_INLINE batch<float, A> dup_odd(const batch<float, A>& x) noexcept {
+  static_assert(hw_f16<A>(), "dup_odd: AVX-512 only");
+#if XSIMD_WITH_AVX512F
+  return _mm512_maskz_movehdup_ps(detail::all16, x);
+#else
+  return x;
+#endif
 }
 
 }  // namespace simd
