@@ -288,9 +288,8 @@ void rotate_pair(const B& a, const B& b, const B& c, const B& s, B& ya, B& yb) n
 /// One register of interleaved pairs at x in kernel form: even(x)·c2 + odd(x)·s2, where `xo`
 /// is x made opaque (simd::opaque), so the two duplicating loads stay on the load ports.
 template <class A, class T>
-POSENC_FORCE_INLINE xsimd::batch<T, A> rotate_interleaved_reg(const T* x, const T* xo,
-                                                              const xsimd::batch<T, A>& c2,
-                                                              const xsimd::batch<T, A>& s2) noexcept {
+POSENC_FORCE_INLINE xsimd::batch<T, A> rotate_interleaved_reg(
+    const T* x, const T* xo, const xsimd::batch<T, A>& c2, const xsimd::batch<T, A>& s2) noexcept {
   return simd::madd<A>(simd::load_dup_even<A>(x), c2, simd::load_dup_odd<A>(xo) * s2);
 }
 
@@ -336,11 +335,10 @@ void rotate_half_split(Arch, T* lo, T* hi, const coef_block<C>& cf, std::size_t 
     std::uint16_t* lo16 = reinterpret_cast<std::uint16_t*>(lo);
     std::uint16_t* hi16 = reinterpret_cast<std::uint16_t*>(hi);
     for (; i + N <= n; i += N) {
+      const F a = simd::f16_load<Arch>(lo16 + i), b = simd::f16_load<Arch>(hi16 + i);
       F ya, yb;
-      detail::rotate_pair<Inverse, Arch>(simd::f16_load<Arch>(lo16 + i),
-                                         simd::f16_load<Arch>(hi16 + i),
-                                         F::load_unaligned(cf.c + i), F::load_unaligned(cf.s + i),
-                                         ya, yb);
+      detail::rotate_pair<Inverse, Arch>(a, b, F::load_unaligned(cf.c + i),
+                                         F::load_unaligned(cf.s + i), ya, yb);
       simd::f16_store<Arch>(lo16 + i, ya);
       simd::f16_store<Arch>(hi16 + i, yb);
     }
@@ -373,7 +371,7 @@ void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noex
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     static_assert(std::is_same<T, C>::value, "float/double storage rotates in its own type");
     using B = xsimd::batch<C, Arch>;
-    constexpr std::size_t N = B::size;  // elements per register = N/2 pairs
+    constexpr std::size_t N = B::size;                     // elements per register = N/2 pairs
     const T* xo = simd::opaque(static_cast<const T*>(x));  // odd lanes: a separate load
     for (std::size_t i = 0; i + N <= 2 * n; i += N) {
       detail::rotate_interleaved_reg<Arch>(x + i, xo + i, B::load_unaligned(cf.c2 + i),
@@ -387,10 +385,9 @@ void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noex
     std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
     for (std::size_t i = 0; i + N <= 2 * n; i += N) {
       const F v = simd::f16_load<Arch>(x16 + i);
-      simd::f16_store<Arch>(x16 + i, simd::madd<Arch>(simd::dup_even<Arch>(v),
-                                                      F::load_unaligned(cf.c2 + i),
-                                                      simd::dup_odd<Arch>(v) *
-                                                          F::load_unaligned(cf.s2 + i)));
+      const F y = simd::madd<Arch>(simd::dup_even<Arch>(v), F::load_unaligned(cf.c2 + i),
+                                   simd::dup_odd<Arch>(v) * F::load_unaligned(cf.s2 + i));
+      simd::f16_store<Arch>(x16 + i, y);
       k += N / 2;
     }
   } else {

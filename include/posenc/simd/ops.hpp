@@ -275,8 +275,8 @@ batch<double, A> msub(const batch<double, A>& a, const batch<double, A>& b,
   return _mm512_fmsub_pd(a, b, c);
 }
 template <class A>
-batch<float, A> nmadd(const batch<float, A>& a, const batch<float, A>& b,
-                      const batch<float, A>& c, xsimd::avx512f) noexcept {
+batch<float, A> nmadd(const batch<float, A>& a, const batch<float, A>& b, const batch<float, A>& c,
+                      xsimd::avx512f) noexcept {
   return _mm512_fnmadd_ps(a, b, c);
 }
 template <class A>
@@ -513,9 +513,10 @@ batch<std::uint32_t, A> f16_pack(const batch<float, A>& even, const batch<float,
 // narrower forms, but xsimd's AVX2 tag does not imply F16C, so a kernel on it could differ
 // between TUs built with and without -mf16c). Exact, round to nearest even whatever MXCSR
 // says, and the same bits as posenc::detail::f32_to_f16_bits / f16_bits_to_f32 for every
-// input, NaN payloads included (checked on all 2^32 floats and 2^16 halves); FTZ/DAZ cannot
-// change a result (a float subnormal rounds to a binary16 zero either way). Kernels on these
-// architectures read binary16 in its natural order, not split into even/odd lanes. ----
+// input, NaN payloads included (checked once on all 2^32 floats and 2^16 halves; storage_test
+// checks every half and 2^20 + edge floats on each run); FTZ/DAZ cannot change a result (a float
+// subnormal rounds to a binary16 zero either way). Kernels on these architectures read binary16 in
+// its natural order, not split into even/odd lanes. ----
 
 /// Whether A converts binary16 in hardware (f16_load / f16_store / dup_even / dup_odd below).
 template <class A>
@@ -541,7 +542,8 @@ template <class A>
 POSENC_FORCE_INLINE batch<float, A> f16_load(const std::uint16_t* p) noexcept {
   static_assert(hw_f16<A>(), "f16_load: architecture without binary16 conversion");
 #if XSIMD_WITH_AVX512F
-  return _mm512_maskz_cvtph_ps(detail::all16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_maskz_cvtph_ps(detail::all16,
+                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 #else
   (void)p;
   return {};
@@ -552,8 +554,9 @@ template <class A>
 POSENC_FORCE_INLINE void f16_store(std::uint16_t* p, const batch<float, A>& f) noexcept {
   static_assert(hw_f16<A>(), "f16_store: architecture without binary16 conversion");
 #if XSIMD_WITH_AVX512F
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p),
-                      _mm512_maskz_cvtps_ph(detail::all16, f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+  _mm256_storeu_si256(
+      reinterpret_cast<__m256i*>(p),
+      _mm512_maskz_cvtps_ph(detail::all16, f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 #else
   (void)p, (void)f;
 #endif
