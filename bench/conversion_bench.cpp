@@ -16,17 +16,18 @@ namespace {
 
 #if defined(__x86_64__) && defined(__AVX512BW__) && (defined(__GNUC__) || defined(__clang__))
 // 16 registers zmm0..zmm15, each updated 4 times: 64 instructions. SRC is zmm16 (zeroed).
-#define POSENC_X16(I)                                                                           \
+#define POSENC_X16(I) \
   I(0) I(1) I(2) I(3) I(4) I(5) I(6) I(7) I(8) I(9) I(10) I(11) I(12) I(13) I(14) I(15)
-#define POSENC_CLOBBER16                                                                        \
-  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",     \
+#define POSENC_CLOBBER16                                                                   \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", \
       "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "k1"
-#define POSENC_ISSUE(BODY)                                                                      \
-  for (auto _ : st) {                                                                           \
-    __asm__ volatile("vpxord %%zmm16, %%zmm16, %%zmm16\n\t"                                      \
-                     ".rept 4\n\t" POSENC_X16(BODY) ".endr\n\t" ::                               \
-                         : POSENC_CLOBBER16);                                                   \
-  }                                                                                             \
+#define POSENC_ISSUE(BODY)                            \
+  for (auto _ : st) {                                 \
+    __asm__ volatile(                                 \
+        "vpxord %%zmm16, %%zmm16, %%zmm16\n\t"        \
+        ".rept 4\n\t" POSENC_X16(BODY) ".endr\n\t" :: \
+            : POSENC_CLOBBER16);                      \
+  }                                                   \
   st.SetItemsProcessed(st.iterations() * 64)
 
 #define FMA(r) "vfmadd231ps %%zmm16, %%zmm16, %%zmm" #r "\n\t"
