@@ -405,9 +405,10 @@ void sweep(F&& f) {
   std::vector<std::size_t> sizes;
   std::vector<std::size_t> mis_x;
   if constexpr (fmt<T>::is16) {
-    // Half-split steps by 2N pairs (two float registers of N lanes); interleaved by N pairs.
+    // Half-split steps by 2N pairs (two float registers of N lanes), interleaved by N pairs;
+    // binary16 where converted in hardware (natural16) by N pairs and N/2 pairs.
     sizes = L == rope_layout::half_split ? posenc_test::lane_sweep({nf, 2 * nf})
-                                         : posenc_test::lane_sweep({nf});
+                                         : posenc_test::lane_sweep({nf, nf / 2});
     mis_x = posenc_test::misalignments(2 * nf);  // a register holds 2N 16-bit elements
   } else {
     constexpr std::size_t nt = posenc::lane_count<T, Arch>();
