@@ -141,13 +141,25 @@ inline options parse_args(int argc, const char* const* argv) {
   return o;
 }
 
-inline std::string read_file(const std::string& path) {
+/// Largest config file read: 16 MiB (real config.json files are a few KB; some carry label maps
+/// of a few hundred KB). Reading stops there, so /dev/zero or a huge file fails fast.
+constexpr std::size_t max_config_bytes = std::size_t{16} << 20;
+
+inline std::string read_file(const std::string& path, std::size_t max_bytes = max_config_bytes) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open '" + path + "': " + std::strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
+  std::string text;
+  char buf[65536];
+  while (in) {
+    in.read(buf, sizeof buf);
+    const std::size_t got = static_cast<std::size_t>(in.gcount());
+    if (text.size() + got > max_bytes)
+      throw std::runtime_error("'" + path + "' is larger than " + std::to_string(max_bytes >> 20) +
+                               " MiB: not a config.json");
+    text.append(buf, got);
+  }
   if (in.bad()) throw std::runtime_error("cannot read '" + path + "'");
-  return ss.str();
+  return text;
 }
 
 /// %.17g (17 significant digits: every double round-trips), valid JSON for finite values.

@@ -81,7 +81,14 @@ using hf_scaling = std::variant<no_scaling, linear_scaling, ntk_scaling, dynamic
  *     (HF's reference, not original_max_position_embeddings). linear: factor.
  * Errors: std::invalid_argument("posenc::hf_config: <key path> ...") for invalid JSON, an
  *   unknown rope_type, and missing or malformed keys; parameters the scaling policy rejects
- *   are reported with the key path of the scaling dict prefixed.
+ *   are reported with the key path of the scaling dict prefixed. No other exception type
+ *   escapes for any input text (nlohmann's own, e.g. a number out of double range like 1e400,
+ *   become std::invalid_argument), and a message quotes at most ~60 characters of a value.
+ * Limits (hostile or corrupt files; real configs are far inside them): nesting depth ≤
+ *   hf_max_depth (64); head_dim / qk_rope_head_dim / rotary_dim ≤ 65536 (rope_max_head_dim);
+ *   hidden_size / n_embd ≤ 2^24; num_attention_heads / n_head ≤ 65536; lengths
+ *   (max_position_embeddings, n_positions, original_max_position_embeddings) ≤ 2^32. So
+ *   reading and building the rope cost time linear in the text, with a small constant.
  *
  * Example:
  *     const posenc::hf_rope_spec spec = posenc::parse_hf_config(json_text);
@@ -132,6 +139,9 @@ struct hf_rope_spec {
   }
 };
 
+/// Deepest nesting of arrays / objects the config reader accepts (HF configs use 3 or 4).
+inline constexpr int hf_max_depth = 64;
+
 namespace detail {
 
 using hf_json = nlohmann::json;
@@ -140,10 +150,62 @@ using hf_json = nlohmann::json;
   throw std::invalid_argument("posenc::hf_config: " + path + " " + what);
 }
 
+/// Appends a JSON excerpt of v to out, stopping once out holds `budget` characters or at
+/// nesting depth 4 ("..."): bounded time and stack for any value (a whole dump() of a value
+/// nested 100 000 deep overflows the stack).
+inline void hf_excerpt(const hf_json& v, std::string& out, std::size_t budget, int depth) {
+  if (out.size() >= budget) return;
+  if (v.is_array() || v.is_object()) {
+    const bool arr = v.is_array();
+    if (depth >= 4) {
+      out += arr ? "[...]" : "{...}";
+      return;
+    }
+    out += arr ? '[' : '{';
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (out.size() >= budget) return;
+      if (!first) out += ',';
+      first = false;
+      if (!arr) {
+        out += hf_json(it.key()).dump();
+        out += ':';
+      }
+      hf_excerpt(it.value(), out, budget, depth + 1);
+    }
+    out += arr ? ']' : '}';
+  } else if (v.is_string()) {
+    const std::string& str = v.get_ref<const std::string&>();
+    out += hf_json(str.substr(0, budget)).dump();  // at most `budget` source characters
+  } else {
+    out += v.dump();
+  }
+}
+
+/// A value as quoted in error messages: at most 60 characters.
 inline std::string hf_show(const hf_json& v) {
-  std::string s = v.dump();
+  std::string s;
+  hf_excerpt(v, s, 61, 0);
   if (s.size() > 60) s = s.substr(0, 57) + "...";
   return s;
+}
+
+/// Deepest array/object nesting of v (iterative: no recursion on hostile input), stopping at
+/// limit + 1.
+inline int hf_depth(const hf_json& v, int limit) {
+  std::vector<std::pair<const hf_json*, int>> stack{{&v, 0}};
+  int deepest = 0;
+  while (!stack.empty()) {
+    const auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    const int d = depth + 1;
+    if (d > deepest) deepest = d;
+    if (deepest > limit) return deepest;
+    for (auto it = node->begin(); it != node->end(); ++it)
+      if (it->is_structured()) stack.emplace_back(&*it, d);
+  }
+  return deepest;
 }
 
 inline std::string hf_path(const std::string& parent, const std::string& key) {
@@ -173,16 +235,26 @@ inline double hf_required_number(const hf_json& obj, const char* key, const std:
   return *v;
 }
 
-/// A positive integer (JSON integer, or a float with an integral value, as Python accepts).
+/// Upper bounds of the counts read from a config (see hf_rope_spec, "Limits").
+inline constexpr double hf_max_dim = 65536.0;            // head_dim, rotary_dim
+inline constexpr double hf_max_hidden = 16777216.0;      // hidden_size: 2^24
+inline constexpr double hf_max_heads = 65536.0;          // num_attention_heads
+inline constexpr double hf_max_length = 4294967296.0;    // lengths in tokens: 2^32
+
+/// A positive integer ≤ max (JSON integer, or a float with an integral value, as Python
+/// accepts).
 inline std::optional<std::size_t> hf_count(const hf_json& obj, const char* key,
-                                           const std::string& parent) {
+                                           const std::string& parent, double max) {
   const hf_json* v = hf_find(obj, key);
   if (!v) return std::nullopt;
   const std::string p = hf_path(parent, key);
   if (!v->is_number()) hf_fail(p, "= " + hf_show(*v) + " must be a positive integer");
   const double d = v->get<double>();
-  if (!(d >= 1.0) || !(d <= 9.0e15) || std::floor(d) != d)
+  if (!(d >= 1.0) || std::floor(d) != d)
     hf_fail(p, "= " + hf_show(*v) + " must be a positive integer");
+  if (!(d <= max))
+    hf_fail(p, "= " + hf_show(*v) + " is larger than any model has (at most " +
+                   std::to_string(static_cast<unsigned long long>(max)) + ")");
   return static_cast<std::size_t>(d);
 }
 
@@ -273,14 +345,32 @@ void hf_validate(const P& p, const rope_dims& d, const std::string& path) {
 
 }  // namespace detail
 
+namespace detail {
+inline hf_rope_spec hf_read_spec(const nlohmann::json& cfg, const hf_rope_options& opt);
+}  // namespace detail
+
 /// Reads the RoPE parameters of an already parsed config.json object (see hf_rope_spec).
+/// Throws std::invalid_argument (only) for anything it cannot use, including a value nested
+/// deeper than hf_max_depth.
 inline hf_rope_spec hf_rope_spec_from_json(const nlohmann::json& cfg,
                                            const hf_rope_options& opt = {}) {
+  using detail::hf_fail;
+  if (!cfg.is_object()) hf_fail("config", "must be a JSON object");
+  if (detail::hf_depth(cfg, hf_max_depth) > hf_max_depth)
+    hf_fail("config", "is nested deeper than " + std::to_string(hf_max_depth) + " levels");
+  try {
+    return detail::hf_read_spec(cfg, opt);
+  } catch (const nlohmann::json::exception& e) {  // defensive: no nlohmann type escapes
+    hf_fail("config", std::string("could not be read: ") + e.what());
+  }
+}
+
+namespace detail {
+inline hf_rope_spec hf_read_spec(const nlohmann::json& cfg, const hf_rope_options& opt) {
   using detail::hf_count;
   using detail::hf_fail;
   using detail::hf_number;
   using detail::hf_required_number;
-  if (!cfg.is_object()) hf_fail("config", "must be a JSON object");
   hf_rope_spec s;
   s.model_type = detail::hf_string(cfg, "model_type", "");
   const std::pair<nlohmann::json, std::string> sd = detail::hf_scaling_dict(cfg, opt);
@@ -289,19 +379,22 @@ inline hf_rope_spec hf_rope_spec_from_json(const nlohmann::json& cfg,
 
   // --- geometry -------------------------------------------------------------------------------
   std::size_t head_dim = 0;
-  if (auto v = hf_count(cfg, "qk_rope_head_dim", "")) {
+  if (auto v = hf_count(cfg, "qk_rope_head_dim", "", hf_max_dim)) {
     head_dim = *v;
-  } else if (auto h = hf_count(cfg, "head_dim", "")) {
+  } else if (auto h = hf_count(cfg, "head_dim", "", hf_max_dim)) {
     head_dim = *h;
   } else {
-    std::optional<std::size_t> hidden = hf_count(cfg, "hidden_size", "");
-    if (!hidden) hidden = hf_count(cfg, "n_embd", "");
-    std::optional<std::size_t> heads = hf_count(cfg, "num_attention_heads", "");
-    if (!heads) heads = hf_count(cfg, "n_head", "");
+    std::optional<std::size_t> hidden = hf_count(cfg, "hidden_size", "", hf_max_hidden);
+    if (!hidden) hidden = hf_count(cfg, "n_embd", "", hf_max_hidden);
+    std::optional<std::size_t> heads = hf_count(cfg, "num_attention_heads", "", hf_max_heads);
+    if (!heads) heads = hf_count(cfg, "n_head", "", hf_max_heads);
     if (!hidden) hf_fail("head_dim", "is missing (and no hidden_size / num_attention_heads)");
     if (!heads) hf_fail("num_attention_heads", "is missing (needed for head_dim)");
     head_dim = *hidden / *heads;
     if (head_dim == 0) hf_fail("hidden_size", "is smaller than num_attention_heads");
+    if (head_dim > static_cast<std::size_t>(hf_max_dim))
+      hf_fail("hidden_size", "/ num_attention_heads = " + std::to_string(head_dim) +
+                                 " is larger than any model's head_dim (at most 65536)");
   }
   std::optional<double> prf = hf_number(cfg, "partial_rotary_factor", "");
   if (!prf) prf = hf_number(dict, "partial_rotary_factor", dpath);
@@ -312,7 +405,11 @@ inline hf_rope_spec hf_rope_spec_from_json(const nlohmann::json& cfg,
                                          " must be in (0, 1]");
   std::size_t rotary_dim =
       static_cast<std::size_t>(static_cast<double>(head_dim) * s.partial_rotary_factor);
-  if (auto rd = hf_count(cfg, "rotary_dim", "")) {
+  if (rotary_dim == 0)  // 0 would mean "head_dim" to rope: full rotary instead of none
+    hf_fail("partial_rotary_factor", "= " + detail::hf_show(nlohmann::json(s.partial_rotary_factor)) +
+                                         " gives rotary_dim = int(" + std::to_string(head_dim) +
+                                         " * factor) = 0: no channel would rotate");
+  if (auto rd = hf_count(cfg, "rotary_dim", "", hf_max_dim)) {
     if (!prf) rotary_dim = *rd;  // GPT-J / CodeGen; a partial_rotary_factor wins
   }
   std::optional<double> theta = hf_number(dict, "rope_theta", dpath);
@@ -334,9 +431,9 @@ inline hf_rope_spec hf_rope_spec_from_json(const nlohmann::json& cfg,
     }
     s.config.layout = interleave ? rope_layout::interleaved : rope_layout::half_split;
   }
-  if (auto mp = hf_count(cfg, "max_position_embeddings", "")) {
+  if (auto mp = hf_count(cfg, "max_position_embeddings", "", hf_max_length)) {
     s.max_position_embeddings = *mp;
-  } else if (auto np = hf_count(cfg, "n_positions", "")) {
+  } else if (auto np = hf_count(cfg, "n_positions", "", hf_max_length)) {
     s.max_position_embeddings = *np;
   }
   try {  // the geometry errors of rope itself (odd rotary_dim, base <= 1), with key names
@@ -359,8 +456,9 @@ inline hf_rope_spec hf_rope_spec_from_json(const nlohmann::json& cfg,
   const std::string need = "required by rope_type \"" + type + "\"";
 
   auto original = [&]() -> std::size_t {
-    if (auto v = hf_count(cfg, "original_max_position_embeddings", "")) return *v;
-    if (auto v = hf_count(dict, "original_max_position_embeddings", dpath)) return *v;
+    if (auto v = hf_count(cfg, "original_max_position_embeddings", "", hf_max_length)) return *v;
+    if (auto v = hf_count(dict, "original_max_position_embeddings", dpath, hf_max_length))
+      return *v;
     if (s.max_position_embeddings) return s.max_position_embeddings;
     hf_fail(detail::hf_path(dpath, "original_max_position_embeddings"),
             "is missing (and no max_position_embeddings)");
@@ -448,13 +546,24 @@ inline hf_rope_spec hf_rope_spec_from_json(const nlohmann::json& cfg,
   }
   return s.with_length(opt.seq_len, opt.length_mode);
 }
+}  // namespace detail
 
 /// Parses config.json text and reads its RoPE parameters (see hf_rope_spec).
 inline hf_rope_spec parse_hf_config(std::string_view json_text, const hf_rope_options& opt = {}) {
   nlohmann::json cfg;
+  struct too_deep {};
   try {
-    cfg = nlohmann::json::parse(json_text.begin(), json_text.end());
-  } catch (const nlohmann::json::parse_error& e) {
+    // The callback sees the depth of every element: nesting beyond hf_max_depth stops the
+    // parse at once (nlohmann's parser itself is iterative; copying, comparing and dumping a
+    // deep value are not).
+    cfg = nlohmann::json::parse(json_text.begin(), json_text.end(),
+                                [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+                                  if (depth > hf_max_depth) throw too_deep{};
+                                  return true;
+                                });
+  } catch (const too_deep&) {
+    detail::hf_fail("config", "is nested deeper than " + std::to_string(hf_max_depth) + " levels");
+  } catch (const nlohmann::json::exception& e) {  // parse_error, out_of_range (1e400), ...
     detail::hf_fail("config", std::string("is not valid JSON: ") + e.what());
   }
   return hf_rope_spec_from_json(cfg, opt);

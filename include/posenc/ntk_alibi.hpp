@@ -6,11 +6,33 @@
 
 #include <cmath>
 #include <cstddef>
+#include <string>
+#include <vector>
 
 #include "posenc/alibi.hpp"
 #include "posenc/detail/error.hpp"
 
 namespace posenc {
+
+namespace detail {
+/// The slopes a policy makes for d, each finite and > 0 once rounded to float (the coefficient
+/// type of float and 16-bit logits: a slope of 2^997 is finite in double and −inf in every float
+/// bias); else names `field` (the parameter that made them so) and the first bad head.
+template <class Policy>
+void check_float_slopes(const char* who, const char* field, double value, const Policy& p,
+                        const alibi_dims& d) {
+  std::vector<double> m(d.num_heads);
+  p.slopes(d, m.data());
+  for (std::size_t h = 0; h < d.num_heads; ++h) {
+    const float mf = static_cast<float>(m[h]);
+    if (!std::isfinite(m[h]) || !(m[h] > 0.0) || !std::isfinite(mf) || !(mf > 0.0f))
+      invalid(who, field, value,
+              ("makes the slope of head " + std::to_string(h) + " = " + std::to_string(m[h]) +
+               ", not finite and > 0 in float")
+                  .c_str());
+  }
+}
+}  // namespace detail
 
 /**
  * The two published definitions of NTK-ALiBi slopes (keezen/ntk_alibi; spec-bias §3). With
@@ -52,12 +74,13 @@ struct ntk_alibi_slopes {
   const char* name() const noexcept {
     return variant == ntk_alibi_variant::code ? "ntk_alibi_code" : "ntk_alibi_formula";
   }
-  void validate(const alibi_dims&) const {
+  void validate(const alibi_dims& d) const {
     constexpr const char* who = "posenc::ntk_alibi_slopes";
     if (!std::isfinite(factor) || !(factor > 0.0))
       detail::invalid(who, "factor", factor, "must be finite and > 0");
     if (variant != ntk_alibi_variant::code && variant != ntk_alibi_variant::formula)
       detail::invalid(who, "variant", static_cast<int>(variant), "is not an ntk_alibi_variant");
+    detail::check_float_slopes(who, "factor", factor, *this, d);
   }
   void slopes(const alibi_dims& d, double* out) const noexcept {
     const std::size_t heads = d.num_heads;
@@ -90,10 +113,11 @@ struct interpolated_alibi_slopes {
   double factor = 1.0;  ///< a
 
   const char* name() const noexcept { return "alibi_interpolated"; }
-  void validate(const alibi_dims&) const {
+  void validate(const alibi_dims& d) const {
     if (!std::isfinite(factor) || !(factor > 0.0))
       detail::invalid("posenc::interpolated_alibi_slopes", "factor", factor,
                       "must be finite and > 0");
+    detail::check_float_slopes("posenc::interpolated_alibi_slopes", "factor", factor, *this, d);
   }
   void slopes(const alibi_dims& d, double* out) const noexcept {
     const long double log2a = std::log2(static_cast<long double>(factor));

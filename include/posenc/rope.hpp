@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "posenc/config.hpp"
+#include "posenc/detail/angle_range.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/detail/rope_apply.hpp"
 #include "posenc/frequency.hpp"
@@ -25,6 +28,11 @@
 #endif
 
 namespace posenc {
+
+/// Largest head_dim (and rotary_dim) a rope accepts: real models use at most a few hundred
+/// channels per head; the bound keeps construction (a long-double pow per pair) cheap whatever a
+/// config file says.
+inline constexpr std::size_t rope_max_head_dim = 65536;
 
 /// Configuration of a rope functor (an aggregate: designated initialisers work in C++20).
 struct rope_config {
@@ -47,6 +55,13 @@ struct rope_config {
  * pass through untouched (partial rotary, e.g. GPT-NeoX's 25 %).
  * Numerics: see rope_precision. Angles are never formed in float in exact mode: a position of
  * 2^31 − 1 gets float cos/sin within 1 ulp (double within 3 ulp) of the correctly rounded value of its double angle.
+ * Position range: every int32 / int64 position is accepted and gives a rotation (cos² + sin² =
+ * magnitude², within rounding). Positions are exact in double up to 2^53; beyond, double(p)
+ * is the nearest double, so the angle is that of a position up to 2^(e−53) away (p < 2^e):
+ * beyond 2^53 the rotation is well-formed but no longer that of p. Angles of 2^32 rad and
+ * more (|p|·θ_0 ≥ 2^32, e.g. p ≥ 2^32 at θ_0 = 1) are reduced by the C library's full
+ * reduction (std::cos / std::sin) instead of the kernel's, on every path alike (a per-chunk
+ * check |p|·max θ_k < 2^32 keeps the kernel path for every realistic position).
  * Storage: float, double (coefficients in double), bfloat16_t / float16_t (math in float,
  * one rounding per output), Eigen::half / Eigen::bfloat16 via posenc/eigen.hpp.
  * Threads: none are started; apply takes a token_range so an engine can split the work.
@@ -66,6 +81,8 @@ class rope {
   explicit rope(const rope_config& cfg, const Scaling& scaling = Scaling{}) : cfg_(cfg) {
     constexpr const char* who = "posenc::rope";
     if (cfg_.head_dim == 0) detail::invalid(who, "head_dim", cfg_.head_dim, "must be > 0");
+    if (cfg_.head_dim > rope_max_head_dim)
+      detail::invalid(who, "head_dim", cfg_.head_dim, "must be <= 65536 (posenc::rope_max_head_dim)");
     if (cfg_.rotary_dim == 0) cfg_.rotary_dim = cfg_.head_dim;
     if (cfg_.rotary_dim % 2 != 0)
       detail::invalid(who, "rotary_dim", cfg_.rotary_dim, "must be even (it defaults to head_dim)");
@@ -73,6 +90,9 @@ class rope {
       detail::invalid(who, "rotary_dim", cfg_.rotary_dim, "must be <= head_dim");
     if (!std::isfinite(cfg_.base) || !(cfg_.base > 1.0))
       detail::invalid(who, "base", cfg_.base, "must be finite and > 1");
+    if (!std::isfinite(static_cast<float>(cfg_.base)))
+      detail::invalid(who, "base", cfg_.base,
+                      "must be finite in float (<= 3.4e38): the hf_f32 frequencies use float(base)");
     if (cfg_.layout != rope_layout::half_split && cfg_.layout != rope_layout::interleaved)
       detail::invalid(who, "layout", static_cast<int>(cfg_.layout), "is not a rope_layout");
     if (cfg_.precision != rope_precision::exact && cfg_.precision != rope_precision::hf_f32)
@@ -84,15 +104,28 @@ class rope {
     inv_freq_f32_.assign(d.pairs(), 0.0f);
     scaling.inv_freq(d, inv_freq_.data());
     scaling.inv_freq_f32(d, inv_freq_f32_.data());
+    const std::string why = std::string("must be finite and > 0: check the parameters of scaling ") +
+                            scaling.name();
     for (std::size_t k = 0; k < d.pairs(); ++k) {
-      if (!std::isfinite(inv_freq_[k]) || !(inv_freq_[k] > 0.0) ||
-          !std::isfinite(inv_freq_f32_[k]) || !(inv_freq_f32_[k] > 0.0f))
-        detail::invalid(who, "inv_freq (after scaling)", inv_freq_[k],
-                        "must be finite and > 0: check the scaling parameters");
+      if (!std::isfinite(inv_freq_[k]) || !(inv_freq_[k] > 0.0)) {
+        const std::string f = "inv_freq[" + std::to_string(k) + "] (after scaling)";
+        detail::invalid(who, f.c_str(), inv_freq_[k], why.c_str());
+      }
+      if (!std::isfinite(inv_freq_f32_[k]) || !(inv_freq_f32_[k] > 0.0f)) {
+        const std::string f = "inv_freq_f32[" + std::to_string(k) + "] (after scaling)";
+        detail::invalid(who, f.c_str(), inv_freq_f32_[k], why.c_str());
+      }
+      max_inv_freq_ = std::max(max_inv_freq_, inv_freq_[k]);
+      max_inv_freq_f32_ = std::max(max_inv_freq_f32_, static_cast<double>(inv_freq_f32_[k]));
     }
     attention_factor_ = scaling.attention_factor(d);
-    if (!std::isfinite(attention_factor_) || !(attention_factor_ > 0.0))
-      detail::invalid(who, "attention_factor", attention_factor_, "must be finite and > 0");
+    if (!std::isfinite(attention_factor_) || !(attention_factor_ > 0.0) ||
+        !std::isfinite(static_cast<float>(attention_factor_)) ||
+        !(static_cast<float>(attention_factor_) > 0.0f)) {
+      const std::string f = std::string("attention_factor (of scaling ") + scaling.name() + ")";
+      detail::invalid(who, f.c_str(), attention_factor_,
+                      "must be finite and > 0 in float (the coefficient type of float storage)");
+    }
     magnitude_ = cfg_.fold_attention_factor ? attention_factor_ : 1.0;
   }
 
@@ -124,11 +157,11 @@ class rope {
   [[nodiscard]] std::pair<C, C> cos_sin(P pos, std::size_t pair) const noexcept {
     double cv, sv;
     if (cfg_.precision == rope_precision::exact) {
-      kernels::detail::sincos_scalar(static_cast<double>(pos) * inv_freq_[pair], cv, sv);
+      detail::sincos_angle(static_cast<double>(pos) * inv_freq_[pair], cv, sv);
       return {static_cast<C>(magnitude_ * cv), static_cast<C>(magnitude_ * sv)};
     }
     const float angle = static_cast<float>(pos) * inv_freq_f32_[pair];
-    kernels::detail::sincos_scalar(static_cast<double>(angle), cv, sv);
+    detail::sincos_angle(static_cast<double>(angle), cv, sv);
     float cf = static_cast<float>(cv), sf = static_cast<float>(sv);
     if (magnitude_ != 1.0) {
       cf *= static_cast<float>(magnitude_);
@@ -222,15 +255,28 @@ class rope {
   void fill_chunk(P pos, std::size_t k0, std::size_t n, C* c, C* s) const noexcept {
     alignas(64) double theta[detail::rope_chunk];
     Arch arch{};
+    // One multiply and compare per chunk: every angle of the chunk is below the kernel's limit
+    // (the products are monotonic in the frequency). The f32 bound allows the float product's
+    // rounding (2^-24 relative).
     if (cfg_.precision == rope_precision::exact) {
-      kernels::position_angles<Arch>(static_cast<double>(pos), inv_freq_.data() + k0, theta, n);
-      kernels::sincos(arch, theta, c, s, n, magnitude_);
+      const double pd = static_cast<double>(pos);
+      kernels::position_angles<Arch>(pd, inv_freq_.data() + k0, theta, n);
+      if (std::fabs(pd) * max_inv_freq_ < detail::sincos_kernel_limit) {
+        kernels::sincos(arch, theta, c, s, n, magnitude_);
+      } else {
+        large_positions(theta, n, c, s, magnitude_);
+      }
     } else {
-      kernels::position_angles_f32<Arch>(static_cast<float>(pos), inv_freq_f32_.data() + k0, theta,
-                                         n);
+      const float pf = static_cast<float>(pos);
+      kernels::position_angles_f32<Arch>(pf, inv_freq_f32_.data() + k0, theta, n);
       alignas(64) float cf[detail::rope_chunk];
       alignas(64) float sf[detail::rope_chunk];
-      kernels::sincos(arch, theta, cf, sf, n, 1.0);
+      if (std::fabs(static_cast<double>(pf)) * max_inv_freq_f32_ * (1.0 + 0x1p-23) <
+          detail::sincos_kernel_limit) {
+        kernels::sincos(arch, theta, cf, sf, n, 1.0);
+      } else {
+        large_positions(theta, n, cf, sf, 1.0);
+      }
       const float mf = static_cast<float>(magnitude_);
       for (std::size_t i = 0; i < n; ++i) {
         c[i] = static_cast<C>(magnitude_ != 1.0 ? cf[i] * mf : cf[i]);
@@ -242,6 +288,18 @@ class rope {
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
+
+  /// Cold path of fill_chunk: the angles below the kernel's limit by the scalar kernel, the
+  /// others by the full reduction (the same values as cos_sin, element by element).
+  template <class C>
+  static void large_positions(const double* theta, std::size_t n, C* c, C* s, double m) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+      double cv, sv;
+      detail::sincos_angle(theta[i], cv, sv);
+      c[i] = static_cast<C>(m * cv);
+      s[i] = static_cast<C>(m * sv);
+    }
+  }
 
   template <class Arch, bool Inverse, class T, class P>
   void run(const head_view<T>* views, std::size_t nviews, const P* pos,
@@ -259,6 +317,8 @@ class rope {
   std::vector<float> inv_freq_f32_;
   double attention_factor_ = 1.0;
   double magnitude_ = 1.0;
+  double max_inv_freq_ = 0.0;      // max θ_k (exact): the per-chunk angle-range check
+  double max_inv_freq_f32_ = 0.0;  // max θ_k^f32 (hf_f32)
 };
 
 }  // namespace posenc

@@ -9,6 +9,7 @@
 
 #include "posenc/config.hpp"
 #include "posenc/detail/aligned.hpp"
+#include "posenc/detail/angle_range.hpp"
 #include "posenc/detail/rope_apply.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/types.hpp"
@@ -50,11 +51,16 @@ class rope_cache {
   }
 
   /// Grows the table to hold positions [0, max_positions); never shrinks. Allocates; not to be
-  /// called while another thread applies this cache.
+  /// called while another thread applies this cache (the one non-thread-safe member: every
+  /// const member may be called from several threads at once).
+  /// Throws std::length_error, before allocating, when max_positions > max_table_positions
+  /// (2^53) or the table's size in bytes does not fit in size_t; std::bad_alloc when memory
+  /// runs out (the cache is then unchanged).
   template <class Arch = default_arch>
   void reserve(std::size_t max_positions, Arch = Arch{}) {
     if (max_positions <= capacity_) return;
     const std::size_t w = row_width();
+    detail::check_table_size("posenc::rope_cache", max_positions, w, sizeof(C));
     table_.resize(max_positions * w);
     for (std::size_t p = capacity_; p < max_positions; ++p) {
       C* row = table_.data() + p * w;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "posenc/config.hpp"
+#include "posenc/detail/angle_range.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/kernels/bias.hpp"
 #include "posenc/kernels/sincos.hpp"
@@ -20,6 +21,10 @@
 #include "posenc/view.hpp"
 
 namespace posenc {
+
+/// Largest sinusoidal_config::dim accepted: 2^20 channels per token (real models use up to
+/// ~2^15); keeps the frequency table small whatever a configuration says.
+inline constexpr std::size_t sinusoidal_max_dim = std::size_t{1} << 20;
 
 /**
  * Where sin and cos of frequency i go in a row of d channels (n_f frequencies, see
@@ -85,16 +90,18 @@ inline sinusoidal_config sinusoidal_marian(std::size_t dim) {
  * fairseq `make_positions` / HF M2M100 `create_position_ids_from_input_ids`: for tokens
  * t < n with is_token[t] != 0 (real) or 0 (pad),
  *     out[t] = is_token[t] ? padding_idx + past_length + (number of real tokens in [0, t]) :
- * padding_idx so left padding does not shift real tokens and pads read the zero row.
+ * padding_idx so left padding does not shift real tokens and pads read the zero row. The sum
+ * saturates at INT64_MAX / INT64_MIN instead of overflowing; it is then converted to P.
  */
 template <class P>
 void make_fairseq_positions(const unsigned char* is_token, std::size_t n, std::int64_t padding_idx,
                             std::int64_t past_length, P* out) noexcept {
   std::int64_t count = 0;
+  const std::int64_t base = detail::saturating_add(padding_idx, past_length);
   for (std::size_t t = 0; t < n; ++t) {
     if (is_token[t]) {
       ++count;
-      out[t] = static_cast<P>(padding_idx + past_length + count);
+      out[t] = static_cast<P>(detail::saturating_add(base, count));
     } else {
       out[t] = static_cast<P>(padding_idx);
     }
@@ -114,7 +121,10 @@ void make_fairseq_positions(const unsigned char* is_token, std::size_t n, std::i
  * storage, double for double). So a float entry is within 1 ulp of sin/cos of the double angle
  * at every position, and the double angle is within p·ω_i·2^−53 of the ideal one: 1e-9 rad at
  * p = 10^7 (never a recurrence: its error grows with p). add_to computes
- * x = T(C(x) + C(PE)). Anchors compute the table in float32 (error up to 2e-7 at d = 16, and
+ * x = T(C(x) + C(PE)). Position range: pos + position_offset saturates at INT64_MAX /
+ * INT64_MIN (no overflow); every int64 gives bounded values: beyond 2^53 the position is rounded
+ * to double, and angles of 2^32 rad or more use the C library's full reduction (std::cos /
+ * std::sin) on every path alike (see rope's position range). Anchors compute the table in float32 (error up to 2e-7 at d = 16, and
  * growing with p·ω), so they differ from posenc in the last bits by design.
  *
  * Threads: none started; const members may be called concurrently.
@@ -130,6 +140,8 @@ class sinusoidal_embedding {
   explicit sinusoidal_embedding(const sinusoidal_config& cfg) : cfg_(cfg) {
     constexpr const char* who = "posenc::sinusoidal_embedding";
     if (cfg_.dim == 0) detail::invalid(who, "dim", cfg_.dim, "must be > 0");
+    if (cfg_.dim > sinusoidal_max_dim)
+      detail::invalid(who, "dim", cfg_.dim, "must be <= 2^20 (posenc::sinusoidal_max_dim)");
     if (cfg_.layout != sinusoidal_layout::interleaved && cfg_.layout != sinusoidal_layout::concat)
       detail::invalid(who, "layout", static_cast<int>(cfg_.layout), "is not a sinusoidal_layout");
     if (cfg_.frequencies != sinusoidal_frequencies::paper &&
@@ -152,6 +164,7 @@ class sinusoidal_embedding {
         e = static_cast<long double>(i) / static_cast<long double>(den);
       }
       freq_[i] = static_cast<double>(std::exp2(-e * lb));
+      max_freq_ = std::max(max_freq_, freq_[i]);
     }
   }
 
@@ -172,7 +185,7 @@ class sinusoidal_embedding {
   template <class C = float>
   [[nodiscard]] C value(std::int64_t pos, std::size_t channel) const noexcept {
     POSENC_ASSERT(channel < cfg_.dim, "posenc::sinusoidal_embedding: channel out of range");
-    const std::int64_t p = pos + cfg_.position_offset;
+    const std::int64_t p = detail::saturating_add(pos, cfg_.position_offset);
     if (p == cfg_.padding_position && cfg_.padding_position >= 0) return C(0);
     std::size_t i = 0;
     bool is_cos = false;
@@ -189,7 +202,7 @@ class sinusoidal_embedding {
       return C(0);  // t2t odd pad channel
     }
     double cv, sv;
-    kernels::detail::sincos_scalar(static_cast<double>(p) * freq_[i], cv, sv);
+    detail::sincos_angle(static_cast<double>(p) * freq_[i], cv, sv);
     return static_cast<C>(is_cos ? cv : sv);
   }
 
@@ -224,8 +237,10 @@ class sinusoidal_embedding {
       if (!Add) kernels::fill(arch, x, cfg_.dim, C(0));
       return;
     }
-    POSENC_ASSERT(p > -(std::int64_t{1} << 53) && p < (std::int64_t{1} << 53),
-                  "posenc::sinusoidal_embedding: |position| must be < 2^53");
+    const double pd = static_cast<double>(p);
+    // One compare per row: every angle below the sincos kernel's limit (else the scalar
+    // definition's full reduction, element by element).
+    const bool in_kernel_range = std::fabs(pd) * max_freq_ < detail::sincos_kernel_limit;
     const bool interleaved = cfg_.layout == sinusoidal_layout::interleaved;
     alignas(64) double theta[chunk];
     alignas(64) C s[chunk];
@@ -234,8 +249,17 @@ class sinusoidal_embedding {
     for (std::size_t i0 = 0; i0 < n_freq_; i0 += chunk) {
       const std::size_t m = std::min(chunk, n_freq_ - i0);
       const std::size_t mc = i0 < n_cos_ ? std::min(m, n_cos_ - i0) : 0;  // cos of this chunk
-      kernels::position_angles<Arch>(static_cast<double>(p), freq_.data() + i0, theta, m);
-      kernels::sincos(arch, theta, c, s, m);
+      kernels::position_angles<Arch>(pd, freq_.data() + i0, theta, m);
+      if (in_kernel_range) {
+        kernels::sincos(arch, theta, c, s, m);
+      } else {
+        for (std::size_t k = 0; k < m; ++k) {
+          double cv, sv;
+          detail::sincos_angle(theta[k], cv, sv);
+          c[k] = static_cast<C>(cv);
+          s[k] = static_cast<C>(sv);
+        }
+      }
       if (interleaved) {
         const std::size_t n = m + mc;  // channels [2·i0, 2·i0 + n)
         for (std::size_t k = 0; k < m; ++k) buf[kernels::split16_index<T>(2 * k, n)] = s[k];
@@ -277,15 +301,17 @@ class sinusoidal_embedding {
     POSENC_ASSERT(x.data != nullptr || x.tokens == 0, "posenc::sinusoidal_embedding: null view");
     const std::size_t last = std::min(range.last, x.tokens);
     for (std::size_t t = range.first; t < last; ++t) {
-      const std::int64_t p0 =
-          pos != nullptr ? static_cast<std::int64_t>(pos[t]) : first + static_cast<std::int64_t>(t);
-      row<Arch, Add>(x.row(t), p0 + cfg_.position_offset);
+      const std::int64_t p0 = pos != nullptr
+                                  ? static_cast<std::int64_t>(pos[t])
+                                  : detail::saturating_add(first, static_cast<std::int64_t>(t));
+      row<Arch, Add>(x.row(t), detail::saturating_add(p0, cfg_.position_offset));
     }
   }
 
   sinusoidal_config cfg_;
   std::size_t n_freq_ = 0;
   std::size_t n_cos_ = 0;
+  double max_freq_ = 0.0;  // max ω_i: the per-row angle-range check
   std::vector<double> freq_;
 };
 
@@ -314,11 +340,15 @@ class sinusoidal_table {
     reserve(capacity, arch);
   }
 
-  /// Grows the table to effective positions [0, capacity); never shrinks. Allocates.
+  /// Grows the table to effective positions [0, capacity); never shrinks. Allocates; not to be
+  /// called while another thread reads this table (the one non-thread-safe member).
+  /// Throws std::length_error, before allocating, when capacity > max_table_positions (2^53) or
+  /// the table's bytes do not fit in size_t.
   template <class Arch = default_arch>
   void reserve(std::size_t capacity, Arch = Arch{}) {
     if (capacity <= capacity_) return;
     const std::size_t d = pe_.dim();
+    detail::check_table_size("posenc::sinusoidal_table", capacity, d, sizeof(C));
     table_.resize(capacity * d);
     std::vector<C> natural(d);
     for (std::size_t p = capacity_; p < capacity; ++p) {
@@ -361,9 +391,10 @@ class sinusoidal_table {
     const std::int64_t off = pe_.config().position_offset;
     const std::size_t last = std::min(range.last, x.tokens);
     for (std::size_t t = range.first; t < last; ++t) {
-      const std::int64_t p = (pos != nullptr ? static_cast<std::int64_t>(pos[t])
-                                             : first + static_cast<std::int64_t>(t)) +
-                             off;
+      const std::int64_t p = detail::saturating_add(
+          pos != nullptr ? static_cast<std::int64_t>(pos[t])
+                         : detail::saturating_add(first, static_cast<std::int64_t>(t)),
+          off);
       T* row = x.row(t);
       if (p >= 0 && static_cast<std::uint64_t>(p) < capacity_) {
         const C* v = table_.data() + static_cast<std::size_t>(p) * d;

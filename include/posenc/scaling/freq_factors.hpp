@@ -38,7 +38,7 @@ struct freq_factors_scaling {
   void validate(const rope_dims& d) const {
     constexpr const char* who = "posenc::freq_factors_scaling";
     detail::check_pair_list(who, "divisors", divisors, d);
-    detail::check_positive(who, "attention_factor_value", attention_factor_value);
+    detail::check_positive_f32(who, "attention_factor_value", attention_factor_value);
   }
 
   void inv_freq(const rope_dims& d, double* out) const noexcept {

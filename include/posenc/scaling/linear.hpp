@@ -32,8 +32,9 @@ struct linear_scaling {
   const char* name() const noexcept { return "linear"; }
 
   /// Throws std::invalid_argument unless factor is finite and ≥ 1.
-  void validate(const rope_dims&) const {
+  void validate(const rope_dims& d) const {
     detail::check_factor("posenc::linear_scaling", "factor", factor);
+    detail::check_scaled_freqs("posenc::linear_scaling", "factor", factor, *this, d);
   }
 
   void inv_freq(const rope_dims& d, double* out) const noexcept {

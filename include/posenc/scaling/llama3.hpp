@@ -49,7 +49,7 @@ struct llama3_scaling {
 
   /// Throws std::invalid_argument naming the field: factor < 1 or non-finite, low_freq_factor
   /// ≤ 0 or non-finite, high_freq_factor < low_freq_factor or non-finite, original length 0.
-  void validate(const rope_dims&) const {
+  void validate(const rope_dims& d) const {
     constexpr const char* who = "posenc::llama3_scaling";
     detail::check_factor(who, "factor", factor);
     detail::check_positive(who, "low_freq_factor", low_freq_factor);
@@ -57,6 +57,7 @@ struct llama3_scaling {
     if (!(high_freq_factor >= low_freq_factor))
       detail::invalid(who, "high_freq_factor", high_freq_factor, "must be >= low_freq_factor");
     detail::check_length(who, "original_max_position", original_max_position);
+    if (d.rotary_dim != 0) detail::check_scaled_freqs(who, "factor", factor, *this, d);
   }
 
   void inv_freq(const rope_dims& d, double* out) const noexcept {

@@ -67,8 +67,13 @@ struct longrope_scaling {
     detail::check_pair_list(who, "long_factor", long_factor, d);
     detail::check_length(who, "original_max_position", original_max_position);
     detail::check_factor(who, "factor", factor);
-    if (explicit_attention_factor)
-      detail::check_positive(who, "explicit_attention_factor", *explicit_attention_factor);
+    if (explicit_attention_factor) {
+      detail::check_positive_f32(who, "explicit_attention_factor", *explicit_attention_factor);
+    } else if (factor > 1.0 && original_max_position < 2) {
+      detail::invalid(who, "original_max_position", original_max_position,
+                      "must be >= 2 when factor > 1 and no explicit_attention_factor is given "
+                      "(the default attention factor divides by ln original_max_position)");
+    }
     detail::check_length_choice(who, current_length, served_length);
   }
 

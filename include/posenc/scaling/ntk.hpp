@@ -49,6 +49,7 @@ struct ntk_scaling {
     if (d.rotary_dim <= 2)
       detail::invalid("posenc::ntk_scaling", "rotary_dim", d.rotary_dim,
                       "must be > 2 (the NTK exponent is r/(r-2))");
+    detail::check_scaled_freqs("posenc::ntk_scaling", "alpha", alpha, *this, d);
   }
 
   /// base' = base · α^(r/(r−2)).
@@ -128,6 +129,7 @@ struct dynamic_ntk_scaling {
     detail::check_length_choice(who, current_length, served_length);
     if (d.rotary_dim <= 2)
       detail::invalid(who, "rotary_dim", d.rotary_dim, "must be > 2 (the NTK exponent is r/(r-2))");
+    detail::check_scaled_freqs(who, "factor", factor, *this, d);
   }
 
   /// The length whose base is used: max(current_length or served_length, L0).

@@ -98,7 +98,7 @@ struct yarn_scaling {
   /// Throws std::invalid_argument naming the field: factor < 1 or non-finite,
   /// original_max_position = 0, beta_slow ≤ 0, beta_fast ≤ beta_slow, non-finite betas,
   /// explicit_attention_factor ≤ 0, negative or non-finite mscale / mscale_all_dim, unknown variant.
-  void validate(const rope_dims&) const {
+  void validate(const rope_dims& d) const {
     constexpr const char* who = "posenc::yarn_scaling";
     detail::check_factor(who, "factor", factor);
     detail::check_length(who, "original_max_position", original_max_position);
@@ -107,11 +107,12 @@ struct yarn_scaling {
     if (!(beta_fast > beta_slow))
       detail::invalid(who, "beta_fast", beta_fast, "must be > beta_slow");
     if (explicit_attention_factor)
-      detail::check_positive(who, "explicit_attention_factor", *explicit_attention_factor);
+      detail::check_positive_f32(who, "explicit_attention_factor", *explicit_attention_factor);
     if (mscale) detail::check_non_negative(who, "mscale", *mscale);
     if (mscale_all_dim) detail::check_non_negative(who, "mscale_all_dim", *mscale_all_dim);
     if (variant != yarn_variant::hf && variant != yarn_variant::llama_cpp)
       detail::invalid(who, "variant", static_cast<int>(variant), "is not a yarn_variant");
+    if (d.rotary_dim != 0) detail::check_scaled_freqs(who, "factor", factor, *this, d);
   }
 
   /// The unrounded correction dimension of n rotations (exact, long double → double).
