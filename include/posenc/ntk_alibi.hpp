@@ -27,7 +27,7 @@ void check_float_slopes(const char* who, const char* field, double value, const 
     const float mf = static_cast<float>(m[h]);
     if (!std::isfinite(m[h]) || !(m[h] > 0.0) || !std::isfinite(mf) || !(mf > 0.0f))
       invalid(who, field, value,
-              ("makes the slope of head " + std::to_string(h) + " = " + std::to_string(m[h]) +
+              ("makes the slope of head " + std::to_string(h) + " = " + show(m[h]) +
                ", not finite and > 0 in float")
                   .c_str());
   }

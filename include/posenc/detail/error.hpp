@@ -11,6 +11,16 @@
 namespace posenc {
 namespace detail {
 
+/// A value as the messages show it (17 significant digits for floating point; never the
+/// hundreds of digits std::to_string gives 1e300).
+template <class V>
+std::string show(const V& value) {
+  std::ostringstream os;
+  os.precision(17);
+  os << value;
+  return os.str();
+}
+
 /// Throws std::invalid_argument("<who>: <field> = <value> <why>").
 template <class V>
 [[noreturn]] void invalid(const char* who, const char* field, const V& value, const char* why) {

@@ -71,7 +71,7 @@ void check_scaled_freqs(const char* who, const char* field, double value, const 
     if (!ok64 || !ok32) {
       const std::string why = std::string("makes ") + (ok64 ? "inv_freq_f32[" : "inv_freq[") +
                               std::to_string(k) + "] = " +
-                              std::to_string(ok64 ? static_cast<double>(f32[k]) : f[k]) +
+                              show(ok64 ? static_cast<double>(f32[k]) : f[k]) +
                               ", not finite and > 0";
       invalid(who, field, value, why.c_str());
     }

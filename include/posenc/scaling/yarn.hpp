@@ -112,6 +112,16 @@ struct yarn_scaling {
     if (mscale_all_dim) detail::check_non_negative(who, "mscale_all_dim", *mscale_all_dim);
     if (variant != yarn_variant::hf && variant != yarn_variant::llama_cpp)
       detail::invalid(who, "variant", static_cast<int>(variant), "is not a yarn_variant");
+    if (mscale && mscale_all_dim) {  // their ratio is the attention factor: finite in float?
+      const double a = attention_factor(d);
+      const float af = static_cast<float>(a);
+      if (!std::isfinite(a) || !(a > 0.0) || !std::isfinite(af) || !(af > 0.0f))
+        detail::invalid(who, "mscale", *mscale,
+                        ("with mscale_all_dim = " + detail::show(*mscale_all_dim) +
+                         " gives attention factor " + detail::show(a) +
+                         ", not finite and > 0 in float")
+                            .c_str());
+    }
     if (d.rotary_dim != 0) detail::check_scaled_freqs(who, "factor", factor, *this, d);
   }
 
