@@ -4,8 +4,6 @@
 // cannot exist), and the message must name the field (and, where it matters, say why). The
 // HF config reader and posenc-inspect have their own table in hf_config_bad_input_test.cpp.
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cctype>
 #include <cmath>
 #include <cstddef>
@@ -15,6 +13,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/alibi.hpp>
 #include <posenc/ntk_alibi.hpp>
@@ -31,9 +31,9 @@ using posenc::rope_config;
 enum class expect { invalid, length };
 
 struct bad_case {
-  const char* name;      // test name suffix
-  expect type;           // exception type expected
-  const char* field;     // must appear in what()
+  const char* name;   // test name suffix
+  expect type;        // exception type expected
+  const char* field;  // must appear in what()
   std::function<void()> run;
 };
 
@@ -108,7 +108,9 @@ posenc::sinusoidal_config scfg(std::size_t dim) { return posenc::sinusoidal_pape
 std::vector<bad_case> cases() {
   std::vector<bad_case> v;
   auto add = [&](const char* name, const char* field, std::function<void()> f,
-                 expect t = expect::invalid) { v.push_back(bad_case{name, t, field, std::move(f)}); };
+                 expect t = expect::invalid) {
+    v.push_back(bad_case{name, t, field, std::move(f)});
+  };
 
   // --- rope_config ---------------------------------------------------------------------------
   add("rope_head_dim_0", "head_dim", [] { (void)rope(cfg(0)); });
@@ -175,12 +177,10 @@ std::vector<bad_case> cases() {
   add("ff_attention_0", "attention_factor_value", with(ff(std::vector<double>(32, 1.0), 0.0)));
   add("ff_attention_negative", "attention_factor_value",
       with(ff(std::vector<double>(32, 1.0), -1.0)));
-  add("ff_attention_1e40", "attention_factor_value",
-      with(ff(std::vector<double>(32, 1.0), 1e40)));
+  add("ff_attention_1e40", "attention_factor_value", with(ff(std::vector<double>(32, 1.0), 1e40)));
   add("ff_attention_1e-50", "attention_factor_value",
       with(ff(std::vector<double>(32, 1.0), 1e-50)));
-  add("ff_attention_nan", "attention_factor_value",
-      with(ff(std::vector<double>(32, 1.0), kNaN)));
+  add("ff_attention_nan", "attention_factor_value", with(ff(std::vector<double>(32, 1.0), kNaN)));
 
   // --- ntk / dynamic ---------------------------------------------------------------------------
   add("ntk_alpha_half", "alpha", with(posenc::ntk_scaling{0.5}));
@@ -307,27 +307,42 @@ std::vector<bad_case> cases() {
   });
 
   // --- rope_cache ------------------------------------------------------------------------------
-  add("cache_2p57_plus_1", "capacity", [] {
-    posenc::rope r(cfg(128));
-    posenc::rope_cache<float> c(r, (std::size_t{1} << 57) + 1);
-  }, expect::length);
-  add("cache_double_2p56", "capacity", [] {
-    posenc::rope r(cfg(128));
-    posenc::rope_cache<double> c(r, (std::size_t{1} << 56) + 3);
-  }, expect::length);
-  add("cache_size_max", "capacity", [] {
-    posenc::rope r(cfg(2));
-    posenc::rope_cache<float> c(r, kSizeMax);
-  }, expect::length);
-  add("cache_2p53_plus_1", "capacity", [] {
-    posenc::rope r(cfg(2));
-    posenc::rope_cache<float> c(r, (std::size_t{1} << 53) + 1);
-  }, expect::length);
-  add("cache_reserve_overflow", "capacity", [] {
-    posenc::rope r(cfg(128));
-    posenc::rope_cache<float> c(r, 16);
-    c.reserve((std::size_t{1} << 57) + 1);
-  }, expect::length);
+  add(
+      "cache_2p57_plus_1", "capacity",
+      [] {
+        posenc::rope r(cfg(128));
+        posenc::rope_cache<float> c(r, (std::size_t{1} << 57) + 1);
+      },
+      expect::length);
+  add(
+      "cache_double_2p56", "capacity",
+      [] {
+        posenc::rope r(cfg(128));
+        posenc::rope_cache<double> c(r, (std::size_t{1} << 56) + 3);
+      },
+      expect::length);
+  add(
+      "cache_size_max", "capacity",
+      [] {
+        posenc::rope r(cfg(2));
+        posenc::rope_cache<float> c(r, kSizeMax);
+      },
+      expect::length);
+  add(
+      "cache_2p53_plus_1", "capacity",
+      [] {
+        posenc::rope r(cfg(2));
+        posenc::rope_cache<float> c(r, (std::size_t{1} << 53) + 1);
+      },
+      expect::length);
+  add(
+      "cache_reserve_overflow", "capacity",
+      [] {
+        posenc::rope r(cfg(128));
+        posenc::rope_cache<float> c(r, 16);
+        c.reserve((std::size_t{1} << 57) + 1);
+      },
+      expect::length);
 
   // --- sinusoidal ------------------------------------------------------------------------------
   add("sin_dim_0", "dim", [] { posenc::sinusoidal_embedding pe(scfg(0)); });
@@ -359,18 +374,27 @@ std::vector<bad_case> cases() {
     c.frequencies = static_cast<posenc::sinusoidal_frequencies>(5);
     posenc::sinusoidal_embedding pe(c);
   });
-  add("sin_table_2p57_plus_1", "capacity", [] {
-    posenc::sinusoidal_embedding pe(scfg(128));
-    posenc::sinusoidal_table<float> t(pe, (std::size_t{1} << 57) + 1);
-  }, expect::length);
-  add("sin_table_bf16_size_max", "capacity", [] {
-    posenc::sinusoidal_embedding pe(posenc::sinusoidal_t2t(3));
-    posenc::sinusoidal_table<posenc::bfloat16_t> t(pe, kSizeMax);
-  }, expect::length);
-  add("sin_table_double_2p53_plus_1", "capacity", [] {
-    posenc::sinusoidal_embedding pe(scfg(1));
-    posenc::sinusoidal_table<double> t(pe, (std::size_t{1} << 53) + 1);
-  }, expect::length);
+  add(
+      "sin_table_2p57_plus_1", "capacity",
+      [] {
+        posenc::sinusoidal_embedding pe(scfg(128));
+        posenc::sinusoidal_table<float> t(pe, (std::size_t{1} << 57) + 1);
+      },
+      expect::length);
+  add(
+      "sin_table_bf16_size_max", "capacity",
+      [] {
+        posenc::sinusoidal_embedding pe(posenc::sinusoidal_t2t(3));
+        posenc::sinusoidal_table<posenc::bfloat16_t> t(pe, kSizeMax);
+      },
+      expect::length);
+  add(
+      "sin_table_double_2p53_plus_1", "capacity",
+      [] {
+        posenc::sinusoidal_embedding pe(scfg(1));
+        posenc::sinusoidal_table<double> t(pe, (std::size_t{1} << 53) + 1);
+      },
+      expect::length);
 
   // --- alibi (checks present in alibi.hpp) -----------------------------------------------------
   add("alibi_heads_0", "num_heads", [] { posenc::alibi_bias a(acfg(0)); });

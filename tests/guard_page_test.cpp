@@ -6,9 +6,6 @@
 // type (float, double, bfloat16, float16). Runs in every CI configuration, sanitizers included.
 // POSIX only (mmap / mprotect).
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -17,6 +14,9 @@
 #include <cstring>
 #include <type_traits>
 #include <vector>
+
+#include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <posenc/alibi.hpp>
 #include <posenc/rope.hpp>
@@ -165,7 +165,8 @@ void rope_grid() {
           guarded_pages gp(T_ * H);
           const std::ptrdiff_t hs = static_cast<std::ptrdiff_t>(2 * kPage / sizeof(T));
           T* first = reinterpret_cast<T*>(gp.page(0) + kPage - D * sizeof(T));
-          const auto v = posenc::make_head_view(first, T_, H, D, hs * static_cast<std::ptrdiff_t>(H), hs);
+          const auto v =
+              posenc::make_head_view(first, T_, H, D, hs * static_cast<std::ptrdiff_t>(H), hs);
           std::vector<T> contiguous(n);
           fill_values(contiguous.data(), n, 2.5);
           for (std::size_t t = 0; t < T_; ++t)
@@ -223,8 +224,8 @@ void sinusoidal_grid() {
       if (D * sizeof(T) <= kPage) {
         guarded_pages gp(T_);
         T* first = reinterpret_cast<T*>(gp.page(0) + kPage - D * sizeof(T));
-        const auto v = posenc::make_embed_view(
-            first, T_, D, static_cast<std::ptrdiff_t>(2 * kPage / sizeof(T)));
+        const auto v = posenc::make_embed_view(first, T_, D,
+                                               static_cast<std::ptrdiff_t>(2 * kPage / sizeof(T)));
         table.template fill<Arch>(v, pos);
         for (std::size_t t = 0; t < T_; ++t)
           ASSERT_TRUE(same_bits(v.row(t), ref.data() + t * D, D)) << "strided D " << D;
@@ -265,10 +266,11 @@ void alibi_grid() {
       T* first = reinterpret_cast<T*>(gp.page(0) + kPage - n * sizeof(T));
       const auto v = posenc::make_logits_view(first, rows, n,
                                               static_cast<std::ptrdiff_t>(2 * kPage / sizeof(T)));
-      for (std::size_t r = 0; r < rows; ++r) std::memcpy(v.row(r), tile.data() + r * n, n * sizeof(T));
+      for (std::size_t r = 0; r < rows; ++r)
+        std::memcpy(v.row(r), tile.data() + r * n, n * sizeof(T));
       a.add_to<Arch>(v, 1, static_cast<std::int64_t>(n), 0);
-      a.add_to<Arch>(posenc::make_logits_view(tile.data(), rows, n), 1, static_cast<std::int64_t>(n),
-                     0);
+      a.add_to<Arch>(posenc::make_logits_view(tile.data(), rows, n), 1,
+                     static_cast<std::int64_t>(n), 0);
       for (std::size_t r = 0; r < rows; ++r)
         ASSERT_TRUE(same_bits(v.row(r), tile.data() + r * n, n)) << "tile n " << n;
     }

@@ -3,8 +3,6 @@
 // exception, never a crash) whose message names the key, quotes at most a bounded excerpt, and
 // comes back in bounded time. The core constructors have their table in bad_input_test.cpp.
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -14,7 +12,9 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
 #include <posenc/hf_config.hpp>
 
 #include "../tools/inspect.hpp"
@@ -61,8 +61,8 @@ std::vector<hf_case> cases() {
   add("deep_objects_30000", "{\"head_dim\": 64, \"x\": " + nested_objects(30000) + "}",
       "nested deeper");
   add("deep_65", "{\"head_dim\": " + nested(65) + "}", "nested deeper");
-  add("deep_value_in_scaling", with_scaling("{\"rope_type\": \"linear\", \"factor\": " +
-                                            nested(50000) + "}"),
+  add("deep_value_in_scaling",
+      with_scaling("{\"rope_type\": \"linear\", \"factor\": " + nested(50000) + "}"),
       "nested deeper");
   // --- geometry --------------------------------------------------------------------------------
   add("head_dim_61310724", "{\"head_dim\": 61310724}", "head_dim");
@@ -78,8 +78,7 @@ std::vector<hf_case> cases() {
   add("hidden_size_huge", "{\"hidden_size\": 1e12, \"num_attention_heads\": 1}", "hidden_size");
   add("hidden_over_heads_huge", "{\"hidden_size\": 16000000, \"num_attention_heads\": 2}",
       "hidden_size");
-  add("heads_huge", "{\"hidden_size\": 4096, \"num_attention_heads\": 1e6}",
-      "num_attention_heads");
+  add("heads_huge", "{\"hidden_size\": 4096, \"num_attention_heads\": 1e6}", "num_attention_heads");
   add("heads_missing", "{\"hidden_size\": 4096}", "num_attention_heads");
   add("hidden_missing", "{\"num_attention_heads\": 32}", "head_dim");
   add("hidden_lt_heads", "{\"hidden_size\": 16, \"num_attention_heads\": 32}", "hidden_size");
@@ -106,8 +105,7 @@ std::vector<hf_case> cases() {
   add("scaling_unknown_type", with_scaling("{\"rope_type\": \"foo\"}"), "rope_type");
   add("scaling_type_number", with_scaling("{\"rope_type\": 3}"), "rope_type");
   add("linear_missing_factor", with_scaling("{\"rope_type\": \"linear\"}"), "factor");
-  add("linear_factor_half", with_scaling("{\"rope_type\": \"linear\", \"factor\": 0.5}"),
-      "factor");
+  add("linear_factor_half", with_scaling("{\"rope_type\": \"linear\", \"factor\": 0.5}"), "factor");
   add("linear_factor_1e300", with_scaling("{\"rope_type\": \"linear\", \"factor\": 1e300}"),
       "factor");
   add("dynamic_alpha_1e300", with_scaling("{\"type\": \"dynamic\", \"alpha\": 1e300}"), "alpha");
@@ -136,8 +134,8 @@ std::vector<hf_case> cases() {
       with_scaling("{\"rope_type\": \"yarn\", \"factor\": 4, "
                    "\"original_max_position_embeddings\": 1e15}"),
       "original_max_position_embeddings");
-  add("longrope_missing_long",
-      with_scaling("{\"rope_type\": \"longrope\", \"short_factor\": [1]}"), "long_factor");
+  add("longrope_missing_long", with_scaling("{\"rope_type\": \"longrope\", \"short_factor\": [1]}"),
+      "long_factor");
   add("longrope_short_size",
       with_scaling("{\"rope_type\": \"longrope\", \"short_factor\": [1, 1], \"long_factor\": [1, "
                    "1], \"original_max_position_embeddings\": 4096}"),
@@ -186,8 +184,7 @@ TEST_P(HfBadInput, ThrowsInvalidArgumentNamingTheKey) {
   } catch (const std::exception& e) {
     what = std::string("(other exception) ") + e.what();
   }
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_FALSE(what.empty()) << c.name << ": nothing thrown";
   EXPECT_TRUE(right_type) << c.name << ": wrong exception type: " << what;
   EXPECT_NE(what.find(c.field), std::string::npos)
@@ -224,8 +221,7 @@ TEST(HfBadInputParsed, DeepValueRejectedBeforeUse) {
     (void)posenc::hf_rope_spec_from_json(cfg);
     ADD_FAILURE() << "accepted a value nested 100000 deep";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("nested deeper than 64"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("nested deeper than 64"), std::string::npos) << e.what();
   }
 }
 
@@ -259,8 +255,7 @@ TEST(HfBadInputParsed, LimitsAcceptRealisticExtremes) {
                 .max_position_embeddings,
             4294967296u);
   // Nesting up to the limit is parsed (the unused key is ignored).
-  EXPECT_EQ(posenc::rope_from_hf_config("{\"head_dim\": 64, \"x\": " + nested(60) + "}")
-                .head_dim(),
+  EXPECT_EQ(posenc::rope_from_hf_config("{\"head_dim\": 64, \"x\": " + nested(60) + "}").head_dim(),
             64u);
 }
 

@@ -4,12 +4,12 @@
 // against the C library's long-double cosl/sinl (full argument reduction) on that angle — an
 // oracle independent of posenc's kernels. Sinusoidal position sums saturate (UBSan-clean).
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/rope.hpp>
 #include <posenc/rope_cache.hpp>
@@ -31,11 +31,17 @@ constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
 
 /// Positions at and beyond the exact range of double, and around the kernel's angle limit.
 const std::vector<std::int64_t>& huge_positions() {
-  static const std::vector<std::int64_t> p = {
-      std::int64_t{1} << 32,       (std::int64_t{1} << 32) + 7, std::int64_t{1} << 40,
-      std::int64_t{1} << 53,       (std::int64_t{1} << 53) + 1, std::int64_t{1} << 60,
-      (std::int64_t{1} << 60) + 3, kMax - 1,                    kMax,
-      -(std::int64_t{1} << 53),    kMin};
+  static const std::vector<std::int64_t> p = {std::int64_t{1} << 32,
+                                              (std::int64_t{1} << 32) + 7,
+                                              std::int64_t{1} << 40,
+                                              std::int64_t{1} << 53,
+                                              (std::int64_t{1} << 53) + 1,
+                                              std::int64_t{1} << 60,
+                                              (std::int64_t{1} << 60) + 3,
+                                              kMax - 1,
+                                              kMax,
+                                              -(std::int64_t{1} << 53),
+                                              kMin};
   return p;
 }
 
@@ -82,15 +88,19 @@ TYPED_TEST(HugePosition, CoefficientsAreCosSinOfTheDoubleAngle) {
         const float sref = static_cast<float>(std::sin(a));
         // One rounding of a < 1 ulp double to float: within 1 float ulp of the float-rounded
         // long-double value.
-        EXPECT_LE(ulp_distance(c[k], cref), 1) << "pos " << p << " k " << k << " prec "
-                                               << static_cast<int>(prec);
+        EXPECT_LE(ulp_distance(c[k], cref), 1)
+            << "pos " << p << " k " << k << " prec " << static_cast<int>(prec);
         EXPECT_LE(ulp_distance(s[k], sref), 1) << "pos " << p << " k " << k;
         // double coefficients (exact mode; hf_f32 rounds cos/sin to float first): glibc's
         // cos/sin are within 1 ulp; 2 allowed for the reference's own rounding to double.
-        if (prec == rope_precision::exact)
+        if (prec == rope_precision::exact) {
           EXPECT_LE(std::fabs(static_cast<long double>(cd[k]) - std::cos(a)),
-                  2 * posenc_test::ulp_of<double>(std::cos(a)))
-            << "pos " << p << " k " << k;
+                    2 * posenc_test::ulp_of<double>(std::cos(a)))
+              << "pos " << p << " k " << k;
+          EXPECT_LE(std::fabs(static_cast<long double>(sd[k]) - std::sin(a)),
+                    2 * posenc_test::ulp_of<double>(std::sin(a)))
+              << "pos " << p << " k " << k;
+        }
       }
     }
   }

@@ -236,10 +236,10 @@ inline double hf_required_number(const hf_json& obj, const char* key, const std:
 }
 
 /// Upper bounds of the counts read from a config (see hf_rope_spec, "Limits").
-inline constexpr double hf_max_dim = 65536.0;            // head_dim, rotary_dim
-inline constexpr double hf_max_hidden = 16777216.0;      // hidden_size: 2^24
-inline constexpr double hf_max_heads = 65536.0;          // num_attention_heads
-inline constexpr double hf_max_length = 4294967296.0;    // lengths in tokens: 2^32
+inline constexpr double hf_max_dim = 65536.0;          // head_dim, rotary_dim
+inline constexpr double hf_max_hidden = 16777216.0;    // hidden_size: 2^24
+inline constexpr double hf_max_heads = 65536.0;        // num_attention_heads
+inline constexpr double hf_max_length = 4294967296.0;  // lengths in tokens: 2^32
 
 /// A positive integer ≤ max (JSON integer, or a float with an integral value, as Python
 /// accepts).
@@ -406,7 +406,8 @@ inline hf_rope_spec hf_read_spec(const nlohmann::json& cfg, const hf_rope_option
   std::size_t rotary_dim =
       static_cast<std::size_t>(static_cast<double>(head_dim) * s.partial_rotary_factor);
   if (rotary_dim == 0)  // 0 would mean "head_dim" to rope: full rotary instead of none
-    hf_fail("partial_rotary_factor", "= " + detail::hf_show(nlohmann::json(s.partial_rotary_factor)) +
+    hf_fail("partial_rotary_factor", "= " +
+                                         detail::hf_show(nlohmann::json(s.partial_rotary_factor)) +
                                          " gives rotary_dim = int(" + std::to_string(head_dim) +
                                          " * factor) = 0: no channel would rotate");
   if (auto rd = hf_count(cfg, "rotary_dim", "", hf_max_dim)) {

@@ -54,17 +54,18 @@ struct rope_config {
  * Layout: see rope_layout ([ccss0000] half_split, [cscs0000] interleaved); channels r..D−1
  * pass through untouched (partial rotary, e.g. GPT-NeoX's 25 %).
  * Numerics: see rope_precision. Angles are never formed in float in exact mode: a position of
- * 2^31 − 1 gets float cos/sin within 1 ulp (double within 3 ulp) of the correctly rounded value of its double angle.
- * Position range: every int32 / int64 position is accepted and gives a rotation (cos² + sin² =
- * magnitude², within rounding). Positions are exact in double up to 2^53; beyond, double(p)
- * is the nearest double, so the angle is that of a position up to 2^(e−53) away (p < 2^e):
- * beyond 2^53 the rotation is well-formed but no longer that of p. Angles of 2^32 rad and
+ * 2^31 − 1 gets float cos/sin within 1 ulp (double within 3 ulp) of the correctly rounded value of
+ * its double angle. Position range: every int32 / int64 position is accepted and gives a rotation
+ * (cos² + sin² = magnitude², within rounding). Positions are exact in double up to 2^53; beyond,
+ * double(p) is the nearest double, so the angle is that of a position up to 2^(e−53) away (p <
+ * 2^e): beyond 2^53 the rotation is well-formed but no longer that of p. Angles of 2^32 rad and
  * more (|p|·θ_0 ≥ 2^32, e.g. p ≥ 2^32 at θ_0 = 1) are reduced by the C library's full
  * reduction (std::cos / std::sin) instead of the kernel's, on every path alike (a per-chunk
  * check |p|·max θ_k < 2^32 keeps the kernel path for every realistic position).
  * Storage: float, double (coefficients in double), bfloat16_t / float16_t (math in float,
  * one rounding per output), Eigen::half / Eigen::bfloat16 via posenc/eigen.hpp.
- * Threads: none are started; apply takes a token_range so an engine can split the work.
+ * Threads: none are started; apply takes a token_range so an engine can split the work. A rope
+ * is immutable after construction: every member may be called from several threads at once.
  *
  * Example:
  *     posenc::rope rope({.head_dim = 128, .base = 500000.0});
@@ -82,7 +83,8 @@ class rope {
     constexpr const char* who = "posenc::rope";
     if (cfg_.head_dim == 0) detail::invalid(who, "head_dim", cfg_.head_dim, "must be > 0");
     if (cfg_.head_dim > rope_max_head_dim)
-      detail::invalid(who, "head_dim", cfg_.head_dim, "must be <= 65536 (posenc::rope_max_head_dim)");
+      detail::invalid(who, "head_dim", cfg_.head_dim,
+                      "must be <= 65536 (posenc::rope_max_head_dim)");
     if (cfg_.rotary_dim == 0) cfg_.rotary_dim = cfg_.head_dim;
     if (cfg_.rotary_dim % 2 != 0)
       detail::invalid(who, "rotary_dim", cfg_.rotary_dim, "must be even (it defaults to head_dim)");
@@ -91,8 +93,9 @@ class rope {
     if (!std::isfinite(cfg_.base) || !(cfg_.base > 1.0))
       detail::invalid(who, "base", cfg_.base, "must be finite and > 1");
     if (!std::isfinite(static_cast<float>(cfg_.base)))
-      detail::invalid(who, "base", cfg_.base,
-                      "must be finite in float (<= 3.4e38): the hf_f32 frequencies use float(base)");
+      detail::invalid(
+          who, "base", cfg_.base,
+          "must be finite in float (<= 3.4e38): the hf_f32 frequencies use float(base)");
     if (cfg_.layout != rope_layout::half_split && cfg_.layout != rope_layout::interleaved)
       detail::invalid(who, "layout", static_cast<int>(cfg_.layout), "is not a rope_layout");
     if (cfg_.precision != rope_precision::exact && cfg_.precision != rope_precision::hf_f32)
@@ -104,8 +107,8 @@ class rope {
     inv_freq_f32_.assign(d.pairs(), 0.0f);
     scaling.inv_freq(d, inv_freq_.data());
     scaling.inv_freq_f32(d, inv_freq_f32_.data());
-    const std::string why = std::string("must be finite and > 0: check the parameters of scaling ") +
-                            scaling.name();
+    const std::string why =
+        std::string("must be finite and > 0: check the parameters of scaling ") + scaling.name();
     for (std::size_t k = 0; k < d.pairs(); ++k) {
       if (!std::isfinite(inv_freq_[k]) || !(inv_freq_[k] > 0.0)) {
         const std::string f = "inv_freq[" + std::to_string(k) + "] (after scaling)";

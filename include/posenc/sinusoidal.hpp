@@ -124,8 +124,9 @@ void make_fairseq_positions(const unsigned char* is_token, std::size_t n, std::i
  * x = T(C(x) + C(PE)). Position range: pos + position_offset saturates at INT64_MAX /
  * INT64_MIN (no overflow); every int64 gives bounded values: beyond 2^53 the position is rounded
  * to double, and angles of 2^32 rad or more use the C library's full reduction (std::cos /
- * std::sin) on every path alike (see rope's position range). Anchors compute the table in float32 (error up to 2e-7 at d = 16, and
- * growing with p·ω), so they differ from posenc in the last bits by design.
+ * std::sin) on every path alike (see rope's position range). Anchors compute the table in float32
+ * (error up to 2e-7 at d = 16, and growing with p·ω), so they differ from posenc in the last bits
+ * by design.
  *
  * Threads: none started; const members may be called concurrently.
  *

@@ -69,10 +69,9 @@ void check_scaled_freqs(const char* who, const char* field, double value, const 
     const bool ok64 = std::isfinite(f[k]) && f[k] > 0.0;
     const bool ok32 = std::isfinite(f32[k]) && f32[k] > 0.0f;
     if (!ok64 || !ok32) {
-      const std::string why = std::string("makes ") + (ok64 ? "inv_freq_f32[" : "inv_freq[") +
-                              std::to_string(k) + "] = " +
-                              show(ok64 ? static_cast<double>(f32[k]) : f[k]) +
-                              ", not finite and > 0";
+      const std::string why =
+          std::string("makes ") + (ok64 ? "inv_freq_f32[" : "inv_freq[") + std::to_string(k) +
+          "] = " + show(ok64 ? static_cast<double>(f32[k]) : f[k]) + ", not finite and > 0";
       invalid(who, field, value, why.c_str());
     }
   }
@@ -82,8 +81,8 @@ void check_scaled_freqs(const char* who, const char* field, double value, const 
 /// once; hf_f32: RN32(θ_k^f32 / RN32(c))), each finite and > 0; else names field with c.
 inline void check_divided_freq(const char* who, const std::string& field, double c,
                                const rope_dims& d, std::size_t k) {
-  const double f = static_cast<double>(inv_freq_ld(d.base, d.rotary_dim, k) /
-                                       static_cast<long double>(c));
+  const double f =
+      static_cast<double>(inv_freq_ld(d.base, d.rotary_dim, k) / static_cast<long double>(c));
   const float f32 = hf_inv_freq_f32(d.base, d.rotary_dim, k) / static_cast<float>(c);
   const float f32b = 1.0f / (static_cast<float>(c) * hf_pos_freq_f32(d.base, d.rotary_dim, k));
   if (!(std::isfinite(f) && f > 0.0) || !(std::isfinite(f32) && f32 > 0.0f) ||
@@ -114,7 +113,8 @@ inline void check_pair_list(const char* who, const char* field, const std::vecto
   }
   for (std::size_t k = 0; k < v.size(); ++k) {
     const std::string f = std::string(field) + "[" + std::to_string(k) + "]";
-    if (!std::isfinite(v[k]) || !(v[k] > 0.0)) invalid(who, f.c_str(), v[k], "must be finite and > 0");
+    if (!std::isfinite(v[k]) || !(v[k] > 0.0))
+      invalid(who, f.c_str(), v[k], "must be finite and > 0");
     check_divided_freq(who, f, v[k], d, k);  // θ_k / v[k] in range, in double and in float
   }
 }

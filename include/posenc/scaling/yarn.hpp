@@ -116,11 +116,11 @@ struct yarn_scaling {
       const double a = attention_factor(d);
       const float af = static_cast<float>(a);
       if (!std::isfinite(a) || !(a > 0.0) || !std::isfinite(af) || !(af > 0.0f))
-        detail::invalid(who, "mscale", *mscale,
-                        ("with mscale_all_dim = " + detail::show(*mscale_all_dim) +
-                         " gives attention factor " + detail::show(a) +
-                         ", not finite and > 0 in float")
-                            .c_str());
+        detail::invalid(
+            who, "mscale", *mscale,
+            ("with mscale_all_dim = " + detail::show(*mscale_all_dim) + " gives attention factor " +
+             detail::show(a) + ", not finite and > 0 in float")
+                .c_str());
     }
     if (d.rotary_dim != 0) detail::check_scaled_freqs(who, "factor", factor, *this, d);
   }

@@ -1,0 +1,11 @@
+// libFuzzer entry point: the HF config reader (fuzz/targets.hpp). Built by fuzz/run.sh.
+// SPDX-License-Identifier: Apache-2.0
+#include <cstddef>
+#include <cstdint>
+
+#include "targets.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  posenc_fuzz::hf_config_one(data, size);
+  return 0;
+}
