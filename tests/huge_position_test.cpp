@@ -29,7 +29,8 @@ using posenc_test::ulp_distance;
 constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
 
-/// Positions at and beyond the exact range of double, and around the kernel's angle limit.
+/// Positions at and beyond the exact range of double, and around the kernel's angle limit
+/// (apply takes positions >= 0: a debug assertion).
 const std::vector<std::int64_t>& huge_positions() {
   static const std::vector<std::int64_t> p = {std::int64_t{1} << 32,
                                               (std::int64_t{1} << 32) + 7,
@@ -39,9 +40,15 @@ const std::vector<std::int64_t>& huge_positions() {
                                               std::int64_t{1} << 60,
                                               (std::int64_t{1} << 60) + 3,
                                               kMax - 1,
-                                              kMax,
-                                              -(std::int64_t{1} << 53),
-                                              kMin};
+                                              kMax};
+  return p;
+}
+
+/// The same with negative ones, for the entry points defined at any int64 (coefficients,
+/// cos_sin, sinusoidal).
+std::vector<std::int64_t> signed_positions() {
+  std::vector<std::int64_t> p = huge_positions();
+  p.insert(p.end(), {-(std::int64_t{1} << 53), -(std::int64_t{1} << 60), kMin + 1, kMin});
   return p;
 }
 
@@ -73,7 +80,7 @@ TYPED_TEST(HugePosition, CoefficientsAreCosSinOfTheDoubleAngle) {
     const rope r = make(prec, rope_layout::half_split);
     std::vector<float> c(r.pairs()), s(r.pairs());
     std::vector<double> cd(r.pairs()), sd(r.pairs());
-    for (std::int64_t p : huge_positions()) {
+    for (std::int64_t p : signed_positions()) {
       r.coefficients<TypeParam>(p, 0, r.pairs(), c.data(), s.data());
       r.coefficients<TypeParam>(p, 0, r.pairs(), cd.data(), sd.data());
       for (std::size_t k = 0; k < r.pairs(); ++k) {
@@ -164,7 +171,7 @@ TYPED_TEST(HugePosition, SinusoidalBoundedAndConsistent) {
   POSENC_ASSERT_ARCH_RUNS(TypeParam);
   const posenc::sinusoidal_embedding pe(posenc::sinusoidal_paper(64));
   const posenc::sinusoidal_table<float> table(pe, 32, TypeParam{});
-  const std::vector<std::int64_t>& pos = huge_positions();
+  const std::vector<std::int64_t> pos = signed_positions();
   const std::size_t T = pos.size(), D = 64;
   std::vector<float> a(T * D), b(T * D);
   pe.fill<TypeParam>(posenc::make_embed_view(a.data(), T, D), pos.data());

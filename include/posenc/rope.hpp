@@ -55,8 +55,8 @@ struct rope_config {
  * pass through untouched (partial rotary, e.g. GPT-NeoX's 25 %).
  * Numerics: see rope_precision. Angles are never formed in float in exact mode: a position of
  * 2^31 − 1 gets float cos/sin within 1 ulp (double within 3 ulp) of the correctly rounded value of
- * its double angle. Position range: every int32 / int64 position is accepted and gives a rotation
- * (cos² + sin² = magnitude², within rounding). Positions are exact in double up to 2^53; beyond,
+ * its double angle. Position range: every position in [0, INT64_MAX] (any int64 for cos_sin and
+ * coefficients) gives a rotation (cos² + sin² = magnitude², within rounding). Positions are exact in double up to 2^53; beyond,
  * double(p) is the nearest double, so the angle is that of a position up to 2^(e−53) away (p <
  * 2^e): beyond 2^53 the rotation is well-formed but no longer that of p. Angles of 2^32 rad and
  * more (|p|·θ_0 ≥ 2^32, e.g. p ≥ 2^32 at θ_0 = 1) are reduced by the C library's full
