@@ -461,7 +461,7 @@ TYPED_TEST_SUITE(BipeFusedRows, posenc_test::arch_types, posenc_test::arch_names
 TYPED_TEST(BipeFusedRows, TileAndRowsEqualValue) {
   using Arch = TypeParam;
   POSENC_ASSERT_ARCH_RUNS(Arch);
-  const std::size_t T = 203;
+  const std::size_t T = 1300;
   std::vector<std::int64_t> ids(T);
   std::mt19937 rng(11);
   for (auto& id : ids) id = rng() % 7;
@@ -473,8 +473,12 @@ TYPED_TEST(BipeFusedRows, TileAndRowsEqualValue) {
     const auto b32 = posenc::bipe_alibi_bias(std::cref(alibi), seg.data(), T);
     const auto b64 = posenc::bipe_alibi_bias(std::cref(alibi), seg64.data(), T);
     const posenc::sum_bias both{b32, posenc::causal_mask{}};
-    for (std::size_t h : {std::size_t{0}, std::size_t{11}}) {
-      const std::size_t q0 = 57, k0 = 3, R = 40, N = 150;
+    // (q0, k0, rows, cols): a tile across the diagonal, and one wider than the 512-column chunk
+    // of positioned's cached rows with queries after every key.
+    const std::size_t shapes[2][4] = {{57, 3, 40, 150}, {1250, 5, 9, 1100}};
+    for (std::size_t h : {std::size_t{0}, std::size_t{11}})
+    for (const auto& sh : shapes) {
+      const std::size_t q0 = sh[0], k0 = sh[1], R = sh[2], N = sh[3];
       std::vector<float> t1(R * N), t2(R * N), t3(R * N);
       for (std::size_t i = 0; i < t1.size(); ++i)
         t1[i] = t2[i] = t3[i] = static_cast<float>(rng() % 1000) / 256.0f;
