@@ -453,6 +453,56 @@ TEST(BipeIntra, SinusoidalOverIntraPositions) {
   for (std::size_t i = 0; i < 16; ++i) EXPECT_EQ(x[i], x[3 * 16 + i]);
 }
 
+// ---- the lane-parallel segmenter against its scalar reference, every architecture --------------
+template <class Arch>
+class BipeSegmenterArch : public ::testing::Test {};
+TYPED_TEST_SUITE(BipeSegmenterArch, posenc_test::arch_types, posenc_test::arch_names);
+
+template <class Arch, class P>
+void check_against_ref(const posenc::bipe_segmenter& sg, const std::vector<P>& ids) {
+  const std::size_t n = ids.size();
+  std::vector<P> s1(n), i1(n), s2(n), i2(n);
+  posenc::bipe_segmenter::state a{5, 2}, b{5, 2};  // continuing an earlier chunk
+  sg.template segment<Arch>(ids.data(), n, s1.data(), i1.data(), a);
+  sg.segment_ref(ids.data(), n, s2.data(), i2.data(), b);
+  ASSERT_EQ(s1, s2);
+  ASSERT_EQ(i1, i2);
+  ASSERT_EQ(a.segment, b.segment);
+  ASSERT_EQ(a.intra, b.intra);
+  // streaming in odd chunks gives the same
+  std::vector<P> s3(n), i3(n);
+  posenc::bipe_segmenter::state c{5, 2};
+  for (std::size_t t = 0; t < n; t += 13)
+    sg.template segment<Arch>(ids.data() + t, std::min<std::size_t>(13, n - t), s3.data() + t,
+                              i3.data() + t, c);
+  ASSERT_EQ(s3, s2);
+  ASSERT_EQ(i3, i2);
+}
+
+TYPED_TEST(BipeSegmenterArch, LaneParallelEqualsReference) {
+  using Arch = TypeParam;
+  POSENC_ASSERT_ARCH_RUNS(Arch);
+  std::mt19937 rng(5);
+  // densities from none to every token, blocks with 0, 1 and several delimiters; 2 and 5
+  // delimiter ids (5: the bitmap-only path), clamps small and none
+  for (const std::size_t every : {std::size_t{1000000}, std::size_t{40}, std::size_t{9},
+                                  std::size_t{3}, std::size_t{1}}) {
+    for (const std::size_t nd : {std::size_t{2}, std::size_t{5}}) {
+      std::vector<std::int64_t> delims = {13, 869, 7, 8, 9};
+      delims.resize(nd);
+      for (const std::int64_t clamp : {std::int64_t{3}, posenc::bipe_segmenter::no_clamp}) {
+        const posenc::bipe_segmenter sg(posenc::bipe_segmenter::config{delims, clamp});
+        std::vector<std::int32_t> ids32(517);
+        for (auto& id : ids32)
+          id = rng() % every == 0 ? static_cast<std::int32_t>(delims[rng() % nd])
+                                  : static_cast<std::int32_t>(100 + rng() % 5000);
+        check_against_ref<Arch>(sg, ids32);
+        check_against_ref<Arch>(sg, std::vector<std::int64_t>(ids32.begin(), ids32.end()));
+      }
+    }
+  }
+}
+
 // ---- the fused rows at segment positions, every architecture -----------------------------------
 template <class Arch>
 class BipeFusedRows : public ::testing::Test {};
