@@ -267,7 +267,7 @@ class rope {
       if (std::fabs(pd) * max_inv_freq_ < detail::sincos_kernel_limit) {
         kernels::sincos(arch, theta, c, s, n, magnitude_);
       } else {
-        large_positions(theta, n, c, s, magnitude_);
+        large_positions<Arch>(theta, n, c, s, magnitude_);
       }
     } else {
       const float pf = static_cast<float>(pos);
@@ -278,7 +278,7 @@ class rope {
           detail::sincos_kernel_limit) {
         kernels::sincos(arch, theta, cf, sf, n, 1.0);
       } else {
-        large_positions(theta, n, cf, sf, 1.0);
+        large_positions<Arch>(theta, n, cf, sf, 1.0);
       }
       const float mf = static_cast<float>(magnitude_);
       for (std::size_t i = 0; i < n; ++i) {
@@ -294,11 +294,11 @@ class rope {
 
   /// Cold path of fill_chunk: the angles below the kernel's limit by the scalar kernel, the
   /// others by the full reduction (the same values as cos_sin, element by element).
-  template <class C>
+  template <class Arch, class C>
   static void large_positions(const double* theta, std::size_t n, C* c, C* s, double m) noexcept {
     for (std::size_t i = 0; i < n; ++i) {
       double cv, sv;
-      detail::sincos_angle(theta[i], cv, sv);
+      detail::sincos_angle<Arch>(theta[i], cv, sv);
       c[i] = static_cast<C>(m * cv);
       s[i] = static_cast<C>(m * sv);
     }

@@ -60,7 +60,7 @@ class rope_cache {
   void reserve(std::size_t max_positions, Arch = Arch{}) {
     if (max_positions <= capacity_) return;
     const std::size_t w = row_width();
-    detail::check_table_size("posenc::rope_cache", max_positions, w, sizeof(C));
+    detail::check_table_size<Arch>("posenc::rope_cache", max_positions, w, sizeof(C));
     table_.resize(max_positions * w);
     for (std::size_t p = capacity_; p < max_positions; ++p) {
       C* row = table_.data() + p * w;

@@ -256,7 +256,7 @@ class sinusoidal_embedding {
       } else {
         for (std::size_t k = 0; k < m; ++k) {
           double cv, sv;
-          detail::sincos_angle(theta[k], cv, sv);
+          detail::sincos_angle<Arch>(theta[k], cv, sv);
           c[k] = static_cast<C>(cv);
           s[k] = static_cast<C>(sv);
         }
@@ -349,7 +349,7 @@ class sinusoidal_table {
   void reserve(std::size_t capacity, Arch = Arch{}) {
     if (capacity <= capacity_) return;
     const std::size_t d = pe_.dim();
-    detail::check_table_size("posenc::sinusoidal_table", capacity, d, sizeof(C));
+    detail::check_table_size<Arch>("posenc::sinusoidal_table", capacity, d, sizeof(C));
     table_.resize(capacity * d);
     std::vector<C> natural(d);
     for (std::size_t p = capacity_; p < capacity; ++p) {

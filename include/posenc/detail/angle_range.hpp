@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "posenc/kernels/sincos.hpp"
+#include "posenc/types.hpp"
 
 namespace posenc {
 
@@ -28,19 +29,22 @@ namespace detail {
 constexpr double sincos_kernel_limit = 4294967296.0;  // 2^32
 
 /// cos and sin of any finite double angle, with the C library's full (Payne-Hanek) argument
-/// reduction (glibc: error < 1 ulp over the whole double range). Cold path only.
-inline void sincos_any_angle(double theta, double& c, double& s) noexcept {
+/// reduction (glibc: error < 1 ulp over the whole double range). Cold path only. (`Arch` only
+/// names the instantiation, so TUs built with different -m flags share no symbol.)
+template <class Arch = scalar_arch>
+void sincos_any_angle(double theta, double& c, double& s) noexcept {
   c = std::cos(theta);
   s = std::sin(theta);
 }
 
 /// The scalar cos/sin of one angle as every posenc path computes it: the kernel's reduction
 /// below sincos_kernel_limit, the full reduction above.
-inline void sincos_angle(double theta, double& c, double& s) noexcept {
+template <class Arch = scalar_arch>
+void sincos_angle(double theta, double& c, double& s) noexcept {
   if (std::fabs(theta) < sincos_kernel_limit) {
-    kernels::detail::sincos_scalar(theta, c, s);
+    kernels::detail::sincos_scalar<Arch>(theta, c, s);
   } else {
-    sincos_any_angle(theta, c, s);
+    sincos_any_angle<Arch>(theta, c, s);
   }
 }
 
@@ -57,8 +61,8 @@ constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {
 /// Before a table of `rows` positions × `width` values of `elem_size` bytes is allocated:
 /// throws std::length_error("<who>: capacity = N ...") when rows > max_table_positions or
 /// rows·width·elem_size does not fit in size_t (the product would wrap and under-allocate).
-inline void check_table_size(const char* who, std::size_t rows, std::size_t width,
-                             std::size_t elem_size) {
+template <class Arch = scalar_arch>
+void check_table_size(const char* who, std::size_t rows, std::size_t width, std::size_t elem_size) {
   const std::size_t max_elems = std::numeric_limits<std::size_t>::max() / elem_size;
   if (rows > max_table_positions || (width != 0 && rows > max_elems / width)) {
     std::ostringstream os;
