@@ -150,17 +150,92 @@ POSENC_FORCE_INLINE xsimd::batch<C, Arch> cope_broadcast0(const xsimd::batch<C, 
   using U = cope_uint_t<C>;
   return xsimd::swizzle(s, xsimd::make_batch_constant<xsimd::batch<U, Arch>, cope_lane0<U>>());
 }
+/**
+ * Table lookup L[idx] for a register of indices (idx ≤ pmax). AVX-512 with the whole table in
+ * four registers (npos_max ≤ 64 floats / 32 doubles): two two-source permutes and a blend on
+ * index bit 5 (bit 4 for double); AVX2 / larger tables: the hardware gather; other
+ * architectures: lane by lane.
+ */
+template <class Arch, class C>
+struct cope_table {
+  using B = xsimd::batch<C, Arch>;
+  using I = xsimd::batch<cope_int_t<C>, Arch>;
+  static constexpr std::size_t N = B::size;
+  const C* L;
+  std::size_t pmax;
+#if defined(__AVX512F__)
+  static constexpr bool avx512 = std::is_base_of<xsimd::avx512f, Arch>::value;
+  static constexpr std::size_t in_regs = 4 * 64 / sizeof(C);  // 64 floats, 32 doubles
+  B t0, t1, t2, t3;
+  bool regs = false;
+#endif
+  cope_table(const C* l, std::size_t pm) noexcept : L(l), pmax(pm) {
+#if defined(__AVX512F__)
+    if constexpr (avx512) {
+      regs = pmax < in_regs;
+      if (regs) {
+        alignas(64) C tab[in_regs] = {};
+        for (std::size_t p = 0; p <= pmax; ++p) tab[p] = L[p];
+        t0 = B::load_aligned(tab);
+        t1 = B::load_aligned(tab + N);
+        t2 = B::load_aligned(tab + 2 * N);
+        t3 = B::load_aligned(tab + 3 * N);
+      }
+    }
+#endif
+  }
+  POSENC_FORCE_INLINE B operator()(const I& idx) const noexcept {
+#if defined(__AVX512F__)
+    if constexpr (avx512) {
+      if constexpr (std::is_same<C, float>::value) {
+        if (regs) {
+          const __m512 lo = _mm512_permutex2var_ps(t0, idx, t1);
+          const __m512 hi = _mm512_permutex2var_ps(t2, idx, t3);
+          return B(_mm512_mask_blend_ps(_mm512_test_epi32_mask(idx, _mm512_set1_epi32(32)), lo,
+                                        hi));
+        }
+        return B(_mm512_i32gather_ps(idx, L, sizeof(float)));
+      } else {
+        if (regs) {
+          const __m512d lo = _mm512_permutex2var_pd(t0, idx, t1);
+          const __m512d hi = _mm512_permutex2var_pd(t2, idx, t3);
+          return B(_mm512_mask_blend_pd(_mm512_test_epi64_mask(idx, _mm512_set1_epi64(16)), lo,
+                                        hi));
+        }
+        return B(_mm512_i64gather_pd(idx, L, sizeof(double)));
+      }
+    }
+#endif
+#if defined(__AVX2__)
+    if constexpr (std::is_base_of<xsimd::avx2, Arch>::value) {
+      if constexpr (std::is_same<C, float>::value) {
+        return B(_mm256_i32gather_ps(L, idx, sizeof(float)));
+      } else {
+        return B(_mm256_i64gather_pd(L, idx, sizeof(double)));
+      }
+    }
+#endif
+    alignas(64) cope_int_t<C> ix[N];
+    alignas(64) C v[N];
+    idx.store_aligned(ix);
+    for (std::size_t l = 0; l < N; ++l) v[l] = L[ix[l]];
+    return B::load_aligned(v);
+  }
+};
+
 template <class Arch, class C>
 POSENC_FORCE_INLINE xsimd::batch<C, Arch> cope_sigmoid(const xsimd::batch<C, Arch>& z) {
   using B = xsimd::batch<C, Arch>;
-  return B(C(1)) / (B(C(1)) + xsimd::exp(-z));
+  const B den = B(C(1)) + xsimd::exp(-z);
+  return B(C(1)) / den;
 }
 }  // namespace detail
 
 /**
  * xsimd CoPE row kernel: same contract as cope_row_ref, N keys per register from the newest
  * end: gates σ(g) (xsimd::exp), the suffix sums of the register by log2 N shift-and-add steps
- * plus the carry, clamp, ⌊p⌋/⌈p⌉ as gather indices into L, interpolation, add. After the
+ * plus the carry, clamp, ⌊p⌋/⌈p⌉ as indices into L (cope_table: permutes from registers on
+ * AVX-512, hardware gathers on AVX2), interpolation, add. After the
  * register whose carry reaches pmax, the rest of the row only adds L[pmax]. The low n mod N
  * keys go through the reference with the carry. Sums are associated differently from the
  * reference (tree within a register): positions agree within the rounding of the sums.
@@ -177,6 +252,7 @@ C cope_row(Arch, const C* g, C* x, std::size_t n, const C* L, std::size_t pmax, 
     const B capv(cap), one(C(1));
     const B iota = kernels::detail::iota<C, Arch>();
     B carryv(carry);
+    const detail::cope_table<Arch, C> table(L, pmax);
     while (j >= N) {
       j -= N;
       const B gate = detail::cope_sigmoid<Arch>(B::load_unaligned(g + j));
@@ -185,8 +261,8 @@ C cope_row(Arch, const C* g, C* x, std::size_t n, const C* L, std::size_t pmax, 
       const B p = xsimd::min(s, capv);
       const B f = xsimd::floor(p);
       const B w = p - f;
-      const B lf = B::gather(L, xsimd::to_int(f));
-      const B lc = B::gather(L, xsimd::to_int(xsimd::ceil(p)));
+      const B lf = table(xsimd::to_int(f));
+      const B lc = table(xsimd::to_int(xsimd::ceil(p)));
       (B::load_unaligned(x + j) + (lc * w + lf * (one - w))).store_unaligned(x + j);
       if (xsimd::any(carryv >= capv)) break;
     }
@@ -217,8 +293,9 @@ C cope_gate_sum(Arch, const C* g, std::size_t n, C cap) noexcept {
   return s + cope_gate_sum_ref<C, Arch>(g, j, cap - s);
 }
 
-/// xsimd position logits: same contract as cope_position_logits_ref (the sum over i in the
-/// same order, per lane) for float/double E with C = E; other storage types use the reference.
+/// xsimd position logits: same contract as cope_position_logits_ref for float/double E with
+/// C = E (blocks of 4 registers sum the even and the odd rows i separately, then add: another
+/// association of the same D products); other storage types use the reference.
 template <class Arch, class C, class Q, class E>
 void cope_position_logits(Arch, const Q* q, std::size_t d, const E* e, std::ptrdiff_t ld,
                           C factor, C* L, std::size_t need) noexcept {
@@ -229,8 +306,23 @@ void cope_position_logits(Arch, const Q* q, std::size_t d, const E* e, std::ptrd
     constexpr std::size_t N = B::size;
     std::size_t p = 0;
     for (; p + 4 * N <= need; p += 4 * N) {
-      B a0(C(0)), a1(C(0)), a2(C(0)), a3(C(0));
-      for (std::size_t i = 0; i < d; ++i) {
+      // Even and odd rows i in separate accumulators (8 independent chains), added at the end.
+      B a0(C(0)), a1(C(0)), a2(C(0)), a3(C(0)), b0(C(0)), b1(C(0)), b2(C(0)), b3(C(0));
+      std::size_t i = 0;
+      for (; i + 2 <= d; i += 2) {
+        const B qi(detail::load_elem<C>(q[i])), qj(detail::load_elem<C>(q[i + 1]));
+        const E* row = e + static_cast<std::ptrdiff_t>(i) * ld + p;
+        const E* nxt = row + ld;
+        a0 = a0 + qi * B::load_unaligned(row);
+        a1 = a1 + qi * B::load_unaligned(row + N);
+        a2 = a2 + qi * B::load_unaligned(row + 2 * N);
+        a3 = a3 + qi * B::load_unaligned(row + 3 * N);
+        b0 = b0 + qj * B::load_unaligned(nxt);
+        b1 = b1 + qj * B::load_unaligned(nxt + N);
+        b2 = b2 + qj * B::load_unaligned(nxt + 2 * N);
+        b3 = b3 + qj * B::load_unaligned(nxt + 3 * N);
+      }
+      if (i < d) {
         const B qi(detail::load_elem<C>(q[i]));
         const E* row = e + static_cast<std::ptrdiff_t>(i) * ld + p;
         a0 = a0 + qi * B::load_unaligned(row);
@@ -238,6 +330,10 @@ void cope_position_logits(Arch, const Q* q, std::size_t d, const E* e, std::ptrd
         a2 = a2 + qi * B::load_unaligned(row + 2 * N);
         a3 = a3 + qi * B::load_unaligned(row + 3 * N);
       }
+      a0 = a0 + b0;
+      a1 = a1 + b1;
+      a2 = a2 + b2;
+      a3 = a3 + b3;
       if (factor != C(1)) {
         const B fv(factor);
         a0 = a0 * fv;
