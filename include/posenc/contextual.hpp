@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "posenc/bias_protocol.hpp"
 #include "posenc/compose.hpp"
 #include "posenc/types.hpp"
 
@@ -62,9 +63,10 @@ struct contextual_query {
  * Split-KV (flash-decoding): a first pass of gate_sum per block, contextual_carry_in for each
  * block's carry (the sum over the newer blocks), then the blocks in any order or in parallel.
  *
- * A contextual bias also implements the fused position protocol of compose.hpp as a neutral
- * part (has_values = false, every key visible), so it can be a part of sum_bias{...} beside
- * ALiBi and masks; reference_attention finds it with contextual_part().
+ * A contextual bias also implements the fused rows protocol (posenc/bias_protocol.hpp) as a
+ * neutral mask-only part (has_values = false, every key visible), so it can be a part of
+ * sum_bias{...} beside ALiBi and masks, whose position pass then ignores it;
+ * reference_attention finds it with contextual_part() (through sum_bias::part<I>()).
  */
 template <class B, class = void>
 struct is_contextual_bias : std::false_type {};
@@ -135,8 +137,8 @@ std::pair<std::size_t, std::size_t> bias_visible(const Bias& bias, std::size_t h
                                                  std::size_t n) noexcept {
   const auto& b = get_bias(bias);
   using U = std::remove_cv_t<std::remove_reference_t<decltype(b)>>;
-  if constexpr (has_fused_protocol<U>::value) {
-    const auto r = b.template row<C>(head, q_pos, k_first, n);
+  if constexpr (has_fused_rows_v<U, affine_keys>) {
+    const auto r = b.template row<C>(head, q_pos, affine_keys{k_first}, n);
     const std::size_t hi = r.hi < n ? r.hi : n;
     return {r.lo < hi ? r.lo : hi, hi};
   } else {

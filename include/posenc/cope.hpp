@@ -12,6 +12,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "posenc/bias_protocol.hpp"
 #include "posenc/config.hpp"
 #include "posenc/contextual.hpp"
 #include "posenc/detail/error.hpp"
@@ -529,35 +530,25 @@ class cope_bias {
     add_contextual<Arch>(cq, logits, 0, 0, n);
   }
 
-  // ---- neutral part of the fused position protocol (compose.hpp) ----
-  // In a sum_bias the position pass sees every key visible and adds nothing; the contextual
-  // term is applied through the protocol above (reference_attention does so).
+  // ---- neutral part of the fused rows protocol (posenc/bias_protocol.hpp) ----
+  // In a sum_bias the position pass sees every key visible and adds nothing (a mask-only part
+  // that masks nothing); the contextual term is applied through the protocol above
+  // (reference_attention does so). value() is 0 for the same reason.
 
   template <class C = float>
   C value(std::size_t, std::int64_t, std::int64_t) const noexcept {
     return C(0);
   }
   static constexpr bool has_values = false;
-  template <class C>
+  template <class C, class Keys = affine_keys>
   struct row_type {
     std::size_t lo = 0, hi = 0;
     bool exact = true;
   };
-  template <class C>
-  row_type<C> row(std::size_t, std::int64_t, std::int64_t, std::size_t n) const noexcept {
-    return row_type<C>{0, n, true};
+  template <class C, class Keys>
+  row_type<C, Keys> row(std::size_t, std::int64_t, const Keys&, std::size_t n) const noexcept {
+    return row_type<C, Keys>{0, n, true};
   }
-  template <class C>
-  static C lane(const row_type<C>&, std::size_t) noexcept {
-    return C(0);
-  }
-#if POSENC_HAS_XSIMD
-  template <class Arch, class C>
-  static xsimd::batch<C, Arch> lanes(const row_type<C>&, std::size_t, std::size_t,
-                                     const xsimd::batch<C, Arch>&) noexcept {
-    return xsimd::batch<C, Arch>(C(0));
-  }
-#endif
 
  private:
   template <class T>
