@@ -39,9 +39,10 @@ std::vector<cope_record> load_cope() {
   if (!in) throw std::runtime_error("cannot open " + path);
   std::vector<cope_record> recs;
   std::string line;
-  std::size_t lineno = 0;
+  std::size_t lineno = 0, declared = 0;
   while (std::getline(in, line)) {
     ++lineno;
+    if (line.rfind("# records:", 0) == 0) declared = std::stoul(line.substr(10));
     if (line.empty() || line[0] == '#') continue;
     std::istringstream ss(line);
     cope_record r;
@@ -76,7 +77,9 @@ std::vector<cope_record> load_cope() {
     if (ss >> extra) throw std::runtime_error(path + ":" + std::to_string(lineno) + ": trailing");
     recs.push_back(std::move(r));
   }
-  if (recs.size() != 10) throw std::runtime_error(path + ": expected 10 records");
+  if (recs.size() != declared || declared != 10)
+    throw std::runtime_error(path + ": header declares " + std::to_string(declared) +
+                             " records, read " + std::to_string(recs.size()) + " (expected 10)");
   return recs;
 }
 
