@@ -24,8 +24,9 @@
 
 #include <benchmark/benchmark.h>
 
-#include "common.hpp"
 #include "posenc/cope.hpp"
+
+#include "common.hpp"
 
 namespace {
 
@@ -45,8 +46,7 @@ problem& get(std::size_t T, bool dense) {
   p.z0.resize(T * T);
   const float base = dense ? 3.0f : -8.0f;
   for (std::size_t i = 0; i < T; ++i)
-    for (std::size_t j = 0; j < T; ++j)
-      p.z0[i * T + j] = base + posenc_bench::pattern(i * T + j);
+    for (std::size_t j = 0; j < T; ++j) p.z0[i * T + j] = base + posenc_bench::pattern(i * T + j);
   p.z = p.z0;
   p.q.resize(H * T * D);
   for (std::size_t i = 0; i < p.q.size(); ++i) p.q[i] = posenc_bench::pattern(i + 7);
@@ -144,7 +144,8 @@ void bm_floor(benchmark::State& st, bool dense) {
 
 const int registered = [] {
   const bool smoke = std::getenv("POSENC_BENCH_SMOKE") != nullptr;
-  const std::vector<long> sizes = smoke ? std::vector<long>{512} : std::vector<long>{512, 2048, 8192};
+  const std::vector<long> sizes =
+      smoke ? std::vector<long>{512} : std::vector<long>{512, 2048, 8192};
   for (const bool dense : {true, false}) {
     const std::string regime = dense ? "/dense" : "/sparse";
     for (const long T : sizes) {
@@ -161,8 +162,7 @@ const int registered = [] {
       cfg(benchmark::RegisterBenchmark(("cope/materialised" + regime).c_str(), bm_materialised,
                                        dense),
           true);
-      cfg(benchmark::RegisterBenchmark(("floor/inplace" + regime).c_str(), bm_floor, dense),
-          false);
+      cfg(benchmark::RegisterBenchmark(("floor/inplace" + regime).c_str(), bm_floor, dense), false);
     }
   }
   return 0;

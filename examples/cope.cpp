@@ -8,13 +8,14 @@
 //     cope_bias::add_to_row (gates, reverse scan, clamp, interpolation in one pass), softmax,
 //     V — agrees with the double reference to float rounding.
 // SPDX-License-Identifier: Apache-2.0
+#include "posenc/cope.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
 
 #include "posenc/attention.hpp"
-#include "posenc/cope.hpp"
 
 namespace {
 constexpr std::size_t H = 4, HKV = 2, D = 32, NPOS = 16, PROMPT = 40, STEPS = 32;
@@ -49,16 +50,14 @@ int main() {
   for (std::size_t t = PROMPT; t < T; ++t) {  // token t: its k, v join the cache
     const std::size_t n = t + 1;
     std::vector<double> step(H * D), full(n * H * D);
-    posenc::reference_attention(posenc::make_head_view(q.data() + t * H * D, 1, H, D),
-                                posenc::make_head_view(k.data(), n, HKV, D),
-                                posenc::make_head_view(v.data(), n, HKV, D),
-                                posenc::make_head_view(step.data(), 1, H, D),
-                                posenc::identity_rotation{}, cope);
-    posenc::reference_attention(posenc::make_head_view(q.data(), n, H, D),
-                                posenc::make_head_view(k.data(), n, HKV, D),
-                                posenc::make_head_view(v.data(), n, HKV, D),
-                                posenc::make_head_view(full.data(), n, H, D),
-                                posenc::identity_rotation{}, cope);
+    posenc::reference_attention(
+        posenc::make_head_view(q.data() + t * H * D, 1, H, D),
+        posenc::make_head_view(k.data(), n, HKV, D), posenc::make_head_view(v.data(), n, HKV, D),
+        posenc::make_head_view(step.data(), 1, H, D), posenc::identity_rotation{}, cope);
+    posenc::reference_attention(
+        posenc::make_head_view(q.data(), n, H, D), posenc::make_head_view(k.data(), n, HKV, D),
+        posenc::make_head_view(v.data(), n, HKV, D), posenc::make_head_view(full.data(), n, H, D),
+        posenc::identity_rotation{}, cope);
     for (std::size_t i = 0; i < H * D; ++i)
       if (step[i] != full[t * H * D + i]) {
         std::printf("step %zu: decode %g != full recomputation %g\n", t, step[i],
@@ -100,8 +99,8 @@ int main() {
   std::printf("decode == full recomputation (bit for bit): %s\n", failures ? "NO" : "yes");
   std::printf("float engine decode vs double reference: max |diff| = %.3g (tolerance %.0e)\n",
               worst_engine, engine_tol);
-  std::printf("out[prompt-1, head 0, 0..3] = %.6f %.6f %.6f %.6f\n",
-              out[(PROMPT - 1) * H * D + 0], out[(PROMPT - 1) * H * D + 1],
-              out[(PROMPT - 1) * H * D + 2], out[(PROMPT - 1) * H * D + 3]);
+  std::printf("out[prompt-1, head 0, 0..3] = %.6f %.6f %.6f %.6f\n", out[(PROMPT - 1) * H * D + 0],
+              out[(PROMPT - 1) * H * D + 1], out[(PROMPT - 1) * H * D + 2],
+              out[(PROMPT - 1) * H * D + 3]);
   return failures == 0 && worst_engine <= engine_tol ? 0 : 1;
 }

@@ -2,6 +2,8 @@
 // architecture and reference_attention with cope_bias, against tests/data/cope_attention.txt
 // (tests/oracle/gen_cope.py: float64 numpy from the paper's listing), plus properties.
 // SPDX-License-Identifier: Apache-2.0
+#include "posenc/cope.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -19,8 +21,8 @@
 #include "posenc/attention.hpp"
 #include "posenc/compose.hpp"
 #include "posenc/contextual.hpp"
-#include "posenc/cope.hpp"
 #include "posenc/storage.hpp"
+
 #include "support/arch_types.hpp"
 
 namespace {
@@ -168,10 +170,9 @@ void check_oracle_rows() {
         }
         // Position logits.
         const C factor = r.nodiv ? C(1) / std::sqrt(static_cast<C>(r.D)) : C(1);
-        posenc::kernels::cope_position_logits(Arch{}, qc.data(), r.D,
-                                              Ec.data() + th * r.D * r.npos,
-                                              static_cast<std::ptrdiff_t>(r.npos), factor,
-                                              L.data(), r.npos);
+        posenc::kernels::cope_position_logits(Arch{}, qc.data(), r.D, Ec.data() + th * r.D * r.npos,
+                                              static_cast<std::ptrdiff_t>(r.npos), factor, L.data(),
+                                              r.npos);
         double step = 0, lmax = 0, dl = 0;
         for (std::size_t p = 0; p < r.npos; ++p) {
           double sa = 0;
@@ -193,8 +194,8 @@ void check_oracle_rows() {
         }
         // Final weights: z + position logits (+ ALiBi), softmax in double.
         std::vector<C> zz(z.begin(), z.begin() + static_cast<std::ptrdiff_t>(n));
-        posenc::kernels::cope_row(Arch{}, r.sepkey ? gz.data() : zz.data(), zz.data(), n,
-                                  L.data(), pmax, C(0));
+        posenc::kernels::cope_row(Arch{}, r.sepkey ? gz.data() : zz.data(), zz.data(), n, L.data(),
+                                  pmax, C(0));
         std::vector<double> lg(n);
         double mx = -INFINITY, dmax = 0;
         for (std::size_t j = 0; j < n; ++j) {
@@ -231,7 +232,8 @@ TYPED_TEST(CopeKernel, OracleGatesPositionsLogitsWeightsDouble) {
 template <class Arch, class C>
 void check_all_gates_one() {
   for (const std::size_t npos : {std::size_t{300}, std::size_t{10}, std::size_t{1}}) {
-    for (const std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{37}, std::size_t{200}}) {
+    for (const std::size_t n :
+         {std::size_t{1}, std::size_t{5}, std::size_t{37}, std::size_t{200}}) {
       std::vector<C> g(n, std::numeric_limits<C>::infinity()), x(n, C(0)), L(npos);
       for (std::size_t p = 0; p < npos; ++p) L[p] = static_cast<C>(p);
       posenc::kernels::cope_row(Arch{}, g.data(), x.data(), n, L.data(), npos - 1, C(0));
@@ -276,8 +278,7 @@ void check_against_naive(double bias, std::size_t npos) {
     } else {
       const double m = static_cast<double>(n - j);
       const double dp = m * u / (1 - m * u) * double(npos) + m * 8 * u;
-      EXPECT_NEAR(xk[j], xr[j], step * dp + 4 * u * lmax + u * (std::fabs(xr[j]) + 1))
-          << "j=" << j;
+      EXPECT_NEAR(xk[j], xr[j], step * dp + 4 * u * lmax + u * (std::fabs(xr[j]) + 1)) << "j=" << j;
     }
   }
 }
@@ -285,7 +286,8 @@ TYPED_TEST(CopeKernel, SaturationShortcutMatchesNaiveScanDenseAndSparse) {
   POSENC_ASSERT_ARCH_RUNS(TypeParam);
   // npos_max 64 and 100, 16 and 32 (AVX-512: table in registers up to 64 floats / 32 doubles,
   // hardware gather beyond; AVX2: gather; others lane by lane).
-  for (const std::size_t npos : {std::size_t{16}, std::size_t{32}, std::size_t{64}, std::size_t{100}}) {
+  for (const std::size_t npos :
+       {std::size_t{16}, std::size_t{32}, std::size_t{64}, std::size_t{100}}) {
     SCOPED_TRACE(npos);
     check_against_naive<TypeParam, float>(4.0, npos);   // dense: saturates after ~1.1·npos keys
     check_against_naive<TypeParam, float>(-6.0, npos);  // sparse: no saturation in 1000 keys
@@ -357,7 +359,8 @@ TYPED_TEST(CopeKernel, TileSizeOrderAndSplitKV) {
 // ---- reference_attention ---------------------------------------------------------------------
 
 template <class T>
-std::vector<double> attention_with(const cope_record& r, const posenc::attention_options& opt = {}) {
+std::vector<double> attention_with(const cope_record& r,
+                                   const posenc::attention_options& opt = {}) {
   const std::vector<T> q = as<T>(r.q), k = as<T>(r.k), v = as<T>(r.v), E = as<T>(r.E),
                        kc = as<T>(r.kc);
   std::vector<double> out(r.T * r.H * r.D);
@@ -365,9 +368,9 @@ std::vector<double> attention_with(const cope_record& r, const posenc::attention
   const auto kv = posenc::make_head_view(k.data(), r.T, r.Hkv, r.D);
   const auto vv = posenc::make_head_view(v.data(), r.T, r.Hkv, r.D);
   const auto ov = posenc::make_head_view(out.data(), r.T, r.H, r.D);
-  const auto table = posenc::make_head_view(E.data(), r.D, r.tables, r.npos,
-                                            static_cast<std::ptrdiff_t>(r.npos),
-                                            static_cast<std::ptrdiff_t>(r.D * r.npos));
+  const auto table =
+      posenc::make_head_view(E.data(), r.D, r.tables, r.npos, static_cast<std::ptrdiff_t>(r.npos),
+                             static_cast<std::ptrdiff_t>(r.D * r.npos));
   const posenc::cope_options co{r.npos, r.nodiv};
   const posenc::cope_bias<T> cope =
       r.sepkey ? posenc::cope_bias<T>(table, co, posenc::make_head_view(kc.data(), r.T, r.Hkv, r.D))
@@ -411,9 +414,9 @@ TEST(CopeAttention, DecodeRowByRowEqualsPrefill) {
     const std::vector<double> full = attention_with<float>(r);
     const std::vector<float> q = as<float>(r.q), k = as<float>(r.k), v = as<float>(r.v),
                              E = as<float>(r.E), kc = as<float>(r.kc);
-    const auto table = posenc::make_head_view(E.data(), r.D, r.tables, r.npos,
-                                              static_cast<std::ptrdiff_t>(r.npos),
-                                              static_cast<std::ptrdiff_t>(r.D * r.npos));
+    const auto table =
+        posenc::make_head_view(E.data(), r.D, r.tables, r.npos, static_cast<std::ptrdiff_t>(r.npos),
+                               static_cast<std::ptrdiff_t>(r.D * r.npos));
     const posenc::cope_options co{r.npos, r.nodiv};
     const posenc::cope_bias<float> cope =
         r.sepkey ? posenc::cope_bias<float>(table, co,
@@ -462,13 +465,14 @@ void check_storage() {
     const std::vector<T> q = conv(rr.q), k = conv(rr.k), v = conv(rr.v), E = conv(rr.E),
                          kc = conv(rr.kc);
     std::vector<double> out(r.T * r.H * r.D);
-    const auto table = posenc::make_head_view(E.data(), r.D, r.tables, r.npos,
-                                              static_cast<std::ptrdiff_t>(r.npos),
-                                              static_cast<std::ptrdiff_t>(r.D * r.npos));
+    const auto table =
+        posenc::make_head_view(E.data(), r.D, r.tables, r.npos, static_cast<std::ptrdiff_t>(r.npos),
+                               static_cast<std::ptrdiff_t>(r.D * r.npos));
     const posenc::cope_options co{r.npos, r.nodiv};
     const posenc::cope_bias<T> cope =
-        r.sepkey ? posenc::cope_bias<T>(table, co, posenc::make_head_view(kc.data(), r.T, r.Hkv, r.D))
-                 : posenc::cope_bias<T>(table, co);
+        r.sepkey
+            ? posenc::cope_bias<T>(table, co, posenc::make_head_view(kc.data(), r.T, r.Hkv, r.D))
+            : posenc::cope_bias<T>(table, co);
     const auto qv = posenc::make_head_view(q.data(), r.T, r.H, r.D);
     const auto kv = posenc::make_head_view(k.data(), r.T, r.Hkv, r.D);
     const auto vv = posenc::make_head_view(v.data(), r.T, r.Hkv, r.D);
@@ -524,12 +528,11 @@ TEST(CopeBadInput, ThrowsNamingTheField) {
   const auto t84 = posenc::make_head_view(E.data(), 8, 1, 4);
   expect_invalid([&] { posenc::cope_bias<float> c(t84, {0}); }, "npos_max");
   expect_invalid([&] { posenc::cope_bias<float> c(t84, {5}); }, "table.dim");
-  expect_invalid([&] { posenc::cope_bias<float> c(posenc::make_head_view(E.data(), 0, 1, 4), {4}); },
-                 "table.tokens");
   expect_invalid(
-      [&] {
-        posenc::cope_bias<float> c(t84, {4}, posenc::make_head_view(gk.data(), 10, 2, 6));
-      },
+      [&] { posenc::cope_bias<float> c(posenc::make_head_view(E.data(), 0, 1, 4), {4}); },
+      "table.tokens");
+  expect_invalid(
+      [&] { posenc::cope_bias<float> c(t84, {4}, posenc::make_head_view(gk.data(), 10, 2, 6)); },
       "gate_keys.dim");
   // d mismatch: attention head_dim 6 vs table rows 8.
   std::vector<float> q(3 * 2 * 6, 0.f), o(3 * 2 * 6);
@@ -543,8 +546,7 @@ TEST(CopeBadInput, ThrowsNamingTheField) {
       "head_dim");
   // Per-head tables must match the query heads.
   std::vector<float> E3(3 * 8 * 4, 0.f), q8(3 * 2 * 8, 0.f), o8(3 * 2 * 8);
-  const posenc::cope_bias<float> c3(
-      posenc::make_head_view(E3.data(), 8, 3, 4, 4, 32), {4});
+  const posenc::cope_bias<float> c3(posenc::make_head_view(E3.data(), 8, 3, 4, 4, 32), {4});
   const auto v8 = posenc::make_head_view(q8.data(), 3, 2, 8);
   expect_invalid(
       [&] {

@@ -167,10 +167,12 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
         for (std::size_t r = 0; r < nq; ++r) {
           const std::int64_t qp = q_first + static_cast<std::int64_t>(i0 + r);
           const std::int64_t seen = qp - opt.k_first + 1;
-          const std::size_t max_keys =
-              !opt.causal ? Tk : seen <= 0 ? 0 : std::min(Tk, static_cast<std::size_t>(seen));
-          cq[r] = contextual_query<double>{h, g, qd.data() + ((i0 + r) * Hq + h) * D, scale,
-                                           cscratch.data() + r * cscratch_n, 0.0};
+          const std::size_t max_keys = !opt.causal ? Tk
+                                       : seen <= 0 ? 0
+                                                   : std::min(Tk, static_cast<std::size_t>(seen));
+          cq[r] = contextual_query<double>{
+              h,  g, qd.data() + ((i0 + r) * Hq + h) * D, scale, cscratch.data() + r * cscratch_n,
+              0.0};
           contextual_part(bias).template begin_query<scalar_arch>(cq[r], max_keys);
         }
       }

@@ -85,16 +85,18 @@ struct contextual_parts {  // B alone (or a std::reference_wrapper of it)
   static const auto& get(const B& b) noexcept { return get_bias(b); }
 };
 template <class... Bs>
+constexpr std::size_t first_contextual_index() noexcept {
+  constexpr bool flags[] = {is_contextual_bias_v<unwrap_bias_t<Bs>>...};
+  for (std::size_t i = 0; i < sizeof...(Bs); ++i)
+    if (flags[i]) return i;
+  return 0;
+}
+template <class... Bs>
 struct contextual_parts<sum_bias<Bs...>> {
-  static constexpr bool flags[] = {is_contextual_bias_v<unwrap_bias_t<Bs>>...};
   static constexpr std::size_t count = (std::size_t{is_contextual_bias_v<unwrap_bias_t<Bs>>} + ...);
-  static constexpr std::size_t index() noexcept {
-    for (std::size_t i = 0; i < sizeof...(Bs); ++i)
-      if (flags[i]) return i;
-    return 0;
-  }
+  static constexpr std::size_t index = first_contextual_index<Bs...>();
   // Uses sum_bias's public part<I>() accessor.
-  static const auto& get(const sum_bias<Bs...>& b) noexcept { return b.template part<index()>(); }
+  static const auto& get(const sum_bias<Bs...>& b) noexcept { return b.template part<index>(); }
 };
 }  // namespace detail
 

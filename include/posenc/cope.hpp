@@ -137,8 +137,7 @@ POSENC_FORCE_INLINE xsimd::batch<C, Arch> cope_suffix_scan(xsimd::batch<C, Arch>
   using B = xsimd::batch<C, Arch>;
   using U = cope_uint_t<C>;
   if constexpr (K < B::size) {
-    constexpr auto idx =
-        xsimd::make_batch_constant<xsimd::batch<U, Arch>, cope_shift_down<U, K>>();
+    constexpr auto idx = xsimd::make_batch_constant<xsimd::batch<U, Arch>, cope_shift_down<U, K>>();
     const B moved = xsimd::swizzle(s, idx);
     s = s + xsimd::select(iota < B(static_cast<C>(B::size - K)), moved, B(C(0)));
     return cope_suffix_scan<Arch, C, 2 * K>(s, iota);
@@ -192,16 +191,16 @@ struct cope_table {
         if (regs) {
           const __m512 lo = _mm512_permutex2var_ps(t0, idx, t1);
           const __m512 hi = _mm512_permutex2var_ps(t2, idx, t3);
-          return B(_mm512_mask_blend_ps(_mm512_test_epi32_mask(idx, _mm512_set1_epi32(32)), lo,
-                                        hi));
+          return B(
+              _mm512_mask_blend_ps(_mm512_test_epi32_mask(idx, _mm512_set1_epi32(32)), lo, hi));
         }
         return B(_mm512_i32gather_ps(idx, L, sizeof(float)));
       } else {
         if (regs) {
           const __m512d lo = _mm512_permutex2var_pd(t0, idx, t1);
           const __m512d hi = _mm512_permutex2var_pd(t2, idx, t3);
-          return B(_mm512_mask_blend_pd(_mm512_test_epi64_mask(idx, _mm512_set1_epi64(16)), lo,
-                                        hi));
+          return B(
+              _mm512_mask_blend_pd(_mm512_test_epi64_mask(idx, _mm512_set1_epi64(16)), lo, hi));
         }
         return B(_mm512_i64gather_pd(idx, L, sizeof(double)));
       }
@@ -298,8 +297,8 @@ C cope_gate_sum(Arch, const C* g, std::size_t n, C cap) noexcept {
 /// C = E (blocks of 4 registers sum the even and the odd rows i separately, then add: another
 /// association of the same D products); other storage types use the reference.
 template <class Arch, class C, class Q, class E>
-void cope_position_logits(Arch, const Q* q, std::size_t d, const E* e, std::ptrdiff_t ld,
-                          C factor, C* L, std::size_t need) noexcept {
+void cope_position_logits(Arch, const Q* q, std::size_t d, const E* e, std::ptrdiff_t ld, C factor,
+                          C* L, std::size_t need) noexcept {
   if constexpr (!std::is_same<std::remove_const_t<E>, C>::value) {
     cope_position_logits_ref<C, Q, E, Arch>(q, d, e, ld, factor, L, need);
   } else {
@@ -355,8 +354,7 @@ void cope_position_logits(Arch, const Q* q, std::size_t d, const E* e, std::ptrd
       if (factor != C(1)) a = a * B(factor);
       a.store_unaligned(L + p);
     }
-    if (p < need)
-      cope_position_logits_ref<C, Q, E, Arch>(q, d, e + p, ld, factor, L + p, need - p);
+    if (p < need) cope_position_logits_ref<C, Q, E, Arch>(q, d, e + p, ld, factor, L + p, need - p);
   }
 }
 #if defined(__GNUC__) && !defined(__clang__)
@@ -431,7 +429,8 @@ class cope_bias {
     if (table.data == nullptr) detail::invalid(who, "table.data", "null", "must not be null");
     if (table.dim != opt.npos_max)
       detail::invalid(who, "table.dim", table.dim, "must equal npos_max (columns of E)");
-    if (table.tokens == 0) detail::invalid(who, "table.tokens", table.tokens, "must be head_dim > 0");
+    if (table.tokens == 0)
+      detail::invalid(who, "table.tokens", table.tokens, "must be head_dim > 0");
     if (table.heads == 0) detail::invalid(who, "table.heads", table.heads, "must be > 0");
     if (gate_keys.data != nullptr && gate_keys.dim != table.tokens)
       detail::invalid(who, "gate_keys.dim", gate_keys.dim, "must equal head_dim (table.tokens)");
@@ -483,8 +482,8 @@ class cope_bias {
     if (hi <= lo) return;
     const std::size_t pmax = opt_.npos_max - 1;
     if (!separate_gate_keys()) {
-      cq.carry = kernels::cope_row(Arch{}, logits + lo, logits + lo, hi - lo, cq.scratch, pmax,
-                                   cq.carry);
+      cq.carry =
+          kernels::cope_row(Arch{}, logits + lo, logits + lo, hi - lo, cq.scratch, pmax, cq.carry);
       return;
     }
     constexpr std::size_t BK = 64;
@@ -492,8 +491,8 @@ class cope_bias {
     for (std::size_t end = hi; end > lo;) {
       const std::size_t begin = end - lo > BK ? end - BK : lo;
       gate_logits(cq, key0 + begin, end - begin, gl);
-      cq.carry = kernels::cope_row(Arch{}, gl, logits + begin, end - begin, cq.scratch, pmax,
-                                   cq.carry);
+      cq.carry =
+          kernels::cope_row(Arch{}, gl, logits + begin, end - begin, cq.scratch, pmax, cq.carry);
       end = begin;
     }
   }
