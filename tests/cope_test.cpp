@@ -512,6 +512,71 @@ TEST(CopeAttention, NeutralInPositionPass) {
   for (std::size_t i = 0; i < a.size(); ++i) ASSERT_EQ(a[i], b[i]) << "i=" << i;
 }
 
+// Gates count only the keys the masks leave visible. Here the bias alone masks
+// (attention_options::causal = false, sum_bias{cope, causal_mask{W}}): future keys must get gate
+// 0 from the bias's visible range, and the window limits the softmax (older keys outside it
+// cannot change a visible key's position: positions sum the gates of newer keys). Checked
+// against the test's own double evaluation of the listing with that mask; both compute in
+// double, in different orders: Δℓ ≤ (2D + T + 8)·u₆₄·M as in MatchesOracleOutputs.
+TEST(CopeAttention, SlidingWindowMasksGates) {
+  const std::size_t T = 70, H = 2, D = 8, NP = 6, W = 9;
+  std::vector<float> q(T * H * D), k(T * H * D), v(T * H * D), E(D * NP);
+  for (std::size_t i = 0; i < q.size(); ++i) {
+    q[i] = 0.8f * std::sin(0.37f * float(i)) + 0.3f;
+    k[i] = 0.8f * std::cos(0.23f * float(i)) + 0.3f;
+    v[i] = std::sin(0.11f * float(i));
+  }
+  for (std::size_t i = 0; i < E.size(); ++i) E[i] = 0.5f * std::cos(0.7f * float(i));
+  const posenc::cope_bias<float> cope{posenc::make_head_view(E.data(), D, 1, NP), {NP}};
+  std::vector<double> out(T * H * D);
+  posenc::reference_attention(
+      posenc::make_head_view(q.data(), T, H, D), posenc::make_head_view(k.data(), T, H, D),
+      posenc::make_head_view(v.data(), T, H, D), posenc::make_head_view(out.data(), T, H, D),
+      posenc::identity_rotation{}, posenc::sum_bias{std::cref(cope), posenc::causal_mask{W}},
+      posenc::attention_options{0.0, false});
+  const double sc = 1.0 / std::sqrt(double(D));
+  double maxdiff = 0;
+  for (std::size_t h = 0; h < H; ++h)
+    for (std::size_t i = 0; i < T; ++i) {
+      const std::size_t j0 = i + 1 >= W ? i + 1 - W : 0;
+      std::vector<double> l(i + 1, -INFINITY), e(NP, 0.0);
+      for (std::size_t p = 0; p < NP; ++p)
+        for (std::size_t d = 0; d < D; ++d) e[p] += double(q[(i * H + h) * D + d]) * E[d * NP + p];
+      double S = 0, mx = -INFINITY;
+      for (std::size_t j = i + 1; j-- > j0;) {
+        double z = 0;
+        for (std::size_t d = 0; d < D; ++d)
+          z += double(q[(i * H + h) * D + d]) * double(k[(j * H + h) * D + d]);
+        z *= sc;
+        S += 1 / (1 + std::exp(-z));
+        const double p = std::min(S, double(NP - 1)), f = std::floor(p), w = p - f;
+        l[j] = z + e[std::size_t(std::ceil(p))] * w + e[std::size_t(f)] * (1 - w);
+        mx = std::max(mx, l[j]);
+      }
+      double sum = 0;
+      std::vector<double> o(D, 0.0);
+      for (std::size_t j = j0; j <= i; ++j) {
+        const double pj = std::exp(l[j] - mx);
+        sum += pj;
+        for (std::size_t d = 0; d < D; ++d) o[d] += pj * v[(j * H + h) * D + d];
+      }
+      for (std::size_t d = 0; d < D; ++d)
+        maxdiff = std::max(maxdiff, std::fabs(o[d] / sum - out[(i * H + h) * D + d]));
+    }
+  // M ≤ D·1.1² + Σ|q||E| + T: logits and positions below 100; |v| ≤ 1.
+  const double dl = (2.0 * D + T + 8) * unit<double>() * 100;
+  EXPECT_LE(maxdiff, 2 * dl * (1 + 2 * dl) + D * unit<double>());
+  // And the window matters: without it the outputs differ.
+  std::vector<double> nowin(T * H * D);
+  posenc::reference_attention(
+      posenc::make_head_view(q.data(), T, H, D), posenc::make_head_view(k.data(), T, H, D),
+      posenc::make_head_view(v.data(), T, H, D), posenc::make_head_view(nowin.data(), T, H, D),
+      posenc::identity_rotation{}, cope);
+  double d2 = 0;
+  for (std::size_t i = 0; i < out.size(); ++i) d2 = std::max(d2, std::fabs(out[i] - nowin[i]));
+  EXPECT_GT(d2, 1e-3);
+}
+
 // ---- bad input ---------------------------------------------------------------------------------
 template <class F>
 void expect_invalid(F f, const std::string& field) {
