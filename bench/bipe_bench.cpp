@@ -6,7 +6,8 @@
 //                      positions vs at BiPE segment indices (same kernels, other positions),
 //                      beside the in-place limit over the same bytes
 //   alibi/{alibi,bipe}/R×C     a causal ALiBi tile add vs BiPE-ALiBi (ALiBi at int32 segment
-//                      indices through positioned<>), beside the in-place limit of the tile
+//                      indices through positioned<>), beside the in-place limit of the tile;
+//                      bipe_one_segment: the same with no delimiter (one bias row per tile)
 // Token ids: uniform in [0, 32000) with two delimiter ids drawn ~1 in 20 tokens.
 // SPDX-License-Identifier: Apache-2.0
 #include <cstdint>
@@ -121,12 +122,14 @@ const posenc::alibi_bias& bipe_alibi() {
   return a;
 }
 
-void bm_tile(benchmark::State& st, std::size_t R, std::size_t C, bool bipe) {
+void bm_tile(benchmark::State& st, std::size_t R, std::size_t C, bool bipe, bool one_segment) {
   posenc_bench::vector<float> x(R * C);
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = posenc_bench::pattern(i);
   const auto view = posenc::make_logits_view(x.data(), R, C);
   const std::int64_t k0 = 4096, q0 = k0 + static_cast<std::int64_t>(C);  // every key visible
-  const auto ids = make_ids(static_cast<std::size_t>(q0) + R);
+  auto ids = make_ids(static_cast<std::size_t>(q0) + R);
+  if (one_segment)
+    for (auto& id : ids) id = id == 869 || id == 13 ? 1 : id;
   std::vector<std::int32_t> seg(ids.size()), intra(ids.size());
   segmenter().segment(ids.data(), ids.size(), seg.data(), intra.data());
   const auto b = posenc::bipe_alibi_bias(std::cref(bipe_alibi()), seg.data(), seg.size());
@@ -173,8 +176,10 @@ const bool registered = [] {
   for (std::size_t n : {std::size_t{128}, std::size_t{512}, std::size_t{2048}}) {
     const std::string s = std::to_string(n) + "x" + std::to_string(n);
     reg(benchmark::RegisterBenchmark(("alibi/inplace_limit/" + s).c_str(), bm_tile_limit, n, n));
-    reg(benchmark::RegisterBenchmark(("alibi/alibi/" + s).c_str(), bm_tile, n, n, false));
-    reg(benchmark::RegisterBenchmark(("alibi/bipe/" + s).c_str(), bm_tile, n, n, true));
+    reg(benchmark::RegisterBenchmark(("alibi/alibi/" + s).c_str(), bm_tile, n, n, false, false));
+    reg(benchmark::RegisterBenchmark(("alibi/bipe/" + s).c_str(), bm_tile, n, n, true, false));
+    reg(benchmark::RegisterBenchmark(("alibi/bipe_one_segment/" + s).c_str(), bm_tile, n, n, true,
+                                     true));
   }
   return true;
 }();

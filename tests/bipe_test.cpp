@@ -453,6 +453,56 @@ TEST(BipeIntra, SinusoidalOverIntraPositions) {
   for (std::size_t i = 0; i < 16; ++i) EXPECT_EQ(x[i], x[3 * 16 + i]);
 }
 
+// ---- the lane-parallel segmenter against its scalar reference, every architecture --------------
+template <class Arch>
+class BipeSegmenterArch : public ::testing::Test {};
+TYPED_TEST_SUITE(BipeSegmenterArch, posenc_test::arch_types, posenc_test::arch_names);
+
+template <class Arch, class P>
+void check_against_ref(const posenc::bipe_segmenter& sg, const std::vector<P>& ids) {
+  const std::size_t n = ids.size();
+  std::vector<P> s1(n), i1(n), s2(n), i2(n);
+  posenc::bipe_segmenter::state a{5, 2}, b{5, 2};  // continuing an earlier chunk
+  sg.template segment<Arch>(ids.data(), n, s1.data(), i1.data(), a);
+  sg.segment_ref(ids.data(), n, s2.data(), i2.data(), b);
+  ASSERT_EQ(s1, s2);
+  ASSERT_EQ(i1, i2);
+  ASSERT_EQ(a.segment, b.segment);
+  ASSERT_EQ(a.intra, b.intra);
+  // streaming in odd chunks gives the same
+  std::vector<P> s3(n), i3(n);
+  posenc::bipe_segmenter::state c{5, 2};
+  for (std::size_t t = 0; t < n; t += 13)
+    sg.template segment<Arch>(ids.data() + t, std::min<std::size_t>(13, n - t), s3.data() + t,
+                              i3.data() + t, c);
+  ASSERT_EQ(s3, s2);
+  ASSERT_EQ(i3, i2);
+}
+
+TYPED_TEST(BipeSegmenterArch, LaneParallelEqualsReference) {
+  using Arch = TypeParam;
+  POSENC_ASSERT_ARCH_RUNS(Arch);
+  std::mt19937 rng(5);
+  // densities from none to every token, blocks with 0, 1 and several delimiters; 2 and 5
+  // delimiter ids (5: the bitmap-only path), clamps small and none
+  for (const std::size_t every : {std::size_t{1000000}, std::size_t{40}, std::size_t{9},
+                                  std::size_t{3}, std::size_t{1}}) {
+    for (const std::size_t nd : {std::size_t{2}, std::size_t{5}}) {
+      std::vector<std::int64_t> delims = {13, 869, 7, 8, 9};
+      delims.resize(nd);
+      for (const std::int64_t clamp : {std::int64_t{3}, posenc::bipe_segmenter::no_clamp}) {
+        const posenc::bipe_segmenter sg(posenc::bipe_segmenter::config{delims, clamp});
+        std::vector<std::int32_t> ids32(517);
+        for (auto& id : ids32)
+          id = rng() % every == 0 ? static_cast<std::int32_t>(delims[rng() % nd])
+                                  : static_cast<std::int32_t>(100 + rng() % 5000);
+        check_against_ref<Arch>(sg, ids32);
+        check_against_ref<Arch>(sg, std::vector<std::int64_t>(ids32.begin(), ids32.end()));
+      }
+    }
+  }
+}
+
 // ---- the fused rows at segment positions, every architecture -----------------------------------
 template <class Arch>
 class BipeFusedRows : public ::testing::Test {};
@@ -461,7 +511,7 @@ TYPED_TEST_SUITE(BipeFusedRows, posenc_test::arch_types, posenc_test::arch_names
 TYPED_TEST(BipeFusedRows, TileAndRowsEqualValue) {
   using Arch = TypeParam;
   POSENC_ASSERT_ARCH_RUNS(Arch);
-  const std::size_t T = 203;
+  const std::size_t T = 1300;
   std::vector<std::int64_t> ids(T);
   std::mt19937 rng(11);
   for (auto& id : ids) id = rng() % 7;
@@ -473,8 +523,12 @@ TYPED_TEST(BipeFusedRows, TileAndRowsEqualValue) {
     const auto b32 = posenc::bipe_alibi_bias(std::cref(alibi), seg.data(), T);
     const auto b64 = posenc::bipe_alibi_bias(std::cref(alibi), seg64.data(), T);
     const posenc::sum_bias both{b32, posenc::causal_mask{}};
-    for (std::size_t h : {std::size_t{0}, std::size_t{11}}) {
-      const std::size_t q0 = 57, k0 = 3, R = 40, N = 150;
+    // (q0, k0, rows, cols): a tile across the diagonal, and one wider than the 512-column chunk
+    // of positioned's cached rows with queries after every key.
+    const std::size_t shapes[2][4] = {{57, 3, 40, 150}, {1250, 5, 9, 1100}};
+    for (std::size_t h : {std::size_t{0}, std::size_t{11}})
+    for (const auto& sh : shapes) {
+      const std::size_t q0 = sh[0], k0 = sh[1], R = sh[2], N = sh[3];
       std::vector<float> t1(R * N), t2(R * N), t3(R * N);
       for (std::size_t i = 0; i < t1.size(); ++i)
         t1[i] = t2[i] = t3[i] = static_cast<float>(rng() % 1000) / 256.0f;

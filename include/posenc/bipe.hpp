@@ -87,22 +87,28 @@ class bipe_segmenter {
    * Segments ids[0..n) continuing `st` (a fresh state for a sequence start) and advances it:
    * seg[t], intra[t] for t < n (Id, P: int32 or int64). Throws std::invalid_argument if a
    * position would not fit P; otherwise allocates nothing and writes only seg[0..n), intra[0..n).
+   * With ids and positions of one type and at most 4 delimiters, blocks of one register with
+   * at most one delimiter are done lane-parallel (Arch); the rest by segment_ref's loop.
    */
-  template <class Id, class P>
+  template <class Arch = default_arch, class Id, class P>
   void segment(const Id* ids, std::size_t n, P* seg, P* intra, state& st) const {
     static_assert(std::is_integral<Id>::value, "posenc::bipe_segmenter: token ids are integers");
     check_output<P>(st, n);
-    std::int64_t s = st.segment, i = st.intra;
-    const std::int64_t c = clamp_;
-    for (std::size_t t = 0; t < n; ++t) {
-      const std::int64_t d = delim_bit(static_cast<std::int64_t>(ids[t]));
-      seg[t] = static_cast<P>(s);
-      intra[t] = static_cast<P>(i < c ? i : c);
-      s += d;
-      i = (i + 1) & (d - 1);  // d = 1: 0; d = 0: i + 1
+    std::int64_t s = st.segment, start = -st.intra;
+    std::size_t t = 0;
+#if POSENC_HAS_XSIMD
+    if constexpr (!std::is_same<Arch, scalar_arch>::value && std::is_same<Id, P>::value) {
+      if (nsmall_ != 0) t = scan_simd<Arch>(ids, n, seg, intra, s, start);
     }
+#endif
+    scan<Arch>(ids, t, n, seg, intra, s, start);
     st.segment = s;
-    st.intra = i;
+    st.intra = static_cast<std::int64_t>(n) - start;
+  }
+  /// The scalar reference of segment (same results, one token at a time).
+  template <class Id, class P>
+  void segment_ref(const Id* ids, std::size_t n, P* seg, P* intra, state& st) const {
+    segment<scalar_arch>(ids, n, seg, intra, st);
   }
   /// One pass over a whole sequence; returns the state after it.
   template <class Id, class P>
@@ -181,6 +187,72 @@ class bipe_segmenter {
   }
 
  private:
+  /// Tokens [t0, n) one at a time. Token t's intra position is t − start (start: the chunk
+  /// index of its segment's first token, negative when the segment began in an earlier chunk);
+  /// the loop-carried work is one add (s) and one conditional move (start).
+  template <class Arch, class Id, class P>
+  void scan(const Id* ids, std::size_t t0, std::size_t n, P* seg, P* intra, std::int64_t& s,
+            std::int64_t& start) const noexcept {
+    const std::int64_t c = clamp_;
+    const std::uint64_t* bits = bits_.data();
+    const std::uint64_t last = bits_.size() - 1;  // an all-zero word: ids past the bitmap read it
+    for (std::size_t t = t0; t < n; ++t) {
+      const auto u = static_cast<std::uint64_t>(static_cast<std::int64_t>(ids[t]));
+      const std::uint64_t w = (u >> 6) < last ? (u >> 6) : last;
+      const auto d = static_cast<std::int64_t>((bits[w] >> (u & 63)) & 1u);
+      const auto tt = static_cast<std::int64_t>(t);
+      const std::int64_t i = tt - start;
+      seg[t] = static_cast<P>(s);
+      intra[t] = static_cast<P>(i < c ? i : c);
+      s += d;
+      start = d != 0 ? tt + 1 : start;
+    }
+  }
+#if POSENC_HAS_XSIMD
+  /// Whole registers of tokens: a block without a delimiter is a broadcast and a ramp; a block
+  /// with one (found by a horizontal add) a select at its lane; a block with more goes to
+  /// scan. Returns where scan continues.
+  template <class Arch, class P>
+  std::size_t scan_simd(const P* ids, std::size_t n, P* seg, P* intra, std::int64_t& s,
+                        std::int64_t& start) const noexcept {
+    using B = xsimd::batch<P, Arch>;
+    constexpr std::size_t N = B::size;
+    alignas(64) P io[N];
+    for (std::size_t j = 0; j < N; ++j) io[j] = static_cast<P>(j);
+    const B iota = B::load_aligned(io), one(P(1)), zero(P(0));
+    const B d0(static_cast<P>(small_[0])), d1(static_cast<P>(small_[1])),
+        d2(static_cast<P>(small_[2])), d3(static_cast<P>(small_[3]));
+    const B cv(static_cast<P>(
+        clamp_ < static_cast<std::int64_t>(std::numeric_limits<P>::max())
+            ? clamp_
+            : static_cast<std::int64_t>(std::numeric_limits<P>::max())));
+    std::size_t t = 0;
+    for (; t + N <= n; t += N) {
+      const B x = B::load_unaligned(ids + t);
+      const auto m = (x == d0) | (x == d1) | (x == d2) | (x == d3);
+      // Lanes' intra positions if no delimiter intervenes (fits P: check_output).
+      B in = iota + B(static_cast<P>(static_cast<std::int64_t>(t) - start));
+      B sg(static_cast<P>(s));
+      if (xsimd::any(m)) {
+        const B dv = xsimd::select(m, one, zero);
+        if (xsimd::hadd(dv) != 1) {
+          scan<Arch>(ids, t, t + N, seg, intra, s, start);
+          continue;
+        }
+        const P k = xsimd::hadd(xsimd::select(m, iota, zero));  // the delimiter's lane
+        const auto after = iota > B(k);
+        sg = sg + xsimd::select(after, one, zero);
+        in = xsimd::select(after, iota - B(static_cast<P>(k + 1)), in);
+        s += 1;
+        start = static_cast<std::int64_t>(t) + k + 1;
+      }
+      sg.store_unaligned(seg + t);
+      xsimd::min(in, cv).store_unaligned(intra + t);
+    }
+    return t;
+  }
+#endif
+
   template <class D>
   void init(const D* delimiters, std::size_t count) {
     constexpr const char* who = "posenc::bipe_segmenter";
@@ -195,18 +267,23 @@ class bipe_segmenter {
       top = std::max(top, id);
     }
     nbits_ = static_cast<std::uint64_t>(top) + 1;
+    // One word past the last delimiter's stays zero: segment() reads it for every larger id.
     bits_.assign(static_cast<std::size_t>(nbits_ / 64 + 2), 0u);
     for (std::size_t i = 0; i < count; ++i) {
       const auto u = static_cast<std::uint64_t>(delimiters[i]);
       bits_[u >> 6] |= std::uint64_t{1} << (u & 63);
     }
-  }
-  /// 1 if id is a delimiter, else 0, without a branch: an id outside the bitmap reads its last
-  /// word, which is always 0.
-  std::int64_t delim_bit(std::int64_t id) const noexcept {
-    const std::uint64_t u = static_cast<std::uint64_t>(id);
-    const std::uint64_t w = u < nbits_ ? (u >> 6) : bits_.size() - 1;
-    return static_cast<std::int64_t>((bits_[w] >> (u & 63)) & 1u);
+    // Up to 4 distinct delimiters: the lane-parallel compare (unused slots repeat the first).
+    nsmall_ = 0;
+    for (std::uint64_t u = 0; u < nbits_; ++u)
+      if ((bits_[u >> 6] >> (u & 63)) & 1u) {
+        if (nsmall_ == 4) {
+          nsmall_ = 0;
+          break;
+        }
+        small_[nsmall_++] = static_cast<std::int64_t>(u);
+      }
+    for (std::size_t j = nsmall_; j < 4; ++j) small_[j] = small_[0];
   }
   static void check_clamp(const char* who, std::int64_t c) {
     if (c < 1) detail::invalid(who, "intra_clamp", c, "must be >= 1 (or bipe_segmenter::no_clamp)");
@@ -218,9 +295,10 @@ class bipe_segmenter {
     constexpr auto pmax = static_cast<std::uint64_t>(std::numeric_limits<P>::max());
     if (st.segment < 0 || st.intra < 0)
       detail::invalid("posenc::bipe_segmenter", "state", st.segment, "must be >= 0");
-    // The largest values written are below st + n.
+    // The values computed are below st.segment + n and st.intra + n (the intra position is
+    // clamped after it is computed in P).
     if (n > pmax || static_cast<std::uint64_t>(st.segment) > pmax - n ||
-        static_cast<std::uint64_t>(st.intra) > std::numeric_limits<std::uint64_t>::max() - n)
+        static_cast<std::uint64_t>(st.intra) > pmax - n)
       detail::invalid("posenc::bipe_segmenter", "n", n,
                       "tokens: the positions would not fit the position type");
   }
@@ -237,6 +315,8 @@ class bipe_segmenter {
   }
 
   std::int64_t clamp_;
+  std::size_t nsmall_ = 0;
+  std::int64_t small_[4] = {0, 0, 0, 0};
   std::uint64_t nbits_ = 0;
   std::vector<std::uint64_t> bits_;
 };

@@ -202,6 +202,67 @@ std::size_t fused_values_simd(const R& r, T* x, std::size_t j, std::size_t hi) n
 }
 #endif
 
+/// Scalar reference: x[i] = v[i] == −∞ ? −∞ : T(C(x[i]) + v[i]) (a row of values evaluated once,
+/// −∞ where masked: masked logits are set, as the fused pass sets them).
+template <class T, class C, class Arch = scalar_arch>
+void add_values_or_mask_ref(T* x, const C* v, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    x[i] = v[i] == -std::numeric_limits<C>::infinity() ? static_cast<T>(v[i])
+                                                      : static_cast<T>(static_cast<C>(x[i]) + v[i]);
+}
+/// add_values_or_mask_ref for float/double rows, lane-parallel (4 registers per step). With
+/// Masked = false the caller knows no v[i] is −∞: a plain add.
+template <bool Masked, class Arch, class T, class C>
+POSENC_FORCE_INLINE void add_values_or_mask(T* x, const C* v, std::size_t n) noexcept {
+  static_assert(std::is_same<T, C>::value, "posenc: float or double rows of their own type");
+  std::size_t i = 0;
+#if POSENC_HAS_XSIMD
+  if constexpr (!std::is_same<Arch, scalar_arch>::value) {
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;
+    const B ninf(-std::numeric_limits<C>::infinity());
+    const auto one = [&](std::size_t j) {
+      const B vj = B::load_unaligned(v + j);
+      const B y = B::load_unaligned(x + j) + vj;
+      if constexpr (Masked) {
+        return xsimd::select(vj == ninf, vj, y);
+      } else {
+        return y;
+      }
+    };
+    for (; i + 4 * N <= n; i += 4 * N) {
+      const B y0 = one(i), y1 = one(i + N), y2 = one(i + 2 * N), y3 = one(i + 3 * N);
+      y0.store_unaligned(x + i);
+      y1.store_unaligned(x + i + N);
+      y2.store_unaligned(x + i + 2 * N);
+      y3.store_unaligned(x + i + 3 * N);
+    }
+    for (; i + N <= n; i += N) one(i).store_unaligned(x + i);
+  }
+#endif
+  add_values_or_mask_ref<T, C, Arch>(x + i, v + i, n - i);
+}
+
+/// Is any of v[0..n) −∞? (Lane-parallel; exact.)
+template <class Arch, class C>
+bool any_ninf(const C* v, std::size_t n) noexcept {
+  constexpr C ninf = -std::numeric_limits<C>::infinity();
+  std::size_t i = 0;
+#if POSENC_HAS_XSIMD
+  if constexpr (!std::is_same<Arch, scalar_arch>::value) {
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;
+    const B nb(ninf);
+    for (; i + 2 * N <= n; i += 2 * N)
+      if (xsimd::any((B::load_unaligned(v + i) == nb) | (B::load_unaligned(v + i + N) == nb)))
+        return true;
+  }
+#endif
+  for (; i < n; ++i)
+    if (v[i] == ninf) return true;
+  return false;
+}
+
 /**
  * The fused pass over one row of n keys at positions `keys`: every key outside the bias's
  * visible range is set to −∞, every visible one gets T(C(x) + lane(j)). B implements the fused
