@@ -490,7 +490,7 @@ class cope_bias {
     alignas(64) C gl[BK];
     for (std::size_t end = hi; end > lo;) {
       const std::size_t begin = end - lo > BK ? end - BK : lo;
-      gate_logits(cq, key0 + begin, end - begin, gl);
+      gate_logits<Arch>(cq, key0 + begin, end - begin, gl);
       cq.carry =
           kernels::cope_row(Arch{}, gl, logits + begin, end - begin, cq.scratch, pmax, cq.carry);
       end = begin;
@@ -509,7 +509,7 @@ class cope_bias {
     C s = C(0);
     for (std::size_t end = hi; end > lo && s < cap;) {
       const std::size_t begin = end - lo > BK ? end - BK : lo;
-      gate_logits(cq, key0 + begin, end - begin, gl);
+      gate_logits<Arch>(cq, key0 + begin, end - begin, gl);
       s += kernels::cope_gate_sum(Arch{}, gl, end - begin, cap - s);
       end = begin;
     }
@@ -554,7 +554,8 @@ class cope_bias {
   static head_view<const std::remove_const_t<T>> as_const(head_view<T> v) noexcept {
     return {v.data, v.tokens, v.heads, v.dim, v.token_stride, v.head_stride};
   }
-  template <class C, class Q>
+  // Arch only names the copy (code built for different instruction sets never shares a symbol).
+  template <class Arch, class C, class Q>
   void gate_logits(const contextual_query<C, Q>& cq, std::size_t k0, std::size_t n,
                    C* out) const noexcept {
     const std::size_t d = table_.tokens;
