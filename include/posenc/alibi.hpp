@@ -152,7 +152,9 @@ struct alibi_slopes {
  * excepted).
  *
  * Example:
- *     posenc::alibi_bias alibi({.num_heads = 32});                   // causal, relative
+ *     posenc::alibi_config cfg;
+ *     cfg.num_heads = 32;                                             // causal, relative
+ *     posenc::alibi_bias alibi(cfg);
  *     alibi.add_to(posenc::make_logits_view(S, 64, 128, ld), head, q0, k0);  // one tile
  *     alibi.add_to_row(head, cache_len, 0, scores, cache_len + 1);   // one decode row
  */
@@ -231,6 +233,13 @@ class alibi_bias {
     POSENC_ASSERT(head < cfg_.num_heads, "posenc::alibi_bias: head out of range");
     return eff_[head];
   }
+  /// Writes effective_slope(h) rounded to C for every head (out[0 .. num_heads)): e.g.
+  /// FlashAttention's `alibi_slopes` argument (float32 [num_heads]), llama.cpp-style kernels.
+  template <class C>
+  void write_slopes(C* out) const noexcept {
+    for (std::size_t h = 0; h < cfg_.num_heads; ++h) out[h] = slope_as<C>(h);
+  }
+
   /// effective_slope rounded to C (float or double): the slope the C arithmetic multiplies by.
   template <class C = float>
   [[nodiscard]] C slope_as(std::size_t head) const noexcept {

@@ -58,6 +58,9 @@ struct no_bias {
  * Causal mask: −∞ for keys after the query (pos_k > pos_q), 0 otherwise. With window W > 0 it
  * is also −∞ for keys W or more positions back (pos_q − pos_k ≥ W: a sliding window of W keys
  * including the query itself, as Mistral's and Gemma-2's local attention use).
+ * In FlashAttention's terms (key j visible iff i − left ≤ j ≤ i + right) this is
+ * `window_size = (W − 1, 0)` with causal = true. A model config's `sliding_window` may count the
+ * query or not (implementations have differed by one): check the model's own mask code.
  * Masked logits are set to −∞ (= adding −∞ to any finite logit).
  *
  * Example:
@@ -198,7 +201,7 @@ scaled(B, double) -> scaled<B>;
  * A part may be any bias of the protocol above, including a user type with only value().
  *
  * Example:
- *     posenc::sum_bias bias{std::cref(alibi), posenc::causal_mask{.window = 4096}, my_bias};
+ *     posenc::sum_bias bias{std::cref(alibi), posenc::causal_mask{4096}, my_bias};
  *     bias.add_to(tile, head, q0, k0);
  */
 template <class... Bs>
