@@ -9,6 +9,8 @@
 #include "posenc/bipe.hpp"
 #include "posenc/compose.hpp"
 #include "posenc/config.hpp"
+#include "posenc/contextual.hpp"
+#include "posenc/cope.hpp"
 #include "posenc/frequency.hpp"
 #include "posenc/kernels/bias.hpp"
 #include "posenc/kernels/rotate.hpp"
