@@ -55,7 +55,8 @@ enum class alibi_mode { causal, symmetric };
  * logits or their log-sum-exp (FA2's softmax_lse, merging split-KV partials computed with
  * different offsets, soft-capping after the bias) and in precision: m·pos_k grows with the
  * position, so float loses local resolution at long range and bf16 has a spacing of 8 at 1000
- * (spec-bias §2.2). Without a causal mask the forms are not equivalent at all (ofirpress #5),
+ * (the reason Falcon-RW parity needs HF's bf16 rounding of the bias, TensorRT-Model-Connect
+ * #667). Without a causal mask the forms are not equivalent at all (ofirpress #5),
  * so key_offset with symmetric mode is rejected.
  */
 enum class alibi_form { relative, key_offset };
@@ -107,8 +108,9 @@ inline double exp2_to_double(long double x) noexcept { return static_cast<double
 }  // namespace detail
 
 /**
- * The standard ALiBi slopes (Press et al. 2022, the reference `get_slopes`; every anchor that
- * ships models uses this map, spec-bias §2.1). With n' = 2^floor(log2 H) and 0-based head h:
+ * The standard ALiBi slopes (Press et al. 2022, the reference `get_slopes` of
+ * ofirpress/attention_with_linear_biases; the same map in HF BLOOM's build_alibi_tensor, MPT's
+ * gen_slopes and llama.cpp's ALiBi). With n' = 2^floor(log2 H) and 0-based head h:
  *
  *     m_h = 2^(−B·(h+1)/n')                    h < n'
  *     m_h = 2^(−B·(2(h−n')+1)/(2n'))            h ≥ n'  (non-power-of-two H: interleaved extras)
