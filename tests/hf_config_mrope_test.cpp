@@ -10,6 +10,8 @@
 
 #include <posenc/hf_config.hpp>
 
+#include "../tools/inspect.hpp"
+
 namespace {
 
 std::string read_config(const std::string& name) {
@@ -127,6 +129,33 @@ TEST(HfConfigLayers, Gemma3LocalBase) {
       EXPECT_EQ(l.spec.rope_type, "linear") << i;
     }
     EXPECT_EQ(l.spec.config.head_dim, 256u);
+  }
+}
+
+// posenc-inspect shows the axis of each pair of an M-RoPE config (table and JSON).
+TEST(HfConfigMrope, InspectShowsPairAxes) {
+  const std::string path = std::string(POSENC_TEST_DATA_DIR) + "/configs/qwen3-vl-8b-instruct.json";
+  for (bool json : {false, true}) {
+    std::vector<std::string> args = {"posenc-inspect", path};
+    if (json) args.push_back("--json");
+    std::vector<const char*> argv;
+    for (const std::string& a : args) argv.push_back(a.c_str());
+    std::ostringstream out, err;
+    ASSERT_EQ(posenc_inspect::run(static_cast<int>(argv.size()), argv.data(), out, err), 0)
+        << err.str();
+    const std::string o = out.str();
+    EXPECT_NE(o.find("interleaved [24, 20, 20]"), std::string::npos) << o;
+    if (json) {
+      EXPECT_NE(o.find("\"axis\": [\"t\", \"h\", \"w\", \"t\""), std::string::npos) << o;
+    } else {
+      const std::size_t at = o.find("\n    1  ");
+      ASSERT_NE(at, std::string::npos) << o;
+      const std::size_t eol = o.find('\n', at + 1);
+      EXPECT_EQ(o[eol - 1], 'h') << o.substr(at, eol - at);
+      const std::size_t at63 = o.find("\n   63  ");
+      ASSERT_NE(at63, std::string::npos);
+      EXPECT_EQ(o[o.find('\n', at63 + 1) - 1], 't');
+    }
   }
 }
 
