@@ -415,6 +415,23 @@ TYPED_TEST(MropeArch, AllStorageTypesEqualScalarReference) {
       }
     }
   }
+  // head_dim 512 (256 pairs: two coefficient chunks, the per-chunk gather path), partial
+  // rotary 384 of 512 (192 pairs), both modes, rows in and beyond the table
+  for (std::size_t rot : {512u, 384u}) {
+    rope_config c;
+    c.head_dim = 512;
+    c.rotary_dim = rot;
+    c.base = 1000000.0;
+    const rope r(c);
+    const std::size_t P = rot / 2;
+    const std::array<std::size_t, 3> sec = {P - 2 * (P / 3 - 1) , P / 3 - 1, P / 3 - 1};
+    for (mrope_mode mode : {mrope_mode::sectioned, mrope_mode::interleaved}) {
+      const mrope m(r, sec, mode);
+      check_against_reference<TypeParam, float>(m, pos3, 6);
+      check_against_reference<TypeParam, posenc::float16_t>(m, pos3, 6);
+      check_against_reference<TypeParam, double>(m, pos3, 1024);
+    }
+  }
   // vision 2-D over a 4x6 grid in merge order
   std::vector<std::int32_t> vp;
   posenc::vision_patch_positions(1, 4, 6, 2, vp);

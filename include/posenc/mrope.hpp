@@ -129,16 +129,21 @@ void select_axis(Arch, const C* const* r, const C* sel, C* out, std::size_t n) n
   using B = xsimd::batch<C, Arch>;
   constexpr std::size_t L = B::size;
   const B one(C(1)), two(C(2));
+  const C* const r0 = r[0];
+  const C* const r1 = r[1];
+  const C* const r2 = r[2];
   std::size_t i = 0;
   for (; i + L <= n; i += L) {
     const B sv = B::load_unaligned(sel + i);
-    const B a = B::load_unaligned(r[0] + i);
-    const B b = B::load_unaligned(r[1] + i);
-    const B c = B::load_unaligned(r[2] + i);
+    const B a = B::load_unaligned(r0 + i);
+    const B b = B::load_unaligned(r1 + i);
+    const B c = B::load_unaligned(r2 + i);
     xsimd::select(sv == one, b, xsimd::select(sv == two, c, a)).store_unaligned(out + i);
   }
-  const C* rt[3] = {r[0] + i, r[1] + i, r[2] + i};
-  select_axis_ref(rt, sel + i, out + i, n - i);
+  if (i < n) {
+    const C* rt[3] = {r0 + i, r1 + i, r2 + i};
+    select_axis_ref(rt, sel + i, out + i, n - i);
+  }
 }
 #endif
 
@@ -262,7 +267,8 @@ class mrope {
     freq_.coefficients_gathered<Arch>(gathered, freq_index_.data() + k0, n, cb, sb);
   }
 
-  /// The pair → axis map as values of C (0, 1, 2), the selector of kernels::select_axis.
+  /// The pair → axis map as values of C (0, 1, 2), the selector of kernels::select_axis, for
+  /// a whole table row: pairs()·2 entries (the cos half, then the same for the sin half).
   template <class C>
   const C* selector() const noexcept {
     if constexpr (std::is_same<C, float>::value) {
@@ -288,11 +294,11 @@ class mrope {
   }
 
   void finish() {
-    sel_f_.resize(pairs_);
-    sel_d_.resize(pairs_);
-    for (std::size_t k = 0; k < pairs_; ++k) {
-      sel_f_[k] = static_cast<float>(axis_[k]);
-      sel_d_[k] = static_cast<double>(axis_[k]);
+    sel_f_.resize(2 * pairs_);
+    sel_d_.resize(2 * pairs_);
+    for (std::size_t k = 0; k < 2 * pairs_; ++k) {
+      sel_f_[k] = static_cast<float>(axis_[k % pairs_]);
+      sel_d_[k] = static_cast<double>(axis_[k % pairs_]);
     }
   }
 
@@ -414,22 +420,33 @@ class mrope_cache {
         s = c + half;
         return;
       }
-      alignas(64) C oc[3][detail::rope_chunk];
-      alignas(64) C os[3][detail::rope_chunk];
+      // Rows of the three axes: cos of the chunk, then (at + stride) its sin.
+      alignas(64) C oc[3][2 * detail::rope_chunk];
       const C* rc[3];
-      const C* rs[3];
+      const bool whole = n == half && 2 * half <= detail::rope_chunk;  // one chunk: k0 == 0
+      const std::size_t stride = whole ? half : detail::rope_chunk;
       for (std::size_t a = 0; a < 3; ++a) {
         const std::size_t u = static_cast<std::size_t>(p[a]);
         if (u < cap) {
-          rc[a] = table + u * w + k0;
-          rs[a] = rc[a] + half;
+          rc[a] = table + u * w + k0;  // its sin is at + half
         } else {  // beyond the table: this axis's chunk on the fly (same values)
           const P same[3] = {p[a], p[a], p[a]};
-          m_.fetch<Arch>(same, k0, n, oc[a], os[a]);
+          m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
           rc[a] = oc[a];
-          rs[a] = os[a];
         }
       }
+      if (whole) {
+        // cos and sin in one pass: each axis row is [cos | sin] (table rows and on-the-fly
+        // rows alike), and cb holds rope_chunk >= 2·n values
+        kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
+        c = cb;
+        s = cb + n;
+        (void)sb;
+        return;
+      }
+      const C* rs[3];
+      for (std::size_t a = 0; a < 3; ++a)
+        rs[a] = static_cast<std::size_t>(p[a]) < cap ? rc[a] + half : rc[a] + stride;
       kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
       kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
       c = cb;
