@@ -38,8 +38,11 @@ namespace posenc {
  *  - interleaved (Qwen3-VL, `mrope_interleaved`): pair k → h if k % 3 == 1 and k < 3·s_h,
  *    → w if k % 3 == 2 and k < 3·s_w, else t (HF `Qwen3VLTextRotaryEmbedding.
  *    apply_interleaved_mrope`, which starts from the t frequencies and overwrites the slices
- *    [1 : 3·s_h : 3] and [2 : 3·s_w : 3]; ggml GGML_ROPE_TYPE_IMROPE is the same for text
- *    models). For {24, 20, 20}: t h w t h w … (60 pairs) then t t t t.
+ *    [1 : 3·s_h : 3] and [2 : 3·s_w : 3]; vLLM `apply_interleaved_rope` does the same).
+ *    For {24, 20, 20}: t h w t h w … (60 pairs) then t t t t. ggml GGML_ROPE_TYPE_IMROPE
+ *    (ggml_mrope_cache_init) differs on the tail: it gives t only to k % 3 == 0 and
+ *    k < 3·s_t and sends the other leftover pairs (61 and 62 for {24, 20, 20}) to its fourth
+ *    position axis; posenc follows the model's reference code (HF): those pairs take t.
  */
 enum class mrope_mode { sectioned, interleaved };
 
@@ -159,7 +162,8 @@ void select_axis(Arch, const C* const* r, const C* sel, C* out, std::size_t n) n
  *   mrope(rope, section, mode); f(k) = k, a(k) from mrope_pair_axes. With p_0 = p_1 = p_2
  *   (text tokens) every pair turns by p·θ_k: exactly 1-D RoPE, bit for bit.
  * - 2-D vision RoPE (Qwen2-VL / Qwen2.5-VL ViT, HF `VisionRotaryEmbedding(head_dim // 2)`
- *   + `rot_pos_emb`; ggml GGML_ROPE_TYPE_VISION): mrope::vision_2d(head_dim, theta). The
+ *   + `rot_pos_emb`; ggml GGML_ROPE_TYPE_VISION, whose sections {d/4, d/4} restart the
+ *   frequency index at the second section): mrope::vision_2d(head_dim, theta). The
  *   frequencies are those of a rope over head_dim/2 channels, θ_j = theta^(−2j/(head_dim/2)),
  *   j < head_dim/4; pair k < head_dim/4 turns by row·θ_k, pair k ≥ head_dim/4 by
  *   col·θ_{k − head_dim/4}, half-split over the whole head (HF concatenates the row and
