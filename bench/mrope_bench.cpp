@@ -42,7 +42,8 @@ posenc::rope base_rope() {
   return posenc::rope(c);
 }
 
-// positions: 1-D (n), and 3-D [n × 3] equal (text) or image-like (t = s, h = s + i/64, w = s + i%64)
+// positions: 1-D (n), and 3-D [n × 3] equal (text) or image-like (t = s, h = s + i/64, w = s +
+// i%64)
 std::vector<std::int64_t> positions_1d(std::size_t n) {
   std::vector<std::int64_t> p(n);
   for (std::size_t i = 0; i < n; ++i) p[i] = n == 1 ? 3000 : static_cast<std::int64_t>(i);
@@ -79,9 +80,9 @@ void bm_rope(benchmark::State& st) {
 template <class T>
 void bm_mrope(benchmark::State& st, bool image, posenc::mrope_mode mode) {
   const std::size_t n = static_cast<std::size_t>(st.range(0));
-  const std::array<std::size_t, 3> sec =
-      mode == posenc::mrope_mode::sectioned ? std::array<std::size_t, 3>{16, 24, 24}
-                                            : std::array<std::size_t, 3>{24, 20, 20};
+  const std::array<std::size_t, 3> sec = mode == posenc::mrope_mode::sectioned
+                                             ? std::array<std::size_t, 3>{16, 24, 24}
+                                             : std::array<std::size_t, 3>{24, 20, 20};
   const posenc::mrope m(base_rope(), sec, mode);
   const posenc::mrope_cache<float> cache(m, 8192);
   auto x = make_data<T>(n * kHeads * kDim);
@@ -99,7 +100,9 @@ void args(benchmark::internal::Benchmark* b) { b->Arg(1)->Arg(512)->Arg(4096); }
 using posenc::mrope_mode;
 void mrope_text_f32(benchmark::State& st) { bm_mrope<float>(st, false, mrope_mode::sectioned); }
 void mrope_image_f32(benchmark::State& st) { bm_mrope<float>(st, true, mrope_mode::sectioned); }
-void mrope_image_f32_il(benchmark::State& st) { bm_mrope<float>(st, true, mrope_mode::interleaved); }
+void mrope_image_f32_il(benchmark::State& st) {
+  bm_mrope<float>(st, true, mrope_mode::interleaved);
+}
 void mrope_image_bf16(benchmark::State& st) {
   bm_mrope<posenc::bfloat16_t>(st, true, mrope_mode::sectioned);
 }

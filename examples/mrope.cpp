@@ -1,11 +1,11 @@
 // M-RoPE for a vision-language model: a text + image prompt laid out as Qwen2.5-VL lays it out
 // (3-D position ids from posenc::mrope_position_ids, HF's get_rope_index rules), prefill of q
 // and k through an mrope_cache, then decode steps that append rotated keys to a KV cache.
-#include <posenc/mrope.hpp>
-
 #include <cmath>
 #include <cstdio>
 #include <vector>
+
+#include <posenc/mrope.hpp>
 
 int main() {
   // Qwen2.5-VL-7B text model: head_dim 128, rope_theta 1e6, mrope_section [16, 24, 24];
@@ -27,17 +27,19 @@ int main() {
   std::vector<std::int64_t> pos;  // [tokens × 3]: t, h, w
   std::int64_t next = posenc::mrope_position_ids(prompt, opt, pos);
   const std::size_t n = pos.size() / 3, hq = 28, hkv = 4, d = 128, steps = 4;
-  std::printf("prompt: %zu tokens; image tokens at t=%lld, h %lld..%lld, w %lld..%lld; "
-              "first text token after the image at %lld; decode starts at %lld\n",
-              n, static_cast<long long>(pos[3 * 4]), static_cast<long long>(pos[3 * 4 + 1]),
-              static_cast<long long>(pos[3 * (4 + 95) + 1]), static_cast<long long>(pos[3 * 4 + 2]),
-              static_cast<long long>(pos[3 * (4 + 95) + 2]), static_cast<long long>(pos[3 * 100]),
-              static_cast<long long>(next));
+  std::printf(
+      "prompt: %zu tokens; image tokens at t=%lld, h %lld..%lld, w %lld..%lld; "
+      "first text token after the image at %lld; decode starts at %lld\n",
+      n, static_cast<long long>(pos[3 * 4]), static_cast<long long>(pos[3 * 4 + 1]),
+      static_cast<long long>(pos[3 * (4 + 95) + 1]), static_cast<long long>(pos[3 * 4 + 2]),
+      static_cast<long long>(pos[3 * (4 + 95) + 2]), static_cast<long long>(pos[3 * 100]),
+      static_cast<long long>(next));
 
   // Prefill: q [n × 28 × 128], k [n × 4 × 128] rotated in one pass; k goes to the KV cache.
   std::vector<float> q(n * hq * d), kv_cache((n + steps) * hkv * d);
   for (std::size_t i = 0; i < q.size(); ++i) q[i] = std::sin(0.001f * static_cast<float>(i));
-  for (std::size_t i = 0; i < n * hkv * d; ++i) kv_cache[i] = std::cos(0.002f * static_cast<float>(i));
+  for (std::size_t i = 0; i < n * hkv * d; ++i)
+    kv_cache[i] = std::cos(0.002f * static_cast<float>(i));
   cache.apply(posenc::make_head_view(q.data(), n, hq, d),
               posenc::make_head_view(kv_cache.data(), n, hkv, d),
               posenc::make_mrope_positions(pos.data()));
@@ -48,7 +50,8 @@ int main() {
   std::vector<float> q1(hq * d);
   for (std::size_t s = 0; s < steps; ++s, ++next) {
     float* k_new = kv_cache.data() + (n + s) * hkv * d;
-    for (std::size_t i = 0; i < hkv * d; ++i) k_new[i] = std::cos(0.003f * static_cast<float>(i + s));
+    for (std::size_t i = 0; i < hkv * d; ++i)
+      k_new[i] = std::cos(0.003f * static_cast<float>(i + s));
     for (std::size_t i = 0; i < hq * d; ++i) q1[i] = std::sin(0.004f * static_cast<float>(i + s));
     std::vector<float> k_check(k_new, k_new + hkv * d);
     const std::int64_t p3[3] = {next, next, next};

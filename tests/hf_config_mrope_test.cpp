@@ -1,12 +1,12 @@
 // posenc tests — posenc/hf_config.hpp: M-RoPE / vision keys (Qwen2-VL, Qwen2.5-VL, Qwen3-VL),
 // Llama-4 NoPE layers and temperature tuning, Gemma-3 per-layer-type bases.
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include <posenc/hf_config.hpp>
 

@@ -2,7 +2,7 @@
 // helper, the vision patch / window orders and Llama-4's NoPE temperature, against
 // tests/data/mrope_*.txt (tests/oracle/gen_mrope.py, written from HF transformers' reference
 // code), and the reduction to 1-D RoPE (bit for bit) when the axes are equal.
-#include <gtest/gtest.h>
+#include "posenc/mrope.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -17,8 +17,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "posenc/mrope.hpp"
+#include <gtest/gtest.h>
+
 #include "posenc/rope_cache.hpp"
+
 #include "support/arch_types.hpp"
 #include "support/tolerance.hpp"
 
@@ -94,9 +96,12 @@ std::vector<mrope_item> layout_items(const std::string& name, posenc::mrope_inde
             mrope_item::video(3, 4, 4, 1.0), mrope_item::text(3)};
   if (name == "qwen25vl") {
     o.tokens_per_second = 2.0;
-    return {mrope_item::text(3),        mrope_item::image(1, 4, 6),
-            mrope_item::text(2),        mrope_item::video(3, 4, 4, 1.0),
-            mrope_item::video(4, 2, 4, 0.25), mrope_item::text(3)};
+    return {mrope_item::text(3),
+            mrope_item::image(1, 4, 6),
+            mrope_item::text(2),
+            mrope_item::video(3, 4, 4, 1.0),
+            mrope_item::video(4, 2, 4, 0.25),
+            mrope_item::text(3)};
   }
   if (name == "qwen3vl")
     return {mrope_item::text(2),        mrope_item::video(1, 4, 4), mrope_item::text(1),
@@ -294,10 +299,10 @@ std::vector<T> random_heads(std::size_t n, unsigned seed) {
 // Vectorised, gathered coefficients equal the scalar definition bit for bit.
 TYPED_TEST(MropeArch, CoefficientsEqualScalarDefinition) {
   POSENC_ASSERT_ARCH_RUNS(TypeParam);
-  std::vector<mrope> ms = {make_mrope("qwen2vl_sectioned"),
-                           make_mrope("qwen3vl_interleaved", rope_layout::interleaved,
-                                      rope_precision::hf_f32),
-                           mrope::vision_2d(80), mrope::vision_2d(80, 10000.0, rope_precision::hf_f32)};
+  std::vector<mrope> ms = {
+      make_mrope("qwen2vl_sectioned"),
+      make_mrope("qwen3vl_interleaved", rope_layout::interleaved, rope_precision::hf_f32),
+      mrope::vision_2d(80), mrope::vision_2d(80, 10000.0, rope_precision::hf_f32)};
   for (const mrope& m : ms) {
     std::vector<float> cf(m.pairs()), sf(m.pairs());
     std::vector<double> cd(m.pairs()), sd(m.pairs());
@@ -323,8 +328,8 @@ TYPED_TEST(MropeArch, RotationMatchesOracle) {
   std::size_t checked = 0;
   for (const auto& r : records("mrope_rotate.txt")) {
     ASSERT_EQ(r.size(), 6u + 3u * 128u);
-    const rope_layout layout = r[1] == "half_split" ? rope_layout::half_split
-                                                    : rope_layout::interleaved;
+    const rope_layout layout =
+        r[1] == "half_split" ? rope_layout::half_split : rope_layout::interleaved;
     const mrope m = make_mrope(r[0], layout);
     const std::int64_t pos[3] = {inum(r[3]), inum(r[4]), inum(r[5])};
     std::vector<float> x(128);
@@ -383,10 +388,10 @@ void check_against_reference(const mrope& m, const std::vector<std::int64_t>& po
       T* row = ref.data() + (t * heads + h) * d;
       if (m.layout() == rope_layout::half_split)
         posenc::kernels::rotate_half_split_ref<false, T, C, Arch>(row, row + m.pairs(), c.data(),
-                                                                 s.data(), m.pairs());
+                                                                  s.data(), m.pairs());
       else
         posenc::kernels::rotate_interleaved_ref<false, T, C, Arch>(row, c.data(), s.data(),
-                                                                  m.pairs());
+                                                                   m.pairs());
     }
   }
   EXPECT_TRUE(same_bits(a, ref)) << "on the fly, " << sizeof(T) << "-byte storage";
@@ -424,7 +429,7 @@ TYPED_TEST(MropeArch, AllStorageTypesEqualScalarReference) {
     c.base = 1000000.0;
     const rope r(c);
     const std::size_t P = rot / 2;
-    const std::array<std::size_t, 3> sec = {P - 2 * (P / 3 - 1) , P / 3 - 1, P / 3 - 1};
+    const std::array<std::size_t, 3> sec = {P - 2 * (P / 3 - 1), P / 3 - 1, P / 3 - 1};
     for (mrope_mode mode : {mrope_mode::sectioned, mrope_mode::interleaved}) {
       const mrope m(r, sec, mode);
       check_against_reference<TypeParam, float>(m, pos3, 6);
@@ -482,7 +487,12 @@ TYPED_TEST(MropeArch, EqualAxesReduceToRopeBitForBit) {
       c.layout = layout;
       c.precision = prec;
       const rope plain(c);
-      const rope yarn(c, [] { posenc::yarn_scaling y; y.factor = 4.0; y.original_max_position = 32768; return y; }());
+      const rope yarn(c, [] {
+        posenc::yarn_scaling y;
+        y.factor = 4.0;
+        y.original_max_position = 32768;
+        return y;
+      }());
       for (const rope* r : {&plain, &yarn}) {
         for (mrope_mode mode : {mrope_mode::sectioned, mrope_mode::interleaved}) {
           const mrope m(*r, {24, 20, 20}, mode);

@@ -285,8 +285,13 @@ class mrope {
  private:
   // Vision 2-D: pairs = head_dim/2, frequency rope over head_dim/2 channels (head_dim/4 pairs).
   mrope(const rope& freq, std::size_t head_dim)
-      : freq_(freq), head_dim_(head_dim), pairs_(head_dim / 2), layout_(rope_layout::half_split),
-        axes_(2), section_{{0, 0, 0}}, mode_(mrope_mode::sectioned) {
+      : freq_(freq),
+        head_dim_(head_dim),
+        pairs_(head_dim / 2),
+        layout_(rope_layout::half_split),
+        axes_(2),
+        section_{{0, 0, 0}},
+        mode_(mrope_mode::sectioned) {
     const std::size_t q = pairs_ / 2;
     axis_.resize(pairs_);
     freq_index_.resize(pairs_);
@@ -657,8 +662,8 @@ inline void vision_window_index(std::size_t t, std::size_t h, std::size_t w, std
 inline std::vector<bool> llama4_rope_layers(std::size_t num_layers,
                                             std::size_t no_rope_layer_interval = 4) {
   if (no_rope_layer_interval == 0)
-    detail::invalid("posenc::llama4_rope_layers", "no_rope_layer_interval",
-                    no_rope_layer_interval, "must be > 0");
+    detail::invalid("posenc::llama4_rope_layers", "no_rope_layer_interval", no_rope_layer_interval,
+                    "must be > 0");
   std::vector<bool> v(num_layers);
   for (std::size_t i = 0; i < num_layers; ++i) v[i] = (i + 1) % no_rope_layer_interval != 0;
   return v;
