@@ -6,6 +6,11 @@
 //                     row is gathered per token from three table rows (kernels::select_axis)
 // Shapes [tokens × 32 heads × 128]: decode 1, prefill 512 and 4096. Sections: Qwen2-VL
 // sectioned [16, 24, 24] and Qwen3-VL interleaved [24, 20, 20] (same gather, another selector).
+// paired/…: 1-D RoPE and M-RoPE timed back to back in every iteration on equal copies of the
+// tensor (a sample is 256 calls for decode, 1 for prefill); the counter `ratio` is the median
+// of the per-sample time ratios M-RoPE / RoPE (robust to drift on a shared machine).
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -95,7 +100,46 @@ void bm_mrope(benchmark::State& st, bool image, posenc::mrope_mode mode) {
   posenc_bench::finish(st, x.size() * sizeof(T), x.size());
 }
 
+template <class T>
+void bm_paired(benchmark::State& st, bool image, posenc::mrope_mode mode) {
+  using clock = std::chrono::steady_clock;
+  const std::size_t n = static_cast<std::size_t>(st.range(0));
+  const std::size_t calls = n == 1 ? 256 : 1;
+  const std::array<std::size_t, 3> sec = mode == posenc::mrope_mode::sectioned
+                                             ? std::array<std::size_t, 3>{16, 24, 24}
+                                             : std::array<std::size_t, 3>{24, 20, 20};
+  const posenc::rope r = base_rope();
+  const posenc::rope_cache<float> rc(r, 8192);
+  const posenc::mrope_cache<float> mc(posenc::mrope(r, sec, mode), 8192);
+  auto x = make_data<T>(n * kHeads * kDim);
+  auto y = x;
+  const auto pos = positions_1d(n);
+  const auto pos3 = positions_3d(n, image);
+  const auto pp = posenc::make_mrope_positions(pos3.data());
+  std::vector<double> ratios;
+  for (auto _ : st) {
+    const auto t0 = clock::now();
+    for (std::size_t i = 0; i < calls; ++i)
+      rc.apply(posenc::make_head_view(x.data(), n, kHeads, kDim), pos.data());
+    benchmark::ClobberMemory();
+    const auto t1 = clock::now();
+    for (std::size_t i = 0; i < calls; ++i)
+      mc.apply(posenc::make_head_view(y.data(), n, kHeads, kDim), pp);
+    benchmark::ClobberMemory();
+    const auto t2 = clock::now();
+    ratios.push_back(std::chrono::duration<double>(t2 - t1).count() /
+                     std::chrono::duration<double>(t1 - t0).count());
+  }
+  std::nth_element(ratios.begin(), ratios.begin() + static_cast<std::ptrdiff_t>(ratios.size() / 2),
+                   ratios.end());
+  st.counters["ratio"] = ratios.empty() ? 0.0 : ratios[ratios.size() / 2];
+  posenc_bench::finish(st, 2 * calls * x.size() * sizeof(T), 2 * calls * x.size());
+}
+
 void args(benchmark::internal::Benchmark* b) { b->Arg(1)->Arg(512)->Arg(4096); }
+void paired_args(benchmark::internal::Benchmark* b) {
+  b->Arg(1)->Arg(512)->Arg(4096)->MinTime(0.5);
+}
 
 using posenc::mrope_mode;
 void mrope_text_f32(benchmark::State& st) { bm_mrope<float>(st, false, mrope_mode::sectioned); }
@@ -113,5 +157,22 @@ BENCHMARK(mrope_image_f32)->Name("mrope_image/f32/sectioned")->Apply(args);
 BENCHMARK(mrope_image_f32_il)->Name("mrope_image/f32/interleaved")->Apply(args);
 BENCHMARK_TEMPLATE(bm_rope, posenc::bfloat16_t)->Name("rope/bf16")->Apply(args);
 BENCHMARK(mrope_image_bf16)->Name("mrope_image/bf16/sectioned")->Apply(args);
+
+void paired_text_f32(benchmark::State& st) { bm_paired<float>(st, false, mrope_mode::sectioned); }
+void paired_image_f32(benchmark::State& st) { bm_paired<float>(st, true, mrope_mode::sectioned); }
+void paired_image_f32_il(benchmark::State& st) {
+  bm_paired<float>(st, true, mrope_mode::interleaved);
+}
+void paired_image_bf16(benchmark::State& st) {
+  bm_paired<posenc::bfloat16_t>(st, true, mrope_mode::sectioned);
+}
+BENCHMARK(paired_text_f32)->Name("paired/text/f32/sectioned")->Apply(paired_args);
+BENCHMARK(paired_image_f32)->Name("paired/image/f32/sectioned")->Apply(paired_args);
+BENCHMARK(paired_image_f32_il)->Name("paired/image/f32/interleaved")->Apply(paired_args);
+void paired_text_bf16(benchmark::State& st) {
+  bm_paired<posenc::bfloat16_t>(st, false, mrope_mode::sectioned);
+}
+BENCHMARK(paired_text_bf16)->Name("paired/text/bf16/sectioned")->Apply(paired_args);
+BENCHMARK(paired_image_bf16)->Name("paired/image/bf16/sectioned")->Apply(paired_args);
 
 }  // namespace
