@@ -525,3 +525,21 @@ TEST(AlibiProperties, DynamicSlopesViaSetSlopes) {
 }
 
 }  // namespace
+
+namespace {
+TEST(AlibiSlopes, WriteSlopesIsTheEffectiveSlopeOfEveryHead) {
+  posenc::alibi_config cfg;
+  cfg.num_heads = 12;
+  cfg.bias_scale = 0.125;
+  const posenc::alibi_bias a(cfg);
+  std::vector<float> f(12, -1.0f);
+  std::vector<double> d(12, -1.0);
+  a.write_slopes(f.data());
+  a.write_slopes(d.data());
+  for (std::size_t h = 0; h < 12; ++h) {
+    EXPECT_EQ(d[h], a.effective_slope(h)) << h;
+    EXPECT_EQ(f[h], static_cast<float>(a.effective_slope(h))) << h;
+    EXPECT_EQ(d[h], a.slope(h) * 0.125) << h;
+  }
+}
+}  // namespace

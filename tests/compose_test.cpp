@@ -18,6 +18,7 @@
 #include <posenc/alibi.hpp>
 #include <posenc/compose.hpp>
 #include <posenc/ntk_alibi.hpp>
+#include <posenc/rotation.hpp>
 
 #include "support/arch_types.hpp"
 #include "support/bias_ref.hpp"

@@ -14,7 +14,9 @@
 #include <vector>
 
 #include "posenc/config.hpp"
+#include "posenc/bias_protocol.hpp"
 #include "posenc/detail/error.hpp"
+#include "posenc/detail/fused_bias.hpp"
 #include "posenc/kernels/bias.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
@@ -150,7 +152,9 @@ struct alibi_slopes {
  * excepted).
  *
  * Example:
- *     posenc::alibi_bias alibi({.num_heads = 32});                   // causal, relative
+ *     posenc::alibi_config cfg;
+ *     cfg.num_heads = 32;                                             // causal, relative
+ *     posenc::alibi_bias alibi(cfg);
  *     alibi.add_to(posenc::make_logits_view(S, 64, 128, ld), head, q0, k0);  // one tile
  *     alibi.add_to_row(head, cache_len, 0, scores, cache_len + 1);   // one decode row
  */
@@ -229,6 +233,13 @@ class alibi_bias {
     POSENC_ASSERT(head < cfg_.num_heads, "posenc::alibi_bias: head out of range");
     return eff_[head];
   }
+  /// Writes effective_slope(h) rounded to C for every head (out[0 .. num_heads)): e.g.
+  /// FlashAttention's `alibi_slopes` argument (float32 [num_heads]), llama.cpp-style kernels.
+  template <class C>
+  void write_slopes(C* out) const noexcept {
+    for (std::size_t h = 0; h < cfg_.num_heads; ++h) out[h] = slope_as<C>(h);
+  }
+
   /// effective_slope rounded to C (float or double): the slope the C arithmetic multiplies by.
   template <class C = float>
   [[nodiscard]] C slope_as(std::size_t head) const noexcept {
@@ -260,13 +271,7 @@ class alibi_bias {
   template <class Arch = default_arch, class T>
   void add_to_row(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* logits,
                   std::size_t n_keys) const noexcept {
-    check_types<T>();
-    POSENC_ASSERT(head < cfg_.num_heads, "posenc::alibi_bias: head out of range");
-    POSENC_ASSERT(logits != nullptr || n_keys == 0, "posenc::alibi_bias: null logits");
-    using C = coef_t<T>;
-    const std::size_t hi = visible_end(q_pos, k_first, n_keys);
-    kernels::add_ramp(Arch{}, logits, hi, slope_as<C>(head), k_first - anchor(q_pos), sign());
-    kernels::fill(Arch{}, logits + hi, n_keys - hi, -std::numeric_limits<C>::infinity());
+    add_to_row<Arch>(head, q_pos, affine_keys{k_first}, logits, n_keys);
   }
 
   /**
@@ -277,16 +282,22 @@ class alibi_bias {
   template <class Arch = default_arch, class T, class P>
   void add_to_row(std::size_t head, std::int64_t q_pos, const P* k_pos, T* logits,
                   std::size_t n_keys) const noexcept {
-    check_types<T>();
     static_assert(std::is_integral<P>::value, "posenc::alibi_bias: positions are integers");
+    POSENC_ASSERT(k_pos != nullptr || n_keys == 0, "posenc::alibi_bias: null positions");
+    add_to_row<Arch>(head, q_pos, explicit_keys<P>{k_pos}, logits, n_keys);
+  }
+
+  /// Both forms above: one fused pass over a row whose keys are at `keys` (affine_keys or
+  /// explicit_keys<P>).
+  template <class Arch = default_arch, class T, class Keys,
+            std::enable_if_t<!std::is_integral<Keys>::value && !std::is_pointer<Keys>::value,
+                             int> = 0>
+  void add_to_row(std::size_t head, std::int64_t q_pos, const Keys& keys, T* logits,
+                  std::size_t n_keys) const noexcept {
+    check_types<T>();
     POSENC_ASSERT(head < cfg_.num_heads, "posenc::alibi_bias: head out of range");
-    POSENC_ASSERT((logits != nullptr && k_pos != nullptr) || n_keys == 0,
-                  "posenc::alibi_bias: null logits or positions");
-    using C = coef_t<T>;
-    const std::int64_t mask_above =
-        cfg_.mode == alibi_mode::causal ? q_pos : std::numeric_limits<std::int64_t>::max();
-    kernels::add_ramp_positions(Arch{}, logits, n_keys, slope_as<C>(head), anchor(q_pos), k_pos,
-                                sign(), mask_above);
+    POSENC_ASSERT(logits != nullptr || n_keys == 0, "posenc::alibi_bias: null logits");
+    detail::fused_add_row<Arch>(*this, head, q_pos, keys, logits, n_keys);
   }
 
   /**
@@ -303,7 +314,7 @@ class alibi_bias {
   template <class Arch = default_arch, class T>
   void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
               std::int64_t k_first) const noexcept {
-    add_to_masked<Arch>(block, head, q_first, k_first, all_visible{block.cols});
+    add_to_masked<Arch>(block, head, q_first, k_first, detail::visible_all{block.cols});
   }
 
   /**
@@ -353,51 +364,84 @@ class alibi_bias {
     add_to<Arch>(out, head, q_first, k_first);
   }
 
-  // ---- the fused-bias protocol (compose.hpp): sum_bias evaluates several biases in one pass.
-  /// ALiBi adds values (not only a mask).
+  // ---- the fused rows protocol (bias_protocol.hpp): sum_bias evaluates several biases in one
+  // pass. Affine keys: a ramp v(e0 + j); explicit keys: v(k_pos[j] − anchor), −∞ above the
+  // query in causal mode.
   static constexpr bool has_values = true;
 
-  /// One row of the bias: keys [lo, hi) are visible, values v(e0 + j) for key j.
-  template <class C>
+  template <class C, class Keys>
   struct row_type {
     C slope = C(0);
-    C e0c = C(0);         ///< e0 in C (exact when `exact`)
-    std::int64_t e0 = 0;  ///< key offset of key 0: k_first − anchor
+    C e0c = C(0);         ///< affine: e0 in C (exact when `exact`)
+    std::int64_t e0 = 0;  ///< affine: key offset of key 0, k_first − anchor
+    std::int64_t anchor = 0;
+    std::int64_t mask_above = 0;  ///< explicit: keys above it are masked
+    Keys keys{};
     kernels::ramp_sign sign = kernels::ramp_sign::keep;
-    bool exact = true;  ///< every e0 + j (j < n) is exact in C: the SIMD lanes may be used
+    bool exact = true;  ///< affine: every e0 + j (j < n) is exact in C: the SIMD lanes may be used
     std::size_t lo = 0, hi = 0;
   };
 
-  template <class C>
-  row_type<C> row(std::size_t head, std::int64_t q_pos, std::int64_t k_first,
-                  std::size_t n) const noexcept {
-    row_type<C> r;
+  template <class C, class Keys>
+  row_type<C, Keys> row(std::size_t head, std::int64_t q_pos, const Keys& keys,
+                        std::size_t n) const noexcept {
+    row_type<C, Keys> r;
     r.slope = slope_as<C>(head);
-    r.e0 = k_first - anchor(q_pos);
-    r.e0c = static_cast<C>(r.e0);
+    r.anchor = anchor(q_pos);
     r.sign = sign();
-    r.exact = kernels::ramp_exact<C>(r.e0, n);
+    r.keys = keys;
     r.lo = 0;
-    r.hi = visible_end(q_pos, k_first, n);
+    if constexpr (std::is_same<Keys, affine_keys>::value) {
+      r.e0 = keys.first - r.anchor;
+      r.e0c = static_cast<C>(r.e0);
+      r.exact = kernels::ramp_exact<C>(r.e0, n);
+      r.hi = visible_end(q_pos, keys.first, n);
+    } else {
+      r.mask_above =
+          cfg_.mode == alibi_mode::causal ? q_pos : std::numeric_limits<std::int64_t>::max();
+      r.hi = n;
+    }
     return r;
   }
   /// Value of key j of the row (j in [lo, hi)).
-  template <class C>
-  static C lane(const row_type<C>& r, std::size_t j) noexcept {
-    return kernels::detail::ramp_value(r.slope, r.e0 + static_cast<std::int64_t>(j), r.sign);
+  template <class C, class Keys>
+  static C lane(const row_type<C, Keys>& r, std::size_t j) noexcept {
+    if constexpr (std::is_same<Keys, affine_keys>::value) {
+      return kernels::detail::ramp_value(r.slope, r.e0 + static_cast<std::int64_t>(j), r.sign);
+    } else {
+      const std::int64_t k = r.keys.at(j);
+      return k > r.mask_above ? -std::numeric_limits<C>::infinity()
+                              : kernels::detail::ramp_value(r.slope, k - r.anchor, r.sign);
+    }
   }
 #if POSENC_HAS_XSIMD
   /// Values of keys j0, j0 + step, … (jv holds those indices in C, exact).
-  template <class Arch, class C>
-  static xsimd::batch<C, Arch> lanes(const row_type<C>& r, std::size_t /*j0*/, std::size_t /*step*/,
+  template <class Arch, class C, class Keys>
+  static xsimd::batch<C, Arch> lanes(const row_type<C, Keys>& r, std::size_t j0, std::size_t step,
                                      const xsimd::batch<C, Arch>& jv) noexcept {
     using B = xsimd::batch<C, Arch>;
-    const B e = B(r.e0c) + jv;
-    return r.sign == kernels::ramp_sign::neg_abs
-               ? kernels::detail::ramp_batch<true>(B(r.slope), e)
-               : kernels::detail::ramp_batch<false>(B(r.slope), e);
+    if constexpr (std::is_same<Keys, affine_keys>::value) {
+      const B e = B(r.e0c) + jv;
+      return r.sign == kernels::ramp_sign::neg_abs
+                 ? kernels::detail::ramp_batch<true>(B(r.slope), e)
+                 : kernels::detail::ramp_batch<false>(B(r.slope), e);
+    } else {
+      return detail::gather_lanes<Arch, C>(j0, step, [&r](std::size_t j) { return lane(r, j); });
+    }
   }
 #endif
+  /// The row's own loop over [lo, hi): the ramp kernels (add_ramp, add_ramp_positions).
+  template <class Arch, class T, class C, class Keys>
+  void add_row_values(const row_type<C, Keys>& r, T* x, std::size_t lo,
+                      std::size_t hi) const noexcept {
+    if constexpr (std::is_same<Keys, affine_keys>::value) {
+      kernels::add_ramp(Arch{}, x + lo, hi - lo, r.slope, r.e0 + static_cast<std::int64_t>(lo),
+                        r.sign);
+    } else {
+      kernels::add_ramp_positions(Arch{}, x + lo, hi - lo, r.slope, r.anchor, r.keys.pos + lo,
+                                  r.sign, r.mask_above);
+    }
+  }
 
  private:
   template <class T>
@@ -407,11 +451,6 @@ class alibi_bias {
                   "float16_t; Eigen::half / Eigen::bfloat16 with posenc/eigen.hpp)");
     static_assert(!std::is_const<T>::value, "posenc::alibi_bias: logits are written");
   }
-
-  struct all_visible {
-    std::size_t cols;
-    std::pair<std::size_t, std::size_t> operator()(std::size_t) const noexcept { return {0, cols}; }
-  };
 
   /// One row of n keys with only [lo, hi) left visible by other biases.
   template <class Arch, class T>
@@ -467,7 +506,7 @@ class alibi_bias {
     };
     for (std::size_t r = 0; r < nr; ++r) {
       std::size_t lo = 0, hi = nc;
-      if constexpr (!std::is_same<Visible, all_visible>::value) {
+      if constexpr (!std::is_same<Visible, detail::visible_all>::value) {
         const auto v = visible(r);
         hi = std::min(v.second, nc);
         lo = std::min(v.first, hi);

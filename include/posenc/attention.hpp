@@ -16,6 +16,7 @@
 #include "posenc/compose.hpp"
 #include "posenc/config.hpp"
 #include "posenc/detail/error.hpp"
+#include "posenc/rotation.hpp"
 #include "posenc/kernels/rotate.hpp"  // kernels::detail::load_elem / store_elem
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"

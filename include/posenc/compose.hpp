@@ -1,10 +1,12 @@
 // posenc — building one attention bias from parts: no_bias, causal_mask (optionally
-// sliding-window), scaled<B>, sum_bias<Bs...> evaluated in one pass over a row or tile, and
-// identity_rotation for "no rotary" models.
+// sliding-window), scaled<B>, positioned<B> (a bias at other positions than the mask's, e.g.
+// BiPE's segment indices) and sum_bias<Bs...>, evaluated in one pass over a row or tile.
+// The protocol every part follows: posenc/bias_protocol.hpp.
 // SPDX-License-Identifier: Apache-2.0
 #ifndef POSENC_COMPOSE_HPP
 #define POSENC_COMPOSE_HPP
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -14,8 +16,10 @@
 #include <type_traits>
 #include <utility>
 
+#include "posenc/bias_protocol.hpp"
 #include "posenc/config.hpp"
 #include "posenc/detail/error.hpp"
+#include "posenc/detail/fused_bias.hpp"
 #include "posenc/kernels/bias.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
@@ -26,29 +30,6 @@
 #endif
 
 namespace posenc {
-
-/**
- * The attention-bias protocol. A bias is any type with
- *
- *     C value(std::size_t head, std::int64_t q_pos, std::int64_t k_pos) const;  // −∞ = masked
- *
- * (a template on C, like alibi_bias::value<C>, or returning double). That alone is enough for
- * sum_bias, add_bias and reference_attention (the value is then evaluated per element). A bias
- * that also implements the *fused* protocol is evaluated lane-parallel inside sum_bias's single
- * pass (alibi_bias, causal_mask, no_bias, scaled, sum_bias do):
- *
- *     static constexpr bool has_values;       // false: a pure mask (adds only −∞ or nothing)
- *     template <class C> struct row_type;      // per-row state with members
- *                                              //   std::size_t lo, hi;  visible keys [lo, hi)
- *                                              //   bool exact;          lanes() may be used
- *     template <class C> row_type<C> row(head, q_pos, k_first, n) const;
- *     template <class C> static C lane(const row_type<C>&, std::size_t j);    // key j ∈ [lo, hi)
- *     template <class Arch, class C> static xsimd::batch<C, Arch>
- *         lanes(const row_type<C>&, std::size_t j0, std::size_t step, const batch<C, Arch>& jv);
- *                                              // keys j0, j0+step, …; jv = those j in C
- * with lanes() giving exactly lane()'s values. Keys outside [lo, hi) are masked (−∞).
- * Positions are absolute token positions (≥ 0): a KV-cache offset is part of them.
- */
 
 /// The bias that adds nothing ("no positional bias", NoPE / RoPE-only models).
 struct no_bias {
@@ -62,32 +43,24 @@ struct no_bias {
   void add_to(logits_view<T>, std::size_t, std::int64_t, std::int64_t) const noexcept {}
 
   static constexpr bool has_values = false;
-  template <class C>
+  template <class C, class Keys>
   struct row_type {
     std::size_t lo = 0, hi = 0;
     bool exact = true;
   };
-  template <class C>
-  row_type<C> row(std::size_t, std::int64_t, std::int64_t, std::size_t n) const noexcept {
-    return row_type<C>{0, n, true};
+  template <class C, class Keys>
+  row_type<C, Keys> row(std::size_t, std::int64_t, const Keys&, std::size_t n) const noexcept {
+    return row_type<C, Keys>{0, n, true};
   }
-  template <class C>
-  static C lane(const row_type<C>&, std::size_t) noexcept {
-    return C(0);
-  }
-#if POSENC_HAS_XSIMD
-  template <class Arch, class C>
-  static xsimd::batch<C, Arch> lanes(const row_type<C>&, std::size_t, std::size_t,
-                                     const xsimd::batch<C, Arch>&) noexcept {
-    return xsimd::batch<C, Arch>(C(0));
-  }
-#endif
 };
 
 /**
  * Causal mask: −∞ for keys after the query (pos_k > pos_q), 0 otherwise. With window W > 0 it
  * is also −∞ for keys W or more positions back (pos_q − pos_k ≥ W: a sliding window of W keys
  * including the query itself, as Mistral's and Gemma-2's local attention use).
+ * In FlashAttention's terms (key j visible iff i − left ≤ j ≤ i + right) this is
+ * `window_size = (W − 1, 0)` with causal = true. A model config's `sliding_window` may count the
+ * query or not (implementations have differed by one): check the model's own mask code.
  * Masked logits are set to −∞ (= adding −∞ to any finite logit).
  *
  * Example:
@@ -104,47 +77,33 @@ struct causal_mask {
   template <class Arch = default_arch, class T>
   void add_to_row(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* logits,
                   std::size_t n_keys) const noexcept {
-    using C = coef_t<T>;
-    const row_type<C> r = row<C>(head, q_pos, k_first, n_keys);
-    kernels::fill(Arch{}, logits, r.lo, -std::numeric_limits<C>::infinity());
-    kernels::fill(Arch{}, logits + r.hi, n_keys - r.hi, -std::numeric_limits<C>::infinity());
+    detail::fused_add_row<Arch>(*this, head, q_pos, affine_keys{k_first}, logits, n_keys);
   }
   /// Tile form: row r is the query at q_first + r, column c the key at k_first + c.
   template <class Arch = default_arch, class T>
   void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
               std::int64_t k_first) const noexcept {
-    for (std::size_t r = 0; r < block.rows; ++r)
-      add_to_row<Arch>(head, q_first + static_cast<std::int64_t>(r), k_first, block.row(r),
-                       block.cols);
+    detail::fused_add_tile<Arch>(*this, block, head, q_first, k_first);
   }
 
   static constexpr bool has_values = false;
-  template <class C>
+  template <class C, class Keys = affine_keys>
   struct row_type {
     std::size_t lo = 0, hi = 0;
     bool exact = true;
   };
+  /// Affine keys only (a range); over explicit positions the mask is evaluated by value().
   template <class C>
-  row_type<C> row(std::size_t, std::int64_t q_pos, std::int64_t k_first,
+  row_type<C> row(std::size_t, std::int64_t q_pos, const affine_keys& keys,
                   std::size_t n) const noexcept {
     row_type<C> r;
-    r.hi = clamp_index(q_pos - k_first + 1, n);
-    r.lo =
-        window == 0 ? 0 : clamp_index(q_pos - static_cast<std::int64_t>(window) + 1 - k_first, n);
+    r.hi = clamp_index(q_pos - keys.first + 1, n);
+    r.lo = window == 0
+               ? 0
+               : clamp_index(q_pos - static_cast<std::int64_t>(window) + 1 - keys.first, n);
     if (r.lo > r.hi) r.lo = r.hi;
     return r;
   }
-  template <class C>
-  static C lane(const row_type<C>&, std::size_t) noexcept {
-    return C(0);
-  }
-#if POSENC_HAS_XSIMD
-  template <class Arch, class C>
-  static xsimd::batch<C, Arch> lanes(const row_type<C>&, std::size_t, std::size_t,
-                                     const xsimd::batch<C, Arch>&) noexcept {
-    return xsimd::batch<C, Arch>(C(0));
-  }
-#endif
 
  private:
   bool visible(std::int64_t q, std::int64_t k) const noexcept {
@@ -156,175 +115,6 @@ struct causal_mask {
   }
 };
 
-namespace detail {
-// ---- unwrapping std::reference_wrapper (sum_bias{std::cref(alibi), ...} shares a functor) ----
-template <class B>
-struct unwrap_bias {
-  using type = B;
-  static const B& get(const B& b) noexcept { return b; }
-};
-template <class B>
-struct unwrap_bias<std::reference_wrapper<B>> {
-  using type = std::remove_const_t<B>;
-  static const type& get(const std::reference_wrapper<B>& b) noexcept { return b.get(); }
-};
-template <class B>
-using unwrap_bias_t = typename unwrap_bias<B>::type;
-template <class B>
-const unwrap_bias_t<B>& get_bias(const B& b) noexcept {
-  return unwrap_bias<B>::get(b);
-}
-
-// ---- does B implement the fused protocol, or only value()? ----
-template <class B, class = void>
-struct has_fused_protocol : std::false_type {};
-template <class B>
-struct has_fused_protocol<B, std::void_t<decltype(B::has_values)>> : std::true_type {};
-
-template <class B, class C, class = void>
-struct has_template_value : std::false_type {};
-template <class B, class C>
-struct has_template_value<B, C,
-                          std::void_t<decltype(std::declval<const B&>().template value<C>(
-                              std::size_t{}, std::int64_t{}, std::int64_t{}))>> : std::true_type {};
-
-/// value(head, q, k) of any bias, in C.
-template <class C, class B>
-C bias_value(const B& b, std::size_t head, std::int64_t q, std::int64_t k) noexcept {
-  if constexpr (has_template_value<B, C>::value) {
-    return b.template value<C>(head, q, k);
-  } else {
-    return static_cast<C>(b.value(head, q, k));
-  }
-}
-
-/// Adapter giving a value()-only bias the fused protocol: its values are evaluated one key at a
-/// time inside the single pass (correct for any user bias; vectorised only around it).
-template <class B>
-struct value_term {
-  const B* bias = nullptr;
-
-  static constexpr bool has_values = true;
-  template <class C>
-  struct row_type {
-    const B* bias = nullptr;
-    std::size_t head = 0;
-    std::int64_t q = 0, k_first = 0;
-    std::size_t lo = 0, hi = 0;
-    bool exact = true;
-  };
-  template <class C>
-  row_type<C> row(std::size_t head, std::int64_t q, std::int64_t k_first,
-                  std::size_t n) const noexcept {
-    return row_type<C>{bias, head, q, k_first, 0, n, true};
-  }
-  template <class C>
-  static C lane(const row_type<C>& r, std::size_t j) noexcept {
-    return bias_value<C>(*r.bias, r.head, r.q, r.k_first + static_cast<std::int64_t>(j));
-  }
-#if POSENC_HAS_XSIMD
-  template <class Arch, class C>
-  static xsimd::batch<C, Arch> lanes(const row_type<C>& r, std::size_t j0, std::size_t step,
-                                     const xsimd::batch<C, Arch>&) noexcept {
-    using Bt = xsimd::batch<C, Arch>;
-    alignas(64) C tmp[Bt::size];
-    for (std::size_t l = 0; l < Bt::size; ++l) tmp[l] = lane(r, j0 + l * step);
-    return Bt::load_aligned(tmp);
-  }
-#endif
-};
-
-/// The fused-protocol view of a part: itself, or a value_term around it.
-template <class B>
-struct fused_term {
-  using type = std::conditional_t<has_fused_protocol<B>::value, const B&, value_term<B>>;
-  static type make(const B& b) noexcept {
-    if constexpr (has_fused_protocol<B>::value) {
-      return b;
-    } else {
-      return value_term<B>{&b};
-    }
-  }
-};
-template <class B>
-using fused_term_t = std::remove_cv_t<std::remove_reference_t<typename fused_term<B>::type>>;
-
-/// A visibility callback for add_to_masked: every column visible.
-struct visible_all {
-  std::size_t cols = 0;
-  std::pair<std::size_t, std::size_t> operator()(std::size_t) const noexcept { return {0, cols}; }
-};
-/// Does U offer add_to_masked (a tile path that also applies other biases' masks)?
-template <class U, class T, class = void>
-struct has_add_to_masked : std::false_type {};
-template <class U, class T>
-struct has_add_to_masked<
-    U, T,
-    std::void_t<decltype(std::declval<const U&>().template add_to_masked<scalar_arch>(
-        std::declval<logits_view<T>>(), std::size_t{}, std::int64_t{}, std::int64_t{},
-        std::declval<const visible_all&>()))>> : std::true_type {};
-
-/// Scalar reference of the fused pass over keys [j0, j0 + n) of a row whose visible range was
-/// already resolved: x[i] = T(C(x[i]) + lane(row, j0 + i)).
-template <class B, class R, class T, class Arch = scalar_arch>
-void fused_values_ref(const R& r, T* x, std::size_t j0, std::size_t n) noexcept {
-  using C = coef_t<T>;
-  for (std::size_t i = 0; i < n; ++i)
-    kernels::detail::store_elem<C>(x[i], kernels::detail::load_elem<C>(x[i]) + B::lane(r, j0 + i));
-}
-
-/**
- * The fused pass over one row of n keys at k_first: every key outside the bias's visible range
- * is set to −∞, every visible one gets T(C(x) + lane(j)). B is a fused-protocol type.
- */
-template <class Arch, class B, class T>
-void fused_add_row(const B& b, std::size_t head, std::int64_t q, std::int64_t k_first, T* x,
-                   std::size_t n) noexcept {
-  using C = coef_t<T>;
-  const auto r = b.template row<C>(head, q, k_first, n);
-  const std::size_t hi = r.hi < n ? r.hi : n;
-  const std::size_t lo = r.lo < hi ? r.lo : hi;
-  kernels::fill(Arch{}, x, lo, -std::numeric_limits<C>::infinity());
-  kernels::fill(Arch{}, x + hi, n - hi, -std::numeric_limits<C>::infinity());
-  if constexpr (B::has_values) {
-    std::size_t j = lo;
-#if POSENC_HAS_XSIMD
-    if constexpr (!std::is_same<Arch, scalar_arch>::value) {
-      if (r.exact) {
-        if constexpr (!posenc::detail::is_16bit_storage<T>()) {
-          using V = xsimd::batch<C, Arch>;
-          constexpr std::size_t N = V::size;
-          const V io = kernels::detail::iota<C, Arch>();
-          for (; j + N <= hi; j += N) {
-            const V jv = V(static_cast<C>(j)) + io;
-            (V::load_unaligned(x + j) + B::template lanes<Arch>(r, j, 1, jv))
-                .store_unaligned(x + j);
-          }
-        } else {
-          using F = xsimd::batch<float, Arch>;
-          using U = xsimd::batch<std::uint32_t, Arch>;
-          using H = xsimd::batch<std::uint16_t, Arch>;
-          constexpr std::size_t N = F::size;
-          const F io2 = kernels::detail::iota<float, Arch>(2.0f);
-          std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
-          for (; j + 2 * N <= hi; j += 2 * N) {
-            const F je = F(static_cast<float>(j)) + io2;
-            F a, c;
-            kernels::detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + j)),
-                                               a, c);
-            a = a + B::template lanes<Arch>(r, j, 2, je);
-            c = c + B::template lanes<Arch>(r, j + 1, 2, je + F(1.0f));
-            xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, c)).store_unaligned(x16 + j);
-          }
-        }
-      }
-    }
-#endif
-    fused_values_ref<B, decltype(r), T, Arch>(r, x + j, j, hi - j);
-  }
-}
-}  // namespace detail
-
 /**
  * A bias multiplied by a constant factor > 0: value = C(factor) · inner value (masks stay −∞).
  * E.g. Falcon-style pre-scale addition of any bias: scaled{bias, 1/√head_dim}.
@@ -332,11 +122,13 @@ void fused_add_row(const B& b, std::size_t head, std::int64_t q, std::int64_t k_
 template <class B>
 class scaled {
   using inner_t = detail::unwrap_bias_t<B>;
-  using term_t = detail::fused_term_t<inner_t>;
+  template <class Keys>
+  using term_t = detail::fused_term_t<inner_t, Keys>;
 
  public:
   /// Throws std::invalid_argument if factor is not finite and > 0.
   scaled(B bias, double factor) : bias_(std::move(bias)), factor_(factor) {
+    detail::check_bias<inner_t>();
     if (!std::isfinite(factor_) || !(factor_ > 0.0))
       detail::invalid("posenc::scaled", "factor", factor_, "must be finite and > 0");
   }
@@ -350,43 +142,43 @@ class scaled {
   template <class Arch = default_arch, class T>
   void add_to_row(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* logits,
                   std::size_t n_keys) const noexcept {
-    detail::fused_add_row<Arch>(*this, head, q_pos, k_first, logits, n_keys);
+    detail::fused_add_row<Arch>(*this, head, q_pos, affine_keys{k_first}, logits, n_keys);
   }
   template <class Arch = default_arch, class T>
   void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
               std::int64_t k_first) const noexcept {
-    for (std::size_t r = 0; r < block.rows; ++r)
-      add_to_row<Arch>(head, q_first + static_cast<std::int64_t>(r), k_first, block.row(r),
-                       block.cols);
+    detail::fused_add_tile<Arch>(*this, block, head, q_first, k_first);
   }
 
-  static constexpr bool has_values = term_t::has_values;
-  template <class C>
+  static constexpr bool has_values = term_t<affine_keys>::has_values;
+  template <class C, class Keys>
   struct row_type {
-    typename term_t::template row_type<C> inner;
+    typename term_t<Keys>::template row_type<C, Keys> inner;
     C factor = C(1);
     std::size_t lo = 0, hi = 0;
     bool exact = true;
   };
-  template <class C>
-  row_type<C> row(std::size_t head, std::int64_t q, std::int64_t k_first,
-                  std::size_t n) const noexcept {
-    const auto& t = detail::fused_term<inner_t>::make(inner());  // no copy of the inner bias
-    row_type<C> r{t.template row<C>(head, q, k_first, n), static_cast<C>(factor_), 0, 0, true};
+  template <class C, class Keys,
+            std::enable_if_t<detail::rows_consistent_v<inner_t, Keys>, int> = 0>
+  row_type<C, Keys> row(std::size_t head, std::int64_t q, const Keys& keys,
+                        std::size_t n) const noexcept {
+    const auto& t = detail::fused_term<inner_t, Keys>::make(inner());  // no copy of the bias
+    row_type<C, Keys> r{t.template row<C>(head, q, keys, n), static_cast<C>(factor_), 0, 0, true};
     r.lo = r.inner.lo;
     r.hi = r.inner.hi;
     r.exact = r.inner.exact;
     return r;
   }
-  template <class C>
-  static C lane(const row_type<C>& r, std::size_t j) noexcept {
-    return r.factor * term_t::lane(r.inner, j);
+  template <class C, class Keys>
+  static C lane(const row_type<C, Keys>& r, std::size_t j) noexcept {
+    return r.factor * term_t<Keys>::lane(r.inner, j);
   }
 #if POSENC_HAS_XSIMD
-  template <class Arch, class C>
-  static xsimd::batch<C, Arch> lanes(const row_type<C>& r, std::size_t j0, std::size_t step,
+  template <class Arch, class C, class Keys>
+  static xsimd::batch<C, Arch> lanes(const row_type<C, Keys>& r, std::size_t j0, std::size_t step,
                                      const xsimd::batch<C, Arch>& jv) noexcept {
-    return xsimd::batch<C, Arch>(r.factor) * term_t::template lanes<Arch>(r.inner, j0, step, jv);
+    return xsimd::batch<C, Arch>(r.factor) *
+           term_t<Keys>::template lanes<Arch>(r.inner, j0, step, jv);
   }
 #endif
 
@@ -409,18 +201,45 @@ scaled(B, double) -> scaled<B>;
  * A part may be any bias of the protocol above, including a user type with only value().
  *
  * Example:
- *     posenc::sum_bias bias{std::cref(alibi), posenc::causal_mask{.window = 4096}, my_bias};
+ *     posenc::sum_bias bias{std::cref(alibi), posenc::causal_mask{4096}, my_bias};
  *     bias.add_to(tile, head, q0, k0);
  */
 template <class... Bs>
 class sum_bias {
   static_assert(sizeof...(Bs) > 0, "posenc::sum_bias: at least one part");
-  template <class B>
-  using term_t = detail::fused_term_t<detail::unwrap_bias_t<B>>;
+  template <class B, class Keys = affine_keys>
+  using term_t = detail::fused_term_t<detail::unwrap_bias_t<B>, Keys>;
+  template <class Keys>
+  static constexpr bool keys_ok = (detail::rows_consistent_v<detail::unwrap_bias_t<Bs>, Keys> &&
+                                   ...);
+  template <class Arch, class T, class C, class Keys>
+  static constexpr bool single_value_row_loop() noexcept {
+    if constexpr (value_parts() != 1) {
+      return false;
+    } else {
+      using B = detail::unwrap_bias_t<std::tuple_element_t<first_value_part(), std::tuple<Bs...>>>;
+      using R = typename term_t<B, Keys>::template row_type<C, Keys>;
+      return has_fused_rows_v<B, Keys> &&
+             detail::has_add_row_values<B, Arch, T, R>::value;
+    }
+  }
+  static constexpr std::size_t value_parts() noexcept {
+    return (std::size_t{term_t<Bs>::has_values} + ...);
+  }
+  static constexpr std::size_t first_value_part() noexcept {
+    constexpr bool hv[] = {term_t<Bs>::has_values...};
+    for (std::size_t i = 0; i < sizeof...(Bs); ++i)
+      if (hv[i]) return i;
+    return 0;
+  }
 
  public:
-  explicit sum_bias(Bs... parts) : parts_(std::move(parts)...) {}
+  explicit sum_bias(Bs... parts) : parts_(std::move(parts)...) {
+    (detail::check_bias<detail::unwrap_bias_t<Bs>>(), ...);
+  }
 
+  /// Number of parts.
+  static constexpr std::size_t size() noexcept { return sizeof...(Bs); }
   /// Part i (unwrapped).
   template <std::size_t I>
   const auto& part() const noexcept {
@@ -459,46 +278,45 @@ class sum_bias {
                                     block.cols, std::index_sequence_for<Bs...>{});
           });
     } else {
-      for (std::size_t r = 0; r < block.rows; ++r)
-        detail::fused_add_row<Arch>(*this, head, q_first + static_cast<std::int64_t>(r), k_first,
-                                    block.row(r), block.cols);
+      detail::fused_add_tile<Arch>(*this, block, head, q_first, k_first);
     }
   }
 
   static constexpr bool has_values = (term_t<Bs>::has_values || ...);
-  template <class C>
+  template <class C, class Keys>
   struct row_type {
-    std::tuple<typename term_t<Bs>::template row_type<C>...> parts;
+    std::tuple<typename term_t<Bs, Keys>::template row_type<C, Keys>...> parts;
     std::size_t lo = 0, hi = 0;
     bool exact = true;
   };
-  template <class C>
-  row_type<C> row(std::size_t head, std::int64_t q, std::int64_t k_first,
-                  std::size_t n) const noexcept {
-    return row_impl<C>(head, q, k_first, n, std::index_sequence_for<Bs...>{});
+  template <class C, class Keys, std::enable_if_t<keys_ok<Keys>, int> = 0>
+  row_type<C, Keys> row(std::size_t head, std::int64_t q, const Keys& keys,
+                        std::size_t n) const noexcept {
+    return row_impl<C>(head, q, keys, n, std::index_sequence_for<Bs...>{});
   }
-  template <class C>
-  static C lane(const row_type<C>& r, std::size_t j) noexcept {
+  template <class C, class Keys>
+  static C lane(const row_type<C, Keys>& r, std::size_t j) noexcept {
     return lane_impl<C>(r, j, std::index_sequence_for<Bs...>{});
   }
 #if POSENC_HAS_XSIMD
-  template <class Arch, class C>
-  static xsimd::batch<C, Arch> lanes(const row_type<C>& r, std::size_t j0, std::size_t step,
+  template <class Arch, class C, class Keys>
+  static xsimd::batch<C, Arch> lanes(const row_type<C, Keys>& r, std::size_t j0, std::size_t step,
                                      const xsimd::batch<C, Arch>& jv) noexcept {
     return lanes_impl<Arch, C>(r, j0, step, jv, std::index_sequence_for<Bs...>{});
   }
 #endif
+  /// With one value part that has its own row loop (alibi_bias), that loop does the visible
+  /// range (the masks' range is already applied by the fused pass).
+  template <class Arch, class T, class C, class Keys,
+            std::enable_if_t<single_value_row_loop<Arch, T, C, Keys>(), int> = 0>
+  void add_row_values(const row_type<C, Keys>& r, T* x, std::size_t lo,
+                      std::size_t hi) const noexcept {
+    constexpr std::size_t vi = first_value_part();
+    detail::get_bias(std::get<vi>(parts_))
+        .template add_row_values<Arch>(std::get<vi>(r.parts), x, lo, hi);
+  }
 
  private:
-  static constexpr std::size_t value_parts() noexcept {
-    return (std::size_t{term_t<Bs>::has_values} + ...);
-  }
-  static constexpr std::size_t first_value_part() noexcept {
-    constexpr bool hv[] = {term_t<Bs>::has_values...};
-    for (std::size_t i = 0; i < sizeof...(Bs); ++i)
-      if (hv[i]) return i;
-    return 0;
-  }
   template <std::size_t I, class T>
   static constexpr bool single_value_tile_path() noexcept {
     using U = detail::unwrap_bias_t<std::tuple_element_t<I, std::tuple<Bs...>>>;
@@ -514,9 +332,9 @@ class sum_bias {
       constexpr std::size_t k = decltype(idx)::value;
       using B = std::tuple_element_t<k, std::tuple<Bs...>>;
       if constexpr (!term_t<B>::has_values) {
-        const auto& part = detail::fused_term<detail::unwrap_bias_t<B>>::make(
+        const auto& part = detail::fused_term<detail::unwrap_bias_t<B>, affine_keys>::make(
             detail::get_bias(std::get<k>(parts_)));
-        const auto r = part.template row<C>(head, q, k_first, n);
+        const auto r = part.template row<C>(head, q, affine_keys{k_first}, n);
         lo = r.lo > lo ? r.lo : lo;
         hi = r.hi < hi ? r.hi : hi;
       }
@@ -549,13 +367,13 @@ class sum_bias {
     }
   }
 
-  template <class C, std::size_t... I>
-  row_type<C> row_impl(std::size_t head, std::int64_t q, std::int64_t k_first, std::size_t n,
-                       std::index_sequence<I...>) const noexcept {
-    row_type<C> r{std::make_tuple(detail::fused_term<detail::unwrap_bias_t<Bs>>::make(
-                                      detail::get_bias(std::get<I>(parts_)))
-                                      .template row<C>(head, q, k_first, n)...),
-                  0, n, true};
+  template <class C, class Keys, std::size_t... I>
+  row_type<C, Keys> row_impl(std::size_t head, std::int64_t q, const Keys& keys, std::size_t n,
+                             std::index_sequence<I...>) const noexcept {
+    row_type<C, Keys> r{std::make_tuple(detail::fused_term<detail::unwrap_bias_t<Bs>, Keys>::make(
+                                            detail::get_bias(std::get<I>(parts_)))
+                                            .template row<C>(head, q, keys, n)...),
+                        0, n, true};
     const auto merge = [&](std::size_t lo, std::size_t hi, bool exact) {
       r.lo = lo > r.lo ? lo : r.lo;
       r.hi = hi < r.hi ? hi : r.hi;
@@ -583,25 +401,26 @@ class sum_bias {
     return sum;
   }
 
-  template <class C, std::size_t... I>
-  static C lane_impl(const row_type<C>& r, std::size_t j, std::index_sequence<I...> seq) noexcept {
+  template <class C, class Keys, std::size_t... I>
+  static C lane_impl(const row_type<C, Keys>& r, std::size_t j,
+                     std::index_sequence<I...> seq) noexcept {
     return sum_values<C>(
         [&](auto idx) -> C {
           constexpr std::size_t k = decltype(idx)::value;
-          using Tk = term_t<std::tuple_element_t<k, std::tuple<Bs...>>>;
+          using Tk = term_t<std::tuple_element_t<k, std::tuple<Bs...>>, Keys>;
           return Tk::lane(std::get<k>(r.parts), j);
         },
         seq);
   }
 #if POSENC_HAS_XSIMD
-  template <class Arch, class C, std::size_t... I>
-  static xsimd::batch<C, Arch> lanes_impl(const row_type<C>& r, std::size_t j0, std::size_t step,
-                                          const xsimd::batch<C, Arch>& jv,
+  template <class Arch, class C, class Keys, std::size_t... I>
+  static xsimd::batch<C, Arch> lanes_impl(const row_type<C, Keys>& r, std::size_t j0,
+                                          std::size_t step, const xsimd::batch<C, Arch>& jv,
                                           std::index_sequence<I...> seq) noexcept {
     return sum_values<xsimd::batch<C, Arch>>(
         [&](auto idx) -> xsimd::batch<C, Arch> {
           constexpr std::size_t k = decltype(idx)::value;
-          using Tk = term_t<std::tuple_element_t<k, std::tuple<Bs...>>>;
+          using Tk = term_t<std::tuple_element_t<k, std::tuple<Bs...>>, Keys>;
           return Tk::template lanes<Arch>(std::get<k>(r.parts), j0, step, jv);
         },
         seq);
@@ -626,6 +445,193 @@ struct has_add_to<
 }  // namespace detail
 
 /**
+ * A bias evaluated at other positions than the ones the attention loop (and its masks) use:
+ * value(head, q, k) = inner.value(head, q_map[q], k_map[k]). The maps are arrays indexed by the
+ * loop's positions (0 .. size−1), e.g. BiPE's segment index of every token of a sequence or a
+ * KV cache, so that sum_bias{positioned{alibi, seg}, causal_mask{}} applies ALiBi over segment
+ * distance and the causal mask over token order. Rows go through the inner bias's rows at
+ * explicit key positions (alibi_bias: a vector loop for int32 maps), or through its value().
+ *
+ * The maps are borrowed (pointer + size): they must outlive the calls and cover every position
+ * passed (q < q_map.size, k_first + n ≤ k_map.size; asserted in debug builds). A growing KV
+ * cache passes the current array each step; constructing a positioned is free.
+ *
+ * Example (BiPE-ALiBi over a KV cache; seg: the streaming segmenter's output, one per token):
+ *     posenc::positioned bias{std::cref(alibi), posenc::position_map<std::int32_t>{seg.data(),
+ *                                                                            seg.size()}};
+ *     posenc::sum_bias{bias, posenc::causal_mask{}}.add_to_row(h, L, 0, scores, L + 1);
+ */
+template <class P>
+struct position_map {
+  static_assert(std::is_same<P, std::int32_t>::value || std::is_same<P, std::int64_t>::value,
+                "posenc::position_map: positions are int32_t or int64_t");
+  const P* data = nullptr;
+  std::size_t size = 0;
+  std::int64_t at(std::int64_t t) const noexcept {
+    POSENC_ASSERT(t >= 0 && static_cast<std::uint64_t>(t) < size,
+                  "posenc::position_map: position outside the map");
+    return static_cast<std::int64_t>(data[t]);
+  }
+};
+
+template <class B, class P>
+class positioned {
+  using inner_t = detail::unwrap_bias_t<B>;
+  using keys_t = explicit_keys<P>;
+  using term_t = detail::fused_term_t<inner_t, keys_t>;
+
+ public:
+  /// The same map for queries and keys (self-attention).
+  positioned(B bias, position_map<P> map) : positioned(std::move(bias), map, map) {}
+  positioned(B bias, position_map<P> q_map, position_map<P> k_map)
+      : bias_(std::move(bias)), q_map_(q_map), k_map_(k_map) {
+    detail::check_bias<inner_t>();
+    if (q_map_.data == nullptr && q_map_.size != 0)
+      detail::invalid("posenc::positioned", "q_map.size", q_map_.size, "with a null pointer");
+    if (k_map_.data == nullptr && k_map_.size != 0)
+      detail::invalid("posenc::positioned", "k_map.size", k_map_.size, "with a null pointer");
+  }
+  const inner_t& inner() const noexcept { return detail::get_bias(bias_); }
+  const position_map<P>& q_map() const noexcept { return q_map_; }
+  const position_map<P>& k_map() const noexcept { return k_map_; }
+
+  template <class C = float>
+  C value(std::size_t head, std::int64_t q, std::int64_t k) const noexcept {
+    return detail::bias_value<C>(inner(), head, q_map_.at(q), k_map_.at(k));
+  }
+  template <class Arch = default_arch, class T>
+  void add_to_row(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* logits,
+                  std::size_t n_keys) const noexcept {
+    detail::fused_add_row<Arch>(*this, head, q_pos, affine_keys{k_first}, logits, n_keys);
+  }
+  /// Tile form. Rows whose queries map to the same position have the same bias row (BiPE: the
+  /// queries of one segment), so for float/double tiles the row is evaluated once (in chunks of
+  /// 512 columns on the stack) and then added to each such row: one extra load per logit
+  /// instead of the inner bias's per-key work. Same values as the per-row fused pass.
+  template <class Arch = default_arch, class T>
+  void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
+              std::int64_t k_first) const noexcept {
+    add_to_masked<Arch>(block, head, q_first, k_first, detail::visible_all{block.cols});
+  }
+  /// add_to with other biases' masks: visible(r) is the column range [lo, hi) of row r that they
+  /// leave visible; the rest is set to −∞ (sum_bias{positioned, causal_mask} takes this path).
+  template <class Arch = default_arch, class T, class Visible>
+  void add_to_masked(logits_view<T> block, std::size_t head, std::int64_t q_first,
+                     std::int64_t k_first, const Visible& visible) const noexcept {
+    using C = coef_t<T>;
+    constexpr C ninf = -std::numeric_limits<C>::infinity();
+    const auto row_range = [&](std::size_t r) {
+      const auto v = visible(r);
+      const std::size_t hi = v.second < block.cols ? v.second : block.cols;
+      return std::pair<std::size_t, std::size_t>{v.first < hi ? v.first : hi, hi};
+    };
+    if constexpr (posenc::detail::is_16bit_storage<T>() || !has_values) {
+      for (std::size_t r = 0; r < block.rows; ++r) {
+        const auto [lo, hi] = row_range(r);
+        T* x = block.row(r);
+        kernels::fill(Arch{}, x, lo, ninf);
+        detail::fused_add_row<Arch>(*this, head, q_first + static_cast<std::int64_t>(r),
+                                    affine_keys{k_first + static_cast<std::int64_t>(lo)}, x + lo,
+                                    hi - lo);
+        kernels::fill(Arch{}, x + hi, block.cols - hi, ninf);
+      }
+    } else {
+      constexpr std::size_t W = 2048;  // 8 KiB of float, 16 KiB of double
+      alignas(64) C vals[W];
+      for (std::size_t c0 = 0; c0 < block.cols; c0 += W) {
+        const std::size_t nc = block.cols - c0 < W ? block.cols - c0 : W;
+        const std::int64_t kc = k_first + static_cast<std::int64_t>(c0);
+        bool have = false, masked = false;
+        std::int64_t cached = 0;
+        const std::size_t ahead = (4096 + nc * sizeof(T) - 1) / (nc * sizeof(T));
+        for (std::size_t r = 0; r < block.rows; ++r) {
+          const std::int64_t q = q_first + static_cast<std::int64_t>(r);
+          const std::int64_t qm = q_map_.at(q);
+          if (!have || qm != cached) {
+            // −0 + v = v for every v, so the buffer holds the values exactly (−∞ where masked).
+            kernels::fill(Arch{}, vals, nc, -C(0));
+            detail::fused_add_row<Arch>(*this, head, q, affine_keys{kc}, vals, nc);
+            masked = detail::any_ninf<Arch>(vals, nc);
+            have = true;
+            cached = qm;
+          }
+          auto [lo, hi] = row_range(r);
+          lo = lo > c0 ? (lo - c0 < nc ? lo - c0 : nc) : 0;
+          hi = hi > c0 ? (hi - c0 < nc ? hi - c0 : nc) : 0;
+          if (lo > hi) lo = hi;
+          T* x = block.row(r) + c0;
+          // The row ~4 KiB ahead, for write (as ALiBi's tile loop): tile rows are short
+          // stretches of long rows, which the hardware prefetcher does not follow.
+          if (r + ahead < block.rows) {
+            const T* p = block.row(r + ahead) + c0;
+            for (std::size_t j = 0; j < nc; j += 128 / sizeof(T))
+              kernels::detail::prefetch_for_write(p + j);
+          }
+          if (lo != 0) kernels::fill(Arch{}, x, lo, ninf);
+          if (masked) {
+            detail::add_values_or_mask<true, Arch>(x + lo, vals + lo, hi - lo);
+          } else {
+            detail::add_values_or_mask<false, Arch>(x + lo, vals + lo, hi - lo);
+          }
+          if (hi != nc) kernels::fill(Arch{}, x + hi, nc - hi, ninf);
+        }
+      }
+    }
+  }
+
+  // Fused rows over affine keys only (the loop's positions); the inner bias sees explicit ones.
+  static constexpr bool has_values = term_t::has_values;
+  template <class C, class Keys = affine_keys>
+  struct row_type {
+    typename term_t::template row_type<C, keys_t> inner;
+    std::size_t lo = 0, hi = 0;
+    bool exact = true;
+  };
+  template <class C>
+  row_type<C> row(std::size_t head, std::int64_t q, const affine_keys& keys,
+                  std::size_t n) const noexcept {
+    POSENC_ASSERT(keys.first >= 0 && static_cast<std::uint64_t>(keys.first) + n <= k_map_.size,
+                  "posenc::positioned: keys outside the map");
+    const auto& t = detail::fused_term<inner_t, keys_t>::make(inner());
+    row_type<C> r{t.template row<C>(head, q_map_.at(q), keys_t{k_map_.data + keys.first}, n), 0,
+                  0, true};
+    r.lo = r.inner.lo;
+    r.hi = r.inner.hi;
+    r.exact = r.inner.exact;
+    return r;
+  }
+  template <class C, class Keys>
+  static C lane(const row_type<C, Keys>& r, std::size_t j) noexcept {
+    return term_t::lane(r.inner, j);
+  }
+#if POSENC_HAS_XSIMD
+  template <class Arch, class C, class Keys>
+  static xsimd::batch<C, Arch> lanes(const row_type<C, Keys>& r, std::size_t j0, std::size_t step,
+                                     const xsimd::batch<C, Arch>& jv) noexcept {
+    return term_t::template lanes<Arch>(r.inner, j0, step, jv);
+  }
+#endif
+  template <class Arch, class T, class C, class Keys,
+            std::enable_if_t<detail::has_add_row_values<
+                                 term_t, Arch, T,
+                                 typename term_t::template row_type<C, keys_t>>::value,
+                             int> = 0>
+  void add_row_values(const row_type<C, Keys>& r, T* x, std::size_t lo,
+                      std::size_t hi) const noexcept {
+    inner().template add_row_values<Arch>(r.inner, x, lo, hi);
+  }
+
+ private:
+  B bias_;
+  position_map<P> q_map_, k_map_;
+};
+
+template <class B, class P>
+positioned(B, position_map<P>) -> positioned<B, P>;
+template <class B, class P>
+positioned(B, position_map<P>, position_map<P>) -> positioned<B, P>;
+
+/**
  * Adds any bias to a [rows × cols] tile (row r = query q_first + r, column c = key
  * k_first + c): the bias's own add_to when it has one, otherwise the fused one-pass evaluation
  * of its value(). This is what reference_attention calls per tile.
@@ -635,30 +641,14 @@ void add_bias(const B& bias, logits_view<T> block, std::size_t head, std::int64_
               std::int64_t k_first) noexcept {
   const auto& b = detail::get_bias(bias);
   using U = std::remove_cv_t<std::remove_reference_t<decltype(b)>>;
+  detail::check_bias<U>();
   if constexpr (detail::has_add_to<Arch, U, T>::value) {
     b.template add_to<Arch>(block, head, q_first, k_first);
   } else {
-    const auto& t = detail::fused_term<U>::make(b);
-    for (std::size_t r = 0; r < block.rows; ++r)
-      detail::fused_add_row<Arch>(t, head, q_first + static_cast<std::int64_t>(r), k_first,
-                                  block.row(r), block.cols);
+    detail::fused_add_tile<Arch>(detail::fused_term<U, affine_keys>::make(b), block, head, q_first,
+                                 k_first);
   }
 }
-
-/**
- * The rotation that does nothing: plugs "no rotary embedding" (ALiBi-only, NoPE, APE models)
- * into code written for posenc::rope / posenc::rope_cache. Same apply signatures.
- */
-struct identity_rotation {
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T>, head_view<T>, const P*, token_range = {}) const noexcept {}
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T>, const P*, token_range = {}) const noexcept {}
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T>, head_view<T>, const P*, token_range = {}) const noexcept {}
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T>, const P*, token_range = {}) const noexcept {}
-};
 
 }  // namespace posenc
 

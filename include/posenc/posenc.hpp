@@ -5,6 +5,7 @@
 
 #include "posenc/alibi.hpp"
 #include "posenc/attention.hpp"
+#include "posenc/bias_protocol.hpp"
 #include "posenc/compose.hpp"
 #include "posenc/config.hpp"
 #include "posenc/frequency.hpp"
@@ -14,6 +15,7 @@
 #include "posenc/ntk_alibi.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/rope_cache.hpp"
+#include "posenc/rotation.hpp"
 #include "posenc/scaling.hpp"
 #include "posenc/sinusoidal.hpp"
 #include "posenc/storage.hpp"

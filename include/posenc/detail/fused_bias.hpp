@@ -1,0 +1,309 @@
+// posenc — private: the machinery of the fused bias pass (bias_protocol.hpp): evaluating any
+// bias's value, the value_term adapter for value()-only biases, and fused_add_row, the single
+// pass over one row that sum_bias, scaled, positioned and alibi_bias share.
+// IWYU pragma: private
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_DETAIL_FUSED_BIAS_HPP
+#define POSENC_DETAIL_FUSED_BIAS_HPP
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <type_traits>
+#include <utility>
+
+#include "posenc/bias_protocol.hpp"
+#include "posenc/config.hpp"
+#include "posenc/kernels/bias.hpp"
+#include "posenc/storage.hpp"
+#include "posenc/types.hpp"
+#include "posenc/view.hpp"
+
+#if POSENC_HAS_XSIMD
+#include <xsimd/xsimd.hpp>
+#endif
+
+namespace posenc {
+namespace detail {
+
+// ---- unwrapping std::reference_wrapper (sum_bias{std::cref(alibi), ...} shares a functor) ----
+template <class B>
+struct unwrap_bias {
+  using type = B;
+  static const B& get(const B& b) noexcept { return b; }
+};
+template <class B>
+struct unwrap_bias<std::reference_wrapper<B>> {
+  using type = std::remove_const_t<B>;
+  static const type& get(const std::reference_wrapper<B>& b) noexcept { return b.get(); }
+};
+template <class B>
+using unwrap_bias_t = typename unwrap_bias<B>::type;
+template <class B>
+const unwrap_bias_t<B>& get_bias(const B& b) noexcept {
+  return unwrap_bias<B>::get(b);
+}
+
+/// Compile-time check with a message a user can read.
+template <class B>
+constexpr void check_bias() noexcept {
+  static_assert(is_attention_bias_v<B>,
+                "posenc: this type is not an attention bias: it needs value(head, q_pos, k_pos) "
+                "or the fused rows protocol (see posenc/bias_protocol.hpp)");
+}
+
+/// value(head, q, k) of any bias, in C.
+template <class C, class B>
+C bias_value(const B& b, std::size_t head, std::int64_t q, std::int64_t k) noexcept {
+  if constexpr (has_template_value<B, C>::value) {
+    return b.template value<C>(head, q, k);
+  } else {
+    return static_cast<C>(b.value(head, q, k));
+  }
+}
+
+#if POSENC_HAS_XSIMD
+/// A register of f(j0), f(j0 + step), …: lanes() for values that have no vector form.
+template <class Arch, class C, class F>
+xsimd::batch<C, Arch> gather_lanes(std::size_t j0, std::size_t step, const F& f) noexcept {
+  using Bt = xsimd::batch<C, Arch>;
+  alignas(64) C tmp[Bt::size];
+  for (std::size_t l = 0; l < Bt::size; ++l) tmp[l] = f(j0 + l * step);
+  return Bt::load_aligned(tmp);
+}
+#endif
+
+/// Adapter giving a value()-only bias (or one without rows for these keys) the fused protocol:
+/// its values are evaluated one key at a time inside the single pass (correct for any bias;
+/// vectorised only around it).
+template <class B>
+struct value_term {
+  const B* bias = nullptr;
+
+  static constexpr bool has_values = true;
+  template <class C, class Keys>
+  struct row_type {
+    const B* bias = nullptr;
+    std::size_t head = 0;
+    std::int64_t q = 0;
+    Keys keys{};
+    std::size_t lo = 0, hi = 0;
+    bool exact = true;
+  };
+  template <class C, class Keys>
+  row_type<C, Keys> row(std::size_t head, std::int64_t q, const Keys& keys,
+                        std::size_t n) const noexcept {
+    return row_type<C, Keys>{bias, head, q, keys, 0, n, true};
+  }
+  template <class C, class Keys>
+  static C lane(const row_type<C, Keys>& r, std::size_t j) noexcept {
+    return bias_value<C>(*r.bias, r.head, r.q, r.keys.at(j));
+  }
+#if POSENC_HAS_XSIMD
+  template <class Arch, class C, class Keys>
+  static xsimd::batch<C, Arch> lanes(const row_type<C, Keys>& r, std::size_t j0, std::size_t step,
+                                     const xsimd::batch<C, Arch>&) noexcept {
+    return gather_lanes<Arch, C>(j0, step, [&r](std::size_t j) { return lane(r, j); });
+  }
+#endif
+};
+
+/// B's rows for Keys: B itself when it implements them, otherwise a value_term around it.
+template <class B, class Keys>
+struct fused_term {
+  static constexpr bool own = has_fused_rows_v<B, Keys>;
+  using type = std::conditional_t<own, B, value_term<B>>;
+  using ref = std::conditional_t<own, const B&, value_term<B>>;
+  static ref make(const B& b) noexcept {
+    if constexpr (own) {
+      return b;
+    } else {
+      return value_term<B>{&b};
+    }
+  }
+};
+template <class B, class Keys>
+using fused_term_t = typename fused_term<B, Keys>::type;
+
+/// A wrapper may offer rows for Keys when its inner bias's term for Keys is what it is for
+/// affine keys: its own rows (a fused type that accepts Keys), or value() (a value-only bias).
+/// A mask that only has affine rows is not wrapped for explicit keys (its has_values would
+/// change): such a wrapper is evaluated through its value() there.
+template <class B, class Keys>
+inline constexpr bool rows_consistent_v =
+    has_fused_rows_v<B, Keys> || !has_fused_rows_v<B, affine_keys>;
+
+/// The visibility callback of alibi_bias::add_to_masked when nothing else masks.
+struct visible_all {
+  std::size_t cols = 0;
+  std::pair<std::size_t, std::size_t> operator()(std::size_t) const noexcept { return {0, cols}; }
+};
+/// Does U offer add_to_masked (a tile path that also applies other biases' masks)?
+template <class U, class T, class = void>
+struct has_add_to_masked : std::false_type {};
+template <class U, class T>
+struct has_add_to_masked<
+    U, T,
+    std::void_t<decltype(std::declval<const U&>().template add_to_masked<scalar_arch>(
+        std::declval<logits_view<T>>(), std::size_t{}, std::int64_t{}, std::int64_t{},
+        std::declval<const visible_all&>()))>> : std::true_type {};
+
+/// Does B provide its own vector loop for the visible range of a row (add_row_values)?
+template <class B, class Arch, class T, class R, class = void>
+struct has_add_row_values : std::false_type {};
+template <class B, class Arch, class T, class R>
+struct has_add_row_values<B, Arch, T, R,
+                          std::void_t<decltype(std::declval<const B&>().template add_row_values<Arch>(
+                              std::declval<const R&>(), std::declval<T*>(), std::size_t{},
+                              std::size_t{}))>> : std::true_type {};
+
+/// Scalar reference of the fused pass over keys [j0, j0 + n) of a row whose visible range was
+/// already resolved: x[i] = T(C(x[i]) + lane(row, j0 + i)).
+template <class B, class R, class T, class Arch = scalar_arch>
+void fused_values_ref(const R& r, T* x, std::size_t j0, std::size_t n) noexcept {
+  using C = coef_t<T>;
+  for (std::size_t i = 0; i < n; ++i)
+    kernels::detail::store_elem<C>(x[i], kernels::detail::load_elem<C>(x[i]) + B::lane(r, j0 + i));
+}
+
+#if POSENC_HAS_XSIMD
+/// The lane-parallel body of fused_values: keys [j, hi) in whole registers; returns where the
+/// reference must continue.
+template <class Arch, class B, class R, class T>
+std::size_t fused_values_simd(const R& r, T* x, std::size_t j, std::size_t hi) noexcept {
+  using C = coef_t<T>;
+  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    using V = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = V::size;
+    const V io = kernels::detail::iota<C, Arch>();
+    for (; j + N <= hi; j += N) {
+      const V jv = V(static_cast<C>(j)) + io;
+      (V::load_unaligned(x + j) + B::template lanes<Arch>(r, j, 1, jv)).store_unaligned(x + j);
+    }
+  } else {
+    using F = xsimd::batch<float, Arch>;
+    using U = xsimd::batch<std::uint32_t, Arch>;
+    using H = xsimd::batch<std::uint16_t, Arch>;
+    constexpr std::size_t N = F::size;
+    const F io2 = kernels::detail::iota<float, Arch>(2.0f);
+    std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
+    for (; j + 2 * N <= hi; j += 2 * N) {
+      const F je = F(static_cast<float>(j)) + io2;
+      F a, c;
+      kernels::detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + j)), a,
+                                         c);
+      a = a + B::template lanes<Arch>(r, j, 2, je);
+      c = c + B::template lanes<Arch>(r, j + 1, 2, je + F(1.0f));
+      xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, c)).store_unaligned(x16 + j);
+    }
+  }
+  return j;
+}
+#endif
+
+/// Scalar reference: x[i] = v[i] == −∞ ? −∞ : T(C(x[i]) + v[i]) (a row of values evaluated once,
+/// −∞ where masked: masked logits are set, as the fused pass sets them).
+template <class T, class C, class Arch = scalar_arch>
+void add_values_or_mask_ref(T* x, const C* v, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    x[i] = v[i] == -std::numeric_limits<C>::infinity() ? static_cast<T>(v[i])
+                                                      : static_cast<T>(static_cast<C>(x[i]) + v[i]);
+}
+/// add_values_or_mask_ref for float/double rows, lane-parallel (4 registers per step). With
+/// Masked = false the caller knows no v[i] is −∞: a plain add.
+template <bool Masked, class Arch, class T, class C>
+POSENC_FORCE_INLINE void add_values_or_mask(T* x, const C* v, std::size_t n) noexcept {
+  static_assert(std::is_same<T, C>::value, "posenc: float or double rows of their own type");
+  std::size_t i = 0;
+#if POSENC_HAS_XSIMD
+  if constexpr (!std::is_same<Arch, scalar_arch>::value) {
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;
+    const B ninf(-std::numeric_limits<C>::infinity());
+    const auto one = [&](std::size_t j) {
+      const B vj = B::load_unaligned(v + j);
+      const B y = B::load_unaligned(x + j) + vj;
+      if constexpr (Masked) {
+        return xsimd::select(vj == ninf, vj, y);
+      } else {
+        return y;
+      }
+    };
+    for (; i + 4 * N <= n; i += 4 * N) {
+      const B y0 = one(i), y1 = one(i + N), y2 = one(i + 2 * N), y3 = one(i + 3 * N);
+      y0.store_unaligned(x + i);
+      y1.store_unaligned(x + i + N);
+      y2.store_unaligned(x + i + 2 * N);
+      y3.store_unaligned(x + i + 3 * N);
+    }
+    for (; i + N <= n; i += N) one(i).store_unaligned(x + i);
+  }
+#endif
+  add_values_or_mask_ref<T, C, Arch>(x + i, v + i, n - i);
+}
+
+/// Is any of v[0..n) −∞? (Lane-parallel; exact.)
+template <class Arch, class C>
+bool any_ninf(const C* v, std::size_t n) noexcept {
+  constexpr C ninf = -std::numeric_limits<C>::infinity();
+  std::size_t i = 0;
+#if POSENC_HAS_XSIMD
+  if constexpr (!std::is_same<Arch, scalar_arch>::value) {
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;
+    const B nb(ninf);
+    for (; i + 2 * N <= n; i += 2 * N)
+      if (xsimd::any((B::load_unaligned(v + i) == nb) | (B::load_unaligned(v + i + N) == nb)))
+        return true;
+  }
+#endif
+  for (; i < n; ++i)
+    if (v[i] == ninf) return true;
+  return false;
+}
+
+/**
+ * The fused pass over one row of n keys at positions `keys`: every key outside the bias's
+ * visible range is set to −∞, every visible one gets T(C(x) + lane(j)). B implements the fused
+ * rows protocol for Keys. A part with add_row_values runs its own loop over the visible range.
+ */
+template <class Arch, class B, class Keys, class T>
+void fused_add_row(const B& b, std::size_t head, std::int64_t q, const Keys& keys, T* x,
+                   std::size_t n) noexcept {
+  using C = coef_t<T>;
+  const auto r = b.template row<C>(head, q, keys, n);
+  const std::size_t hi = r.hi < n ? r.hi : n;
+  const std::size_t lo = r.lo < hi ? r.lo : hi;
+  kernels::fill(Arch{}, x, lo, -std::numeric_limits<C>::infinity());
+  kernels::fill(Arch{}, x + hi, n - hi, -std::numeric_limits<C>::infinity());
+  if constexpr (B::has_values) {
+    using R = std::remove_cv_t<decltype(r)>;
+    if constexpr (has_add_row_values<B, Arch, T, R>::value) {
+      b.template add_row_values<Arch>(r, x, lo, hi);
+    } else {
+      std::size_t j = lo;
+#if POSENC_HAS_XSIMD
+      if constexpr (!std::is_same<Arch, scalar_arch>::value) {
+        if (r.exact) j = fused_values_simd<Arch, B>(r, x, j, hi);
+      }
+#endif
+      fused_values_ref<B, R, T, Arch>(r, x + j, j, hi - j);
+    }
+  }
+}
+
+/// Every row of a tile (row r = query q_first + r, column c = key k_first + c) through
+/// fused_add_row.
+template <class Arch, class B, class T>
+void fused_add_tile(const B& b, logits_view<T> block, std::size_t head, std::int64_t q_first,
+                    std::int64_t k_first) noexcept {
+  for (std::size_t r = 0; r < block.rows; ++r)
+    fused_add_row<Arch>(b, head, q_first + static_cast<std::int64_t>(r), affine_keys{k_first},
+                        block.row(r), block.cols);
+}
+
+}  // namespace detail
+}  // namespace posenc
+
+#endif  // POSENC_DETAIL_FUSED_BIAS_HPP
