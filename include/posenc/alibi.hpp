@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "posenc/config.hpp"
 #include "posenc/bias_protocol.hpp"
+#include "posenc/config.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/detail/fused_bias.hpp"
 #include "posenc/kernels/bias.hpp"
@@ -289,9 +289,9 @@ class alibi_bias {
 
   /// Both forms above: one fused pass over a row whose keys are at `keys` (affine_keys or
   /// explicit_keys<P>).
-  template <class Arch = default_arch, class T, class Keys,
-            std::enable_if_t<!std::is_integral<Keys>::value && !std::is_pointer<Keys>::value,
-                             int> = 0>
+  template <
+      class Arch = default_arch, class T, class Keys,
+      std::enable_if_t<!std::is_integral<Keys>::value && !std::is_pointer<Keys>::value, int> = 0>
   void add_to_row(std::size_t head, std::int64_t q_pos, const Keys& keys, T* logits,
                   std::size_t n_keys) const noexcept {
     check_types<T>();
@@ -331,15 +331,21 @@ class alibi_bias {
     POSENC_ASSERT(head < cfg_.num_heads, "posenc::alibi_bias: head out of range");
     POSENC_ASSERT(block.data != nullptr || block.rows * block.cols == 0,
                   "posenc::alibi_bias: null tile");
-    if (posenc::detail::is_16bit_storage<T>()) {
+    if constexpr (posenc::detail::is_16bit_storage<T>()) {
+      // 16-bit rows: the fused row pass on the range the other biases leave visible.
+      using C = coef_t<T>;
+      constexpr C ninf = -std::numeric_limits<C>::infinity();
       for (std::size_t r = 0; r < block.rows; ++r) {
         const auto v = visible(r);
-        row_masked<Arch>(head, q_first + static_cast<std::int64_t>(r), k_first, block.row(r),
-                         block.cols, v.first, v.second);
+        const std::size_t hi = std::min(v.second, block.cols), lo = std::min(v.first, hi);
+        T* x = block.row(r);
+        kernels::fill(Arch{}, x, lo, ninf);
+        detail::fused_add_row<Arch>(*this, head, q_first + static_cast<std::int64_t>(r),
+                                    affine_keys{k_first + static_cast<std::int64_t>(lo)}, x + lo,
+                                    hi - lo);
+        kernels::fill(Arch{}, x + hi, block.cols - hi, ninf);
       }
-      return;
-    }
-    if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    } else {
       add_tile<Arch>(block, head, q_first, k_first, visible);
     }
   }
@@ -452,20 +458,6 @@ class alibi_bias {
     static_assert(!std::is_const<T>::value, "posenc::alibi_bias: logits are written");
   }
 
-  /// One row of n keys with only [lo, hi) left visible by other biases.
-  template <class Arch, class T>
-  void row_masked(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* x, std::size_t n,
-                  std::size_t lo, std::size_t hi) const noexcept {
-    using C = coef_t<T>;
-    constexpr C ninf = -std::numeric_limits<C>::infinity();
-    hi = std::min(hi, visible_end(q_pos, k_first, n));
-    lo = std::min(lo, hi);
-    kernels::fill(Arch{}, x, lo, ninf);
-    kernels::add_ramp(Arch{}, x + lo, hi - lo, slope_as<C>(head),
-                      k_first + static_cast<std::int64_t>(lo) - anchor(q_pos), sign());
-    kernels::fill(Arch{}, x + hi, n - hi, ninf);
-  }
-
   std::int64_t anchor(std::int64_t q_pos) const noexcept {
     return cfg_.form == alibi_form::relative ? q_pos : cfg_.key_origin;
   }
@@ -475,10 +467,7 @@ class alibi_bias {
   }
   /// First masked key index of a row of n keys starting at k_first (n when none is masked).
   std::size_t visible_end(std::int64_t q_pos, std::int64_t k_first, std::size_t n) const noexcept {
-    if (cfg_.mode != alibi_mode::causal) return n;
-    const std::int64_t v = q_pos - k_first + 1;  // keys k_first .. q_pos are visible
-    if (v <= 0) return 0;
-    return static_cast<std::uint64_t>(v) < n ? static_cast<std::size_t>(v) : n;
+    return cfg_.mode != alibi_mode::causal ? n : detail::keys_up_to(q_pos, k_first, n);
   }
 
   /// float/double tile: rows whose keys are all visible go through add_ramp_2d in runs (one
@@ -519,8 +508,8 @@ class alibi_bias {
       T* row = block.row(r);
       kernels::fill(Arch{}, row, lo, ninf);
       if (hi > lo)
-        kernels::add_ramp(Arch{}, row + lo, hi - lo, m,
-                          offset(r) + static_cast<std::int64_t>(lo), sign());
+        kernels::add_ramp(Arch{}, row + lo, hi - lo, m, offset(r) + static_cast<std::int64_t>(lo),
+                          sign());
       kernels::fill(Arch{}, row + hi, nc - hi, ninf);
     }
     flush(nr);

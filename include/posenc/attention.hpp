@@ -15,6 +15,7 @@
 
 #include "posenc/compose.hpp"
 #include "posenc/config.hpp"
+#include "posenc/contextual.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/rotation.hpp"
 #include "posenc/kernels/rotate.hpp"  // kernels::detail::load_elem / store_elem
@@ -26,7 +27,8 @@ namespace posenc {
 
 /// Options of reference_attention.
 struct attention_options {
-  /// Softmax scale applied to q·k before the bias is added; 0 means 1/√head_dim.
+  /// Softmax scale applied to q·k before the bias is added; 0 means 1/√head_dim. A contextual
+  /// bias (CoPE) reads these scaled logits: its gates are σ(scale·q·k).
   double scale = 0.0;
   /// Mask keys whose position is after the query's (decoders). A causal bias (alibi_bias in
   /// causal mode, causal_mask) masks them too; both together are harmless.
@@ -74,6 +76,13 @@ void from_double(T& x, double v) noexcept {
  * that sees no key at all gets a zero output. The output is rounded once to O (16-bit via
  * float). Allocates scratch (q, k copies and one tile): a checking tool, not a hot path.
  *
+ * Contextual bias (posenc/contextual.hpp, e.g. posenc::cope_bias), alone or as one part of a
+ * sum_bias: key tiles are then visited newest to oldest; per query tile and key tile the
+ * scaled logits are computed, the causal mask applied, then the contextual part adds its term
+ * to the keys the bias leaves visible (carrying its per-query state, e.g. CoPE's running gate
+ * sum, from tile to tile), and only then the position parts are added (add_bias). The online
+ * softmax does not depend on the order. One pass, no T×T matrix.
+ *
  * Throws std::invalid_argument naming the field when the shapes do not fit.
  *
  * Example (decode step over a cache of L tokens, ALiBi + RoPE):
@@ -107,6 +116,8 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
 
   const std::size_t Tq = q.tokens, Tk = k.tokens, Hq = q.heads, Hkv = k.heads, D = q.dim,
                     Dv = v.dim, group = Hq / Hkv;
+  constexpr bool contextual = has_contextual_part_v<Bias>;
+  if constexpr (contextual) contextual_part(bias).check_contextual(D, Hq, Hkv, Tk);
   const double scale = opt.scale > 0.0 ? opt.scale : 1.0 / std::sqrt(static_cast<double>(D));
 
   // Rotated copies in the storage type, then double.
@@ -138,6 +149,12 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
   std::vector<double> s(BQ * BK), acc(BQ * Dv), mrow(BQ), lrow(BQ);
   const causal_mask mask{};
   constexpr double ninf = -std::numeric_limits<double>::infinity();
+  // Contextual part: per-query state (scratch and carry) of the current query tile.
+  std::size_t cscratch_n = 0;
+  if constexpr (contextual) cscratch_n = contextual_part(bias).contextual_scratch();
+  std::vector<double> cscratch(BQ * cscratch_n);
+  std::vector<contextual_query<double>> cq(contextual ? BQ : 0);
+  const std::size_t ntiles = (Tk + BK - 1) / BK;
   for (std::size_t h = 0; h < Hq; ++h) {
     const std::size_t g = h / group;
     for (std::size_t i0 = 0; i0 < Tq; i0 += BQ) {
@@ -146,10 +163,27 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
       std::fill(acc.begin(), acc.end(), 0.0);
       std::fill(mrow.begin(), mrow.end(), ninf);
       std::fill(lrow.begin(), lrow.end(), 0.0);
-      for (std::size_t j0 = 0; j0 < Tk; j0 += BK) {
+      if constexpr (contextual) {
+        for (std::size_t r = 0; r < nq; ++r) {
+          const std::int64_t qp = q_first + static_cast<std::int64_t>(i0 + r);
+          const std::int64_t seen = qp - opt.k_first + 1;
+          const std::size_t max_keys = !opt.causal ? Tk
+                                       : seen <= 0 ? 0
+                                                   : std::min(Tk, static_cast<std::size_t>(seen));
+          cq[r] = contextual_query<double>{
+              h,  g, qd.data() + ((i0 + r) * Hq + h) * D, scale, cscratch.data() + r * cscratch_n,
+              0.0};
+          contextual_part(bias).template begin_query<scalar_arch>(cq[r], max_keys);
+        }
+      }
+      for (std::size_t t = 0; t < ntiles; ++t) {
+        const std::size_t j0 = (contextual ? ntiles - 1 - t : t) * BK;  // contextual: newest first
         const std::size_t nk = std::min(BK, Tk - j0);
         const std::int64_t k0 = opt.k_first + static_cast<std::int64_t>(j0);
-        if (opt.causal && k0 > qlast) break;  // this and every later tile is in the future
+        if (opt.causal && k0 > qlast) {  // this tile is in the future
+          if (contextual) continue;
+          break;  // and so is every later one
+        }
         for (std::size_t r = 0; r < nq; ++r) {
           const double* qv = qd.data() + ((i0 + r) * Hq + h) * D;
           for (std::size_t c = 0; c < nk; ++c) {
@@ -162,6 +196,18 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
         const logits_view<double> tile{s.data(), nq, nk, static_cast<std::ptrdiff_t>(BK)};
         const std::int64_t q0 = q_first + static_cast<std::int64_t>(i0);
         if (opt.causal) mask.add_to<scalar_arch>(tile, h, q0, k0);
+        if constexpr (contextual) {
+          for (std::size_t r = 0; r < nq; ++r) {
+            const std::int64_t qp = q0 + static_cast<std::int64_t>(r);
+            auto vis = detail::bias_visible<double>(bias, h, qp, k0, nk);
+            if (opt.causal) {
+              const auto m = detail::bias_visible<double>(mask, h, qp, k0, nk);
+              vis = {std::max(vis.first, m.first), std::min(vis.second, m.second)};
+            }
+            contextual_part(bias).template add_contextual<scalar_arch>(cq[r], s.data() + r * BK, j0,
+                                                                       vis.first, vis.second);
+          }
+        }
         add_bias(bias, tile, h, q0, k0);
         for (std::size_t r = 0; r < nq; ++r) {
           const double* sr = s.data() + r * BK;

@@ -6,6 +6,7 @@
 #include "posenc/alibi.hpp"
 #include "posenc/attention.hpp"
 #include "posenc/bias_protocol.hpp"
+#include "posenc/bipe.hpp"
 #include "posenc/compose.hpp"
 #include "posenc/config.hpp"
 #include "posenc/frequency.hpp"
