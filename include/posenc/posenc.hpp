@@ -15,6 +15,7 @@
 #include "posenc/kernels/bias.hpp"
 #include "posenc/kernels/rotate.hpp"
 #include "posenc/kernels/sincos.hpp"
+#include "posenc/mrope.hpp"
 #include "posenc/ntk_alibi.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/rope_cache.hpp"

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -158,6 +159,33 @@ class rope {
     }
   }
 
+  /**
+   * Gathered coefficients, for multi-axis RoPE (posenc/mrope.hpp): entry i is pair pair[i] at
+   * position pos[i], i < n, written to c[i], s[i]. The values are those of cos_sin(pos[i],
+   * pair[i]) (same angle arithmetic, same sincos kernel as coefficients). pair[i] < pairs().
+   */
+  template <class Arch = default_arch, class C, class P>
+  void coefficients_gathered(const P* pos, const std::uint32_t* pair, std::size_t n, C* c,
+                             C* s) const noexcept {
+    alignas(64) double theta[detail::rope_chunk];
+    for (std::size_t done = 0; done < n; done += detail::rope_chunk) {
+      const std::size_t m = std::min(detail::rope_chunk, n - done);
+      if (cfg_.precision == rope_precision::exact) {
+        for (std::size_t i = 0; i < m; ++i) {
+          POSENC_ASSERT(pair[done + i] < pairs(), "posenc::rope: gathered pair out of range");
+          theta[i] = static_cast<double>(pos[done + i]) * inv_freq_[pair[done + i]];
+        }
+      } else {
+        for (std::size_t i = 0; i < m; ++i) {
+          POSENC_ASSERT(pair[done + i] < pairs(), "posenc::rope: gathered pair out of range");
+          theta[i] = static_cast<double>(static_cast<float>(pos[done + i]) *
+                                         inv_freq_f32_[pair[done + i]]);
+        }
+      }
+      finish_chunk<Arch>(theta, m, c + done, s + done);
+    }
+  }
+
   /// Rotates q and k in place (both in one pass, sharing the angles); q and k may have
   /// different head counts (GQA) and strides but the same tokens; pos[t] is token t's
   /// position (int32 or int64, ≥ 0). Only tokens in `range` are touched.
@@ -221,13 +249,22 @@ class rope {
   template <class Arch, class C, class P>
   void fill_chunk(P pos, std::size_t k0, std::size_t n, C* c, C* s) const noexcept {
     alignas(64) double theta[detail::rope_chunk];
-    Arch arch{};
     if (cfg_.precision == rope_precision::exact) {
       kernels::position_angles<Arch>(static_cast<double>(pos), inv_freq_.data() + k0, theta, n);
-      kernels::sincos(arch, theta, c, s, n, magnitude_);
     } else {
       kernels::position_angles_f32<Arch>(static_cast<float>(pos), inv_freq_f32_.data() + k0, theta,
                                          n);
+    }
+    finish_chunk<Arch>(theta, n, c, s);
+  }
+
+  // cos/sin of n ≤ rope_chunk angles formed by this precision mode, times the magnitude.
+  template <class Arch, class C>
+  void finish_chunk(const double* theta, std::size_t n, C* c, C* s) const noexcept {
+    Arch arch{};
+    if (cfg_.precision == rope_precision::exact) {
+      kernels::sincos(arch, theta, c, s, n, magnitude_);
+    } else {
       alignas(64) float cf[detail::rope_chunk];
       alignas(64) float sf[detail::rope_chunk];
       kernels::sincos(arch, theta, cf, sf, n, 1.0);
