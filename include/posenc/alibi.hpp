@@ -178,8 +178,12 @@ class alibi_bias {
       detail::invalid(who, "form", "key_offset",
                       "needs mode = causal: the row-invariant form equals the relative one only "
                       "under a causal mask");
-    if (!std::isfinite(cfg_.bias_scale) || !(cfg_.bias_scale > 0.0))
-      detail::invalid(who, "bias_scale", cfg_.bias_scale, "must be finite and > 0");
+    if (!std::isfinite(cfg_.bias_scale) || !(cfg_.bias_scale > 0.0) ||
+        !std::isfinite(static_cast<float>(cfg_.bias_scale)))
+      detail::invalid(who, "bias_scale", cfg_.bias_scale, "must be finite and > 0 (also in float)");
+    if (cfg_.key_origin < 0)
+      detail::invalid(who, "key_origin", cfg_.key_origin,
+                      "must be >= 0 (a key position: pos_k − key_origin never overflows)");
     slopes_.assign(cfg_.num_heads, 0.0);
     eff_.assign(cfg_.num_heads, 0.0);
     eff_f_.assign(cfg_.num_heads, 0.0f);
@@ -203,7 +207,8 @@ class alibi_bias {
     for (std::size_t h = 0; h < cfg_.num_heads; ++h) {
       const double m = eff_[h];
       if (!std::isfinite(m) || !(m > 0.0) || !std::isfinite(m * cfg_.bias_scale) ||
-          !(static_cast<float>(m * cfg_.bias_scale) > 0.0f)) {
+          !(static_cast<float>(m * cfg_.bias_scale) > 0.0f) ||
+          !std::isfinite(static_cast<float>(m * cfg_.bias_scale))) {
         for (std::size_t j = 0; j < cfg_.num_heads; ++j) eff_[j] = slopes_[j] * cfg_.bias_scale;
         detail::invalid(who, "slope (from the slope policy)", m,
                         "must be finite and > 0 (also after bias_scale, in float)");
@@ -487,8 +492,8 @@ class alibi_bias {
       return k0 - anchor(q0 + static_cast<std::int64_t>(r));
     };
     // Causal tile entirely in the future of its last query: only −∞.
-    const bool all_masked = cfg_.mode == alibi_mode::causal &&
-                            visible_end(q0 + static_cast<std::int64_t>(nr) - 1, k0, nc) == 0;
+    const bool all_masked = cfg_.mode == alibi_mode::causal && nr > 0 &&
+                            visible_end(q0 + static_cast<std::int64_t>(nr - 1), k0, nc) == 0;
     std::size_t run = 0;  // first row of the current run of entirely visible rows
     const auto flush = [&](std::size_t end) {
       if (end > run)

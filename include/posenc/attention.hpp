@@ -10,7 +10,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <sstream>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "posenc/compose.hpp"
@@ -44,6 +46,48 @@ struct attention_options {
 };
 
 namespace detail {
+template <class B, class = void>
+struct has_num_heads : std::false_type {};
+template <class B>
+struct has_num_heads<B, std::void_t<decltype(std::declval<const B&>().num_heads())>>
+    : std::true_type {};
+template <class B, class = void>
+struct has_inner_bias : std::false_type {};
+template <class B>
+struct has_inner_bias<B, std::void_t<decltype(std::declval<const B&>().inner())>>
+    : std::true_type {};
+template <class B, class = void>
+struct has_parts : std::false_type {};
+template <class B>
+struct has_parts<B, std::void_t<decltype(B::size()),
+                                decltype(std::declval<const B&>().template part<0>())>>
+    : std::true_type {};
+
+template <class B, std::size_t... I>
+std::size_t parts_num_heads(const B& b, std::index_sequence<I...>) noexcept;
+
+/// The number of heads a bias has values for (the smallest over its parts); SIZE_MAX when it
+/// does not say (masks, user biases).
+template <class B>
+std::size_t bias_num_heads(const B& b) noexcept {
+  if constexpr (has_num_heads<B>::value) {
+    return static_cast<std::size_t>(b.num_heads());
+  } else if constexpr (has_inner_bias<B>::value) {
+    return bias_num_heads(get_bias(b.inner()));
+  } else if constexpr (has_parts<B>::value) {
+    return parts_num_heads(b, std::make_index_sequence<B::size()>{});
+  } else {
+    (void)b;
+    return static_cast<std::size_t>(-1);
+  }
+}
+template <class B, std::size_t... I>
+std::size_t parts_num_heads(const B& b, std::index_sequence<I...>) noexcept {
+  std::size_t h = static_cast<std::size_t>(-1);
+  ((h = std::min(h, bias_num_heads(get_bias(b.template part<I>())))), ...);
+  return h;
+}
+
 template <class T>
 double to_double(const T& x) noexcept {
   using C = coef_t<std::remove_const_t<T>>;
@@ -107,12 +151,32 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
   if (opt.k_first < 0) detail::invalid(who, "k_first", opt.k_first, "must be >= 0");
   if (!std::isfinite(opt.scale) || opt.scale < 0.0)
     detail::invalid(who, "scale", opt.scale, "must be finite and >= 0 (0: 1/sqrt(head_dim))");
+  // Every position q_first + i, k_first + j must be an int64 (no overflow anywhere below).
+  constexpr std::int64_t pmax = std::numeric_limits<std::int64_t>::max();
+  if (k.tokens > static_cast<std::uint64_t>(pmax) ||
+      opt.k_first > pmax - static_cast<std::int64_t>(k.tokens > 0 ? k.tokens - 1 : 0))
+    detail::invalid(who, "k_first", opt.k_first, "+ k.tokens - 1 must not exceed INT64_MAX");
+  if (q.tokens > static_cast<std::uint64_t>(pmax))
+    detail::invalid(who, "q.tokens", q.tokens, "must not exceed INT64_MAX");
   const std::int64_t q_first =
       opt.q_first >= 0
           ? opt.q_first
           : opt.k_first + static_cast<std::int64_t>(k.tokens) - static_cast<std::int64_t>(q.tokens);
   if (q_first < 0)
     detail::invalid(who, "q_first", q_first, "must be >= 0 (more queries than keys?)");
+  if (q_first > pmax - static_cast<std::int64_t>(q.tokens > 0 ? q.tokens - 1 : 0))
+    detail::invalid(who, "q_first", q_first, "+ q.tokens - 1 must not exceed INT64_MAX");
+  // The rotation and the bias against the shapes (a mismatch would read or write out of bounds).
+  if (const std::size_t rd = detail::rotation_head_dim(rotation); rd != 0 && rd != q.dim) {
+    std::ostringstream why;
+    why << "(of the rotation) must equal q.dim = " << q.dim;
+    detail::invalid(who, "head_dim", rd, why.str().c_str());
+  }
+  if (const std::size_t bh = detail::bias_num_heads(detail::get_bias(bias)); bh < q.heads) {
+    std::ostringstream why;
+    why << "(of the bias) must be >= q.heads = " << q.heads;
+    detail::invalid(who, "num_heads", bh, why.str().c_str());
+  }
 
   const std::size_t Tq = q.tokens, Tk = k.tokens, Hq = q.heads, Hkv = k.heads, D = q.dim,
                     Dv = v.dim, group = Hq / Hkv;
@@ -159,7 +223,7 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
     const std::size_t g = h / group;
     for (std::size_t i0 = 0; i0 < Tq; i0 += BQ) {
       const std::size_t nq = std::min(BQ, Tq - i0);
-      const std::int64_t qlast = q_first + static_cast<std::int64_t>(i0 + nq) - 1;
+      const std::int64_t qlast = q_first + static_cast<std::int64_t>(i0 + nq - 1);
       std::fill(acc.begin(), acc.end(), 0.0);
       std::fill(mrow.begin(), mrow.end(), ninf);
       std::fill(lrow.begin(), lrow.end(), 0.0);
