@@ -17,11 +17,12 @@
 
 #include <benchmark/benchmark.h>
 
-#include "common.hpp"
 #include "posenc/alibi.hpp"
 #include "posenc/bipe.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/rope_cache.hpp"
+
+#include "common.hpp"
 
 namespace {
 

@@ -4,13 +4,14 @@
 // extends the segment indices token by token; every decode step is checked against a full
 // recomputation of the sequence so far (bit for bit: the decode row is the same row).
 // SPDX-License-Identifier: Apache-2.0
+#include "posenc/bipe.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <vector>
 
-#include "posenc/bipe.hpp"
 #include "posenc/posenc.hpp"
 
 namespace {
@@ -55,7 +56,8 @@ int main() {
     segs.resize(t + n);
     intra.resize(t + n);
     seg.segment(ids.data() + t, n, segs.data() + t, intra.data() + t, st);
-    for (std::size_t i = t; i < t + n; ++i) qkv(ids[i], i, &q[i * H * D], &k[i * H * D], &v[i * H * D]);
+    for (std::size_t i = t; i < t + n; ++i)
+      qkv(ids[i], i, &q[i * H * D], &k[i * H * D], &v[i * H * D]);
     // Intra-segment absolute encoding on q and k of the new tokens (a stand-in for adding it
     // to the token embeddings before the projections).
     intra_pe.add_to(posenc::make_embed_view(&q[t * H * D], n, H * D), intra.data() + t);
@@ -72,38 +74,36 @@ int main() {
     opt.keys_rotated = true;
     std::vector<float> out_r(H * D), out_a(H * D), full(L * H * D);
     // Decode step, BiPE-RoPE: q rotated by its segment, keys read from the rotated cache.
-    posenc::reference_attention(posenc::make_head_view(&q[t * H * D], 1, H, D),
-                                posenc::make_head_view(kc_rope.data(), L, H, D),
-                                posenc::make_head_view(v.data(), L, H, D),
-                                posenc::make_head_view(out_r.data(), 1, H, D),
-                                posenc::bipe_rope(rope, segs.data(), segs.size()), posenc::no_bias{},
-                                opt);
+    posenc::reference_attention(
+        posenc::make_head_view(&q[t * H * D], 1, H, D),
+        posenc::make_head_view(kc_rope.data(), L, H, D), posenc::make_head_view(v.data(), L, H, D),
+        posenc::make_head_view(out_r.data(), 1, H, D),
+        posenc::bipe_rope(rope, segs.data(), segs.size()), posenc::no_bias{}, opt);
     // Full recomputation from the unrotated keys.
-    posenc::reference_attention(posenc::make_head_view(q.data(), L, H, D),
-                                posenc::make_head_view(k.data(), L, H, D),
-                                posenc::make_head_view(v.data(), L, H, D),
-                                posenc::make_head_view(full.data(), L, H, D),
-                                posenc::bipe_rope(rope, segs.data(), segs.size()));
+    posenc::reference_attention(
+        posenc::make_head_view(q.data(), L, H, D), posenc::make_head_view(k.data(), L, H, D),
+        posenc::make_head_view(v.data(), L, H, D), posenc::make_head_view(full.data(), L, H, D),
+        posenc::bipe_rope(rope, segs.data(), segs.size()));
     mismatches += std::memcmp(out_r.data(), &full[t * H * D], H * D * sizeof(float)) != 0;
     // Decode step, BiPE-ALiBi (no rotation): ALiBi at segment indices, causal over tokens.
     const auto bias = posenc::bipe_alibi_bias(std::cref(alibi), segs.data(), segs.size());
-    posenc::reference_attention(posenc::make_head_view(&q[t * H * D], 1, H, D),
-                                posenc::make_head_view(k.data(), L, H, D),
-                                posenc::make_head_view(v.data(), L, H, D),
-                                posenc::make_head_view(out_a.data(), 1, H, D),
-                                posenc::identity_rotation{}, bias);
-    posenc::reference_attention(posenc::make_head_view(q.data(), L, H, D),
-                                posenc::make_head_view(k.data(), L, H, D),
-                                posenc::make_head_view(v.data(), L, H, D),
-                                posenc::make_head_view(full.data(), L, H, D),
-                                posenc::identity_rotation{}, bias);
+    posenc::reference_attention(
+        posenc::make_head_view(&q[t * H * D], 1, H, D), posenc::make_head_view(k.data(), L, H, D),
+        posenc::make_head_view(v.data(), L, H, D), posenc::make_head_view(out_a.data(), 1, H, D),
+        posenc::identity_rotation{}, bias);
+    posenc::reference_attention(
+        posenc::make_head_view(q.data(), L, H, D), posenc::make_head_view(k.data(), L, H, D),
+        posenc::make_head_view(v.data(), L, H, D), posenc::make_head_view(full.data(), L, H, D),
+        posenc::identity_rotation{}, bias);
     mismatches += std::memcmp(out_a.data(), &full[t * H * D], H * D * sizeof(float)) != 0;
     if (t + 1 == total)
-      std::printf("token %zu: segment %d, intra %d; BiPE-RoPE out[0] %.6f, BiPE-ALiBi out[0] %.6f\n",
-                  t, segs[t], intra[t], out_r[0], out_a[0]);
+      std::printf(
+          "token %zu: segment %d, intra %d; BiPE-RoPE out[0] %.6f, BiPE-ALiBi out[0] %.6f\n", t,
+          segs[t], intra[t], out_r[0], out_a[0]);
   }
-  std::printf("%zu prompt tokens in %d segments, %zu decode steps: %d mismatches against the "
-              "full recomputation\n",
-              prompt, segs[prompt - 1] + 1, steps, mismatches);
+  std::printf(
+      "%zu prompt tokens in %d segments, %zu decode steps: %d mismatches against the "
+      "full recomputation\n",
+      prompt, segs[prompt - 1] + 1, steps, mismatches);
   return mismatches == 0 ? 0 : 1;
 }

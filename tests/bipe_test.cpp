@@ -1,10 +1,9 @@
-// posenc tests — include/posenc/bipe.hpp: the segmenter against the oracle (tests/oracle/gen_bipe.py:
-// consecutive delimiters, a delimiter first and last, none, only delimiters, the clamp, packed
-// sequences), streaming over every split, lengths and boundaries; BiPE-RoPE and BiPE-ALiBi
-// through reference_attention against float64 attention, decode over a KV cache against the full
-// pass, the row-invariant form, the fused rows over segment positions on every architecture;
-// bad input.
-// SPDX-License-Identifier: Apache-2.0
+// posenc tests — include/posenc/bipe.hpp: the segmenter against the oracle
+// (tests/oracle/gen_bipe.py: consecutive delimiters, a delimiter first and last, none, only
+// delimiters, the clamp, packed sequences), streaming over every split, lengths and boundaries;
+// BiPE-RoPE and BiPE-ALiBi through reference_attention against float64 attention, decode over a KV
+// cache against the full pass, the row-invariant form, the fused rows over segment positions on
+// every architecture; bad input. SPDX-License-Identifier: Apache-2.0
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -206,8 +205,11 @@ TEST(BipeSegmenter, BadInput) {
         "bounds");
   const std::int64_t cu[3] = {0, 2, 5};
   const std::int64_t ids[4] = {1, 2, 3, 4};
-  names([&] { posenc::bipe_segmenter({{13}}).segment_packed(ids, 4, cu, 2, seg.data(), intra.data()); },
-        "cu_seqlens");
+  names(
+      [&] {
+        posenc::bipe_segmenter({{13}}).segment_packed(ids, 4, cu, 2, seg.data(), intra.data());
+      },
+      "cu_seqlens");
   // positions that would not fit int32
   posenc::bipe_segmenter::state st{std::numeric_limits<std::int32_t>::max(), 0};
   std::vector<std::int32_t> s32(4), i32(4);
@@ -216,9 +218,12 @@ TEST(BipeSegmenter, BadInput) {
   names([&] { posenc::make_bipe_alibi({0, 8.0, 96.0}); }, "num_heads");
   std::vector<float> x(8), table(8);
   const std::int32_t p[1] = {0};
-  names([&] {
-    posenc::bipe_add_intra_table(posenc::make_embed_view(x.data(), 1, 8), table.data(), 1, 4, p);
-  }, "dim");
+  names(
+      [&] {
+        posenc::bipe_add_intra_table(posenc::make_embed_view(x.data(), 1, 8), table.data(), 1, 4,
+                                     p);
+      },
+      "dim");
 }
 
 // ---- attention ---------------------------------------------------------------------------------
@@ -326,12 +331,12 @@ TEST(BipeAlibi, DecodeOverKvCacheEqualsFullPass) {
     intra.push_back(0);
     s.segment(&id, 1, seg.data() + t, intra.data() + t, st);
     std::vector<float> o(a.H * a.D);
-    posenc::reference_attention(
-        posenc::make_head_view(a.q.data() + t * a.H * a.D, 1, a.H, a.D),
-        posenc::make_head_view(a.k.data(), t + 1, a.H, a.D),
-        posenc::make_head_view(a.v.data(), t + 1, a.H, a.D),
-        posenc::make_head_view(o.data(), 1, a.H, a.D), posenc::identity_rotation{},
-        posenc::bipe_alibi_bias(std::cref(alibi), seg.data(), seg.size()));
+    posenc::reference_attention(posenc::make_head_view(a.q.data() + t * a.H * a.D, 1, a.H, a.D),
+                                posenc::make_head_view(a.k.data(), t + 1, a.H, a.D),
+                                posenc::make_head_view(a.v.data(), t + 1, a.H, a.D),
+                                posenc::make_head_view(o.data(), 1, a.H, a.D),
+                                posenc::identity_rotation{},
+                                posenc::bipe_alibi_bias(std::cref(alibi), seg.data(), seg.size()));
     for (std::size_t i = 0; i < o.size(); ++i)
       ASSERT_EQ(o[i], full[t * a.H * a.D + i]) << "step " << t << " element " << i;
   }
@@ -415,8 +420,8 @@ TEST(BipeRope, YarnOverSegmentsIsTheRopeAtSegmentIndices) {
   for (float& e : x) e = static_cast<float>(rng() % 2001) / 1000.0f - 1.0f;
   std::vector<float> y1 = x, y2 = x;
   cache.apply(posenc::make_head_view(y1.data(), T, H, 64), seg.data());
-  posenc::bipe_rope(cache, seg.data(), T).apply(posenc::make_head_view(y2.data(), T, H, 64),
-                                                tok.data());
+  posenc::bipe_rope(cache, seg.data(), T)
+      .apply(posenc::make_head_view(y2.data(), T, H, 64), tok.data());
   EXPECT_EQ(y1, y2);
   // inverse undoes it within rounding, and differs from the token-position rope
   std::vector<float> y3 = x;
@@ -485,8 +490,8 @@ TYPED_TEST(BipeSegmenterArch, LaneParallelEqualsReference) {
   std::mt19937 rng(5);
   // densities from none to every token, blocks with 0, 1 and several delimiters; 2 and 5
   // delimiter ids (5: the bitmap-only path), clamps small and none
-  for (const std::size_t every : {std::size_t{1000000}, std::size_t{40}, std::size_t{9},
-                                  std::size_t{3}, std::size_t{1}}) {
+  for (const std::size_t every :
+       {std::size_t{1000000}, std::size_t{40}, std::size_t{9}, std::size_t{3}, std::size_t{1}}) {
     for (const std::size_t nd : {std::size_t{2}, std::size_t{5}}) {
       std::vector<std::int64_t> delims = {13, 869, 7, 8, 9};
       delims.resize(nd);
@@ -516,7 +521,8 @@ TYPED_TEST(BipeFusedRows, TileAndRowsEqualValue) {
   std::mt19937 rng(11);
   for (auto& id : ids) id = rng() % 7;
   std::vector<std::int32_t> seg(T), intra(T);
-  posenc::bipe_segmenter(posenc::bipe_segmenter::config{{0}, 3}).segment(ids.data(), T, seg.data(), intra.data());
+  posenc::bipe_segmenter(posenc::bipe_segmenter::config{{0}, 3})
+      .segment(ids.data(), T, seg.data(), intra.data());
   std::vector<std::int64_t> seg64(seg.begin(), seg.end());
   for (const auto form : {posenc::alibi_form::relative, posenc::alibi_form::key_offset}) {
     const posenc::alibi_bias alibi = posenc::make_bipe_alibi({12, 8.0, 96.0, form});
@@ -526,29 +532,32 @@ TYPED_TEST(BipeFusedRows, TileAndRowsEqualValue) {
     // (q0, k0, rows, cols): a tile across the diagonal, and one wider than the 512-column chunk
     // of positioned's cached rows with queries after every key.
     const std::size_t shapes[2][4] = {{57, 3, 40, 150}, {1250, 5, 9, 1100}};
-    for (std::size_t h : {std::size_t{0}, std::size_t{11}})
-    for (const auto& sh : shapes) {
-      const std::size_t q0 = sh[0], k0 = sh[1], R = sh[2], N = sh[3];
-      std::vector<float> t1(R * N), t2(R * N), t3(R * N);
-      for (std::size_t i = 0; i < t1.size(); ++i)
-        t1[i] = t2[i] = t3[i] = static_cast<float>(rng() % 1000) / 256.0f;
-      const std::vector<float> x0 = t1;
-      both.template add_to<Arch>(posenc::make_logits_view(t1.data(), R, N), h, q0, k0);
-      b64.template add_to<Arch>(posenc::make_logits_view(t2.data(), R, N), h, q0, k0);
-      posenc::causal_mask{}.template add_to<Arch>(posenc::make_logits_view(t2.data(), R, N), h,
-                                                  q0, k0);
-      for (std::size_t r = 0; r < R; ++r)
-        for (std::size_t c = 0; c < N; ++c) {
-          const auto q = static_cast<std::int64_t>(q0 + r), k = static_cast<std::int64_t>(k0 + c);
-          const float v = both.template value<float>(h, q, k);
-          const float expect = v == -std::numeric_limits<float>::infinity() ? v : x0[r * N + c] + v;
-          ASSERT_EQ(t1[r * N + c], expect) << r << ' ' << c;
-          ASSERT_EQ(t2[r * N + c], expect) << r << ' ' << c;
-          // the segment-level value is ALiBi at the segment indices
-          if (k <= q)
-            ASSERT_EQ(v, alibi.value<float>(h, seg[static_cast<std::size_t>(q)],
-                                            seg[static_cast<std::size_t>(k)]));
-        }
+    for (std::size_t h : {std::size_t{0}, std::size_t{11}}) {
+      for (const auto& sh : shapes) {
+        const std::size_t q0 = sh[0], k0 = sh[1], R = sh[2], N = sh[3];
+        std::vector<float> t1(R * N), t2(R * N), t3(R * N);
+        for (std::size_t i = 0; i < t1.size(); ++i)
+          t1[i] = t2[i] = t3[i] = static_cast<float>(rng() % 1000) / 256.0f;
+        const std::vector<float> x0 = t1;
+        both.template add_to<Arch>(posenc::make_logits_view(t1.data(), R, N), h, q0, k0);
+        b64.template add_to<Arch>(posenc::make_logits_view(t2.data(), R, N), h, q0, k0);
+        posenc::causal_mask{}.template add_to<Arch>(posenc::make_logits_view(t2.data(), R, N), h,
+                                                    q0, k0);
+        for (std::size_t r = 0; r < R; ++r)
+          for (std::size_t c = 0; c < N; ++c) {
+            const auto q = static_cast<std::int64_t>(q0 + r), k = static_cast<std::int64_t>(k0 + c);
+            const float v = both.template value<float>(h, q, k);
+            const float expect =
+                v == -std::numeric_limits<float>::infinity() ? v : x0[r * N + c] + v;
+            ASSERT_EQ(t1[r * N + c], expect) << r << ' ' << c;
+            ASSERT_EQ(t2[r * N + c], expect) << r << ' ' << c;
+            // the segment-level value is ALiBi at the segment indices
+            if (k <= q) {
+              ASSERT_EQ(v, alibi.value<float>(h, seg[static_cast<std::size_t>(q)],
+                                              seg[static_cast<std::size_t>(k)]));
+            }
+          }
+      }
     }
   }
 }

@@ -271,7 +271,7 @@ TEST(HfConfig, ErrorsNameTheKey) {
   bad(R"({"head_dim": 128, "partial_rotary_factor": 1.5})", "partial_rotary_factor", "1.5");
   bad(R"({"head_dim": 128, "rope_scaling": "linear"})", "rope_scaling", "\"linear\"");
   bad(R"({"head_dim": 128, "rope_scaling": {"type": "foo"}})", "rope_scaling.type", "foo");
-  bad(R"({"head_dim": 128, "rope_scaling": {"rope_type": "mrope"}})", "rope_scaling.rope_type", "mrope");
+  bad(R"({"head_dim": 128, "rope_scaling": {"rope_type": "xpos"}})", "rope_scaling.rope_type", "xpos");  // "mrope" is known (issue 17)
   bad(R"({"head_dim": 128, "rope_scaling": {"type": 3}})", "rope_scaling.type", "3");
   bad(R"({"head_dim": 128, "rope_scaling": {"type": "linear"}})", "rope_scaling.factor", "missing");
   bad(R"({"head_dim": 128, "rope_scaling": {"type": "linear", "factor": "4"}})", "rope_scaling.factor", "\"4\"");

@@ -213,6 +213,8 @@ struct report {
   double attention_factor = 1.0;
   std::string notes;    ///< scaling-specific summary line
   std::string explain;  ///< optional longer explanation (table only)
+  std::string mrope;    ///< M-RoPE summary ("" for 1-D RoPE)
+  std::vector<char> axis;  ///< M-RoPE: the position axis of each pair ('t', 'h', 'w'), else empty
 };
 
 inline report build_report(const options& o) {
@@ -227,6 +229,21 @@ inline report build_report(const options& o) {
   ho.layer_type = o.layer_type;
   r.spec = posenc::parse_hf_config(text, ho);
   r.seq_len = o.seq_len ? o.seq_len : r.spec.reference_length();
+  {  // M-RoPE (Qwen2-VL / Qwen2.5-VL sections, Qwen3-VL interleaved): the axis of each pair
+    const posenc::hf_mrope_spec ms = posenc::parse_hf_mrope_config(text, ho);
+    if (ms.has_mrope) {
+      const posenc::mrope m = ms.make_mrope();
+      for (std::size_t k = 0; k < m.pairs(); ++k) r.axis.push_back("thw"[m.axis(k)]);
+      std::ostringstream mm;
+      mm << (ms.mode == posenc::mrope_mode::interleaved ? "interleaved" : "sectioned")
+         << " [" << ms.section[0] << ", " << ms.section[1] << ", " << ms.section[2]
+         << "] pairs for t, h, w";
+      if (ms.vision_head_dim)
+        mm << "; vision 2-D RoPE head_dim " << ms.vision_head_dim << ", merge "
+           << ms.spatial_merge_size;
+      r.mrope = mm.str();
+    }
+  }
   r.served = o.served;
   const posenc::rope scaled = r.spec.make_rope();
   const posenc::rope plain = r.spec.make_unscaled_rope();
@@ -286,23 +303,27 @@ inline void print_table(const report& r, std::ostream& out) {
   out << "seq_len:     " << r.seq_len << (r.served ? " (served maximum)" : " (current length)")
       << ", reference length " << r.spec.reference_length() << "\n";
   out << "scaling:     " << r.notes << "\n";
+  if (!r.mrope.empty()) out << "mrope:       " << r.mrope << " (axis column)\n";
   if (!r.explain.empty()) out << "             " << r.explain << "\n";
   out << "attention:   factor " << gfmt("%.10g", r.attention_factor)
       << (c.fold_attention_factor ? " multiplies cos and sin" : " (not folded)")
       << "; q.k logits scale by " << gfmt("%.10g", r.attention_factor * r.attention_factor)
       << "\n\n";
   char line[160];
-  std::snprintf(line, sizeof line, "%5s  %-22s  %-22s  %-16s  %-16s  %s\n", "pair",
-                "inv_freq unscaled", "inv_freq scaled", "wavelength", "wavelength", "ratio");
+  std::snprintf(line, sizeof line, "%5s  %-22s  %-22s  %-16s  %-16s  %s%s\n", "pair",
+                "inv_freq unscaled", "inv_freq scaled", "wavelength", "wavelength", "ratio",
+                r.axis.empty() ? "" : "      axis");
   out << line;
   std::snprintf(line, sizeof line, "%5s  %-22s  %-22s  %-16s  %-16s  %s\n", "", "", "",
                 "unscaled (tok)", "scaled (tok)", "(stretch)");
   out << line;
   for (std::size_t k = 0; k < r.after.size(); ++k) {
-    std::snprintf(line, sizeof line, "%5zu  %-22.15e  %-22.15e  %-16.6g  %-16.6g  %.6g\n", k,
+    std::snprintf(line, sizeof line, "%5zu  %-22.15e  %-22.15e  %-16.6g  %-16.6g  %-10.6g", k,
                   r.before[k], r.after[k], posenc::wavelength(r.before[k]),
                   posenc::wavelength(r.after[k]), r.before[k] / r.after[k]);
-    out << line;
+    out << (r.axis.empty() ? std::string(line).substr(0, std::string(line).find_last_not_of(' ') + 1)
+                           : std::string(line) + "  " + r.axis[k])
+        << "\n";
   }
 }
 
@@ -327,7 +348,13 @@ inline void print_json(const report& r, std::ostream& out) {
       << ", \"attention_factor\": " << g17(r.attention_factor)
       << ", \"inv_freq\": " << list(r.after, false)
       << ", \"inv_freq_unscaled\": " << list(r.before, false)
-      << ", \"wavelength\": " << list(r.after, true) << "}\n";
+      << ", \"wavelength\": " << list(r.after, true);
+  if (!r.axis.empty()) {
+    out << ", \"mrope\": " << json_string(r.mrope) << ", \"axis\": [";
+    for (std::size_t k = 0; k < r.axis.size(); ++k) out << (k ? ", \"" : "\"") << r.axis[k] << '"';
+    out << "]";
+  }
+  out << "}\n";
 }
 
 /// SVG: wavelength per pair, unscaled vs scaled, logarithmic y axis.

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "posenc/config.hpp"
 #include "posenc/bias_protocol.hpp"
+#include "posenc/config.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/detail/fused_bias.hpp"
 #include "posenc/kernels/bias.hpp"
@@ -55,7 +55,8 @@ enum class alibi_mode { causal, symmetric };
  * logits or their log-sum-exp (FA2's softmax_lse, merging split-KV partials computed with
  * different offsets, soft-capping after the bias) and in precision: m·pos_k grows with the
  * position, so float loses local resolution at long range and bf16 has a spacing of 8 at 1000
- * (spec-bias §2.2). Without a causal mask the forms are not equivalent at all (ofirpress #5),
+ * (the reason Falcon-RW parity needs HF's bf16 rounding of the bias, TensorRT-Model-Connect
+ * #667). Without a causal mask the forms are not equivalent at all (ofirpress #5),
  * so key_offset with symmetric mode is rejected.
  */
 enum class alibi_form { relative, key_offset };
@@ -107,8 +108,9 @@ inline double exp2_to_double(long double x) noexcept { return static_cast<double
 }  // namespace detail
 
 /**
- * The standard ALiBi slopes (Press et al. 2022, the reference `get_slopes`; every anchor that
- * ships models uses this map, spec-bias §2.1). With n' = 2^floor(log2 H) and 0-based head h:
+ * The standard ALiBi slopes (Press et al. 2022, the reference `get_slopes` of
+ * ofirpress/attention_with_linear_biases; the same map in HF BLOOM's build_alibi_tensor, MPT's
+ * gen_slopes and llama.cpp's ALiBi). With n' = 2^floor(log2 H) and 0-based head h:
  *
  *     m_h = 2^(−B·(h+1)/n')                    h < n'
  *     m_h = 2^(−B·(2(h−n')+1)/(2n'))            h ≥ n'  (non-power-of-two H: interleaved extras)
@@ -176,8 +178,12 @@ class alibi_bias {
       detail::invalid(who, "form", "key_offset",
                       "needs mode = causal: the row-invariant form equals the relative one only "
                       "under a causal mask");
-    if (!std::isfinite(cfg_.bias_scale) || !(cfg_.bias_scale > 0.0))
-      detail::invalid(who, "bias_scale", cfg_.bias_scale, "must be finite and > 0");
+    if (!std::isfinite(cfg_.bias_scale) || !(cfg_.bias_scale > 0.0) ||
+        !std::isfinite(static_cast<float>(cfg_.bias_scale)))
+      detail::invalid(who, "bias_scale", cfg_.bias_scale, "must be finite and > 0 (also in float)");
+    if (cfg_.key_origin < 0)
+      detail::invalid(who, "key_origin", cfg_.key_origin,
+                      "must be >= 0 (a key position: pos_k − key_origin never overflows)");
     slopes_.assign(cfg_.num_heads, 0.0);
     eff_.assign(cfg_.num_heads, 0.0);
     eff_f_.assign(cfg_.num_heads, 0.0f);
@@ -201,7 +207,8 @@ class alibi_bias {
     for (std::size_t h = 0; h < cfg_.num_heads; ++h) {
       const double m = eff_[h];
       if (!std::isfinite(m) || !(m > 0.0) || !std::isfinite(m * cfg_.bias_scale) ||
-          !(static_cast<float>(m * cfg_.bias_scale) > 0.0f)) {
+          !(static_cast<float>(m * cfg_.bias_scale) > 0.0f) ||
+          !std::isfinite(static_cast<float>(m * cfg_.bias_scale))) {
         for (std::size_t j = 0; j < cfg_.num_heads; ++j) eff_[j] = slopes_[j] * cfg_.bias_scale;
         detail::invalid(who, "slope (from the slope policy)", m,
                         "must be finite and > 0 (also after bias_scale, in float)");
@@ -289,9 +296,9 @@ class alibi_bias {
 
   /// Both forms above: one fused pass over a row whose keys are at `keys` (affine_keys or
   /// explicit_keys<P>).
-  template <class Arch = default_arch, class T, class Keys,
-            std::enable_if_t<!std::is_integral<Keys>::value && !std::is_pointer<Keys>::value,
-                             int> = 0>
+  template <
+      class Arch = default_arch, class T, class Keys,
+      std::enable_if_t<!std::is_integral<Keys>::value && !std::is_pointer<Keys>::value, int> = 0>
   void add_to_row(std::size_t head, std::int64_t q_pos, const Keys& keys, T* logits,
                   std::size_t n_keys) const noexcept {
     check_types<T>();
@@ -331,15 +338,21 @@ class alibi_bias {
     POSENC_ASSERT(head < cfg_.num_heads, "posenc::alibi_bias: head out of range");
     POSENC_ASSERT(block.data != nullptr || block.rows * block.cols == 0,
                   "posenc::alibi_bias: null tile");
-    if (posenc::detail::is_16bit_storage<T>()) {
+    if constexpr (posenc::detail::is_16bit_storage<T>()) {
+      // 16-bit rows: the fused row pass on the range the other biases leave visible.
+      using C = coef_t<T>;
+      constexpr C ninf = -std::numeric_limits<C>::infinity();
       for (std::size_t r = 0; r < block.rows; ++r) {
         const auto v = visible(r);
-        row_masked<Arch>(head, q_first + static_cast<std::int64_t>(r), k_first, block.row(r),
-                         block.cols, v.first, v.second);
+        const std::size_t hi = std::min(v.second, block.cols), lo = std::min(v.first, hi);
+        T* x = block.row(r);
+        kernels::fill(Arch{}, x, lo, ninf);
+        detail::fused_add_row<Arch>(*this, head, q_first + static_cast<std::int64_t>(r),
+                                    affine_keys{k_first + static_cast<std::int64_t>(lo)}, x + lo,
+                                    hi - lo);
+        kernels::fill(Arch{}, x + hi, block.cols - hi, ninf);
       }
-      return;
-    }
-    if constexpr (!posenc::detail::is_16bit_storage<T>()) {
+    } else {
       add_tile<Arch>(block, head, q_first, k_first, visible);
     }
   }
@@ -452,20 +465,6 @@ class alibi_bias {
     static_assert(!std::is_const<T>::value, "posenc::alibi_bias: logits are written");
   }
 
-  /// One row of n keys with only [lo, hi) left visible by other biases.
-  template <class Arch, class T>
-  void row_masked(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* x, std::size_t n,
-                  std::size_t lo, std::size_t hi) const noexcept {
-    using C = coef_t<T>;
-    constexpr C ninf = -std::numeric_limits<C>::infinity();
-    hi = std::min(hi, visible_end(q_pos, k_first, n));
-    lo = std::min(lo, hi);
-    kernels::fill(Arch{}, x, lo, ninf);
-    kernels::add_ramp(Arch{}, x + lo, hi - lo, slope_as<C>(head),
-                      k_first + static_cast<std::int64_t>(lo) - anchor(q_pos), sign());
-    kernels::fill(Arch{}, x + hi, n - hi, ninf);
-  }
-
   std::int64_t anchor(std::int64_t q_pos) const noexcept {
     return cfg_.form == alibi_form::relative ? q_pos : cfg_.key_origin;
   }
@@ -475,10 +474,7 @@ class alibi_bias {
   }
   /// First masked key index of a row of n keys starting at k_first (n when none is masked).
   std::size_t visible_end(std::int64_t q_pos, std::int64_t k_first, std::size_t n) const noexcept {
-    if (cfg_.mode != alibi_mode::causal) return n;
-    const std::int64_t v = q_pos - k_first + 1;  // keys k_first .. q_pos are visible
-    if (v <= 0) return 0;
-    return static_cast<std::uint64_t>(v) < n ? static_cast<std::size_t>(v) : n;
+    return cfg_.mode != alibi_mode::causal ? n : detail::keys_up_to(q_pos, k_first, n);
   }
 
   /// float/double tile: rows whose keys are all visible go through add_ramp_2d in runs (one
@@ -496,8 +492,8 @@ class alibi_bias {
       return k0 - anchor(q0 + static_cast<std::int64_t>(r));
     };
     // Causal tile entirely in the future of its last query: only −∞.
-    const bool all_masked = cfg_.mode == alibi_mode::causal &&
-                            visible_end(q0 + static_cast<std::int64_t>(nr) - 1, k0, nc) == 0;
+    const bool all_masked = cfg_.mode == alibi_mode::causal && nr > 0 &&
+                            visible_end(q0 + static_cast<std::int64_t>(nr - 1), k0, nc) == 0;
     std::size_t run = 0;  // first row of the current run of entirely visible rows
     const auto flush = [&](std::size_t end) {
       if (end > run)
@@ -519,8 +515,8 @@ class alibi_bias {
       T* row = block.row(r);
       kernels::fill(Arch{}, row, lo, ninf);
       if (hi > lo)
-        kernels::add_ramp(Arch{}, row + lo, hi - lo, m,
-                          offset(r) + static_cast<std::int64_t>(lo), sign());
+        kernels::add_ramp(Arch{}, row + lo, hi - lo, m, offset(r) + static_cast<std::int64_t>(lo),
+                          sign());
       kernels::fill(Arch{}, row + hi, nc - hi, ninf);
     }
     flush(nr);

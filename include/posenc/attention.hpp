@@ -10,11 +10,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <sstream>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "posenc/compose.hpp"
 #include "posenc/config.hpp"
+#include "posenc/contextual.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/rotation.hpp"
 #include "posenc/kernels/rotate.hpp"  // kernels::detail::load_elem / store_elem
@@ -26,7 +29,8 @@ namespace posenc {
 
 /// Options of reference_attention.
 struct attention_options {
-  /// Softmax scale applied to q·k before the bias is added; 0 means 1/√head_dim.
+  /// Softmax scale applied to q·k before the bias is added; 0 means 1/√head_dim. A contextual
+  /// bias (CoPE) reads these scaled logits: its gates are σ(scale·q·k).
   double scale = 0.0;
   /// Mask keys whose position is after the query's (decoders). A causal bias (alibi_bias in
   /// causal mode, causal_mask) masks them too; both together are harmless.
@@ -42,6 +46,48 @@ struct attention_options {
 };
 
 namespace detail {
+template <class B, class = void>
+struct has_num_heads : std::false_type {};
+template <class B>
+struct has_num_heads<B, std::void_t<decltype(std::declval<const B&>().num_heads())>>
+    : std::true_type {};
+template <class B, class = void>
+struct has_inner_bias : std::false_type {};
+template <class B>
+struct has_inner_bias<B, std::void_t<decltype(std::declval<const B&>().inner())>>
+    : std::true_type {};
+template <class B, class = void>
+struct has_parts : std::false_type {};
+template <class B>
+struct has_parts<B, std::void_t<decltype(B::size()),
+                                decltype(std::declval<const B&>().template part<0>())>>
+    : std::true_type {};
+
+template <class B, std::size_t... I>
+std::size_t parts_num_heads(const B& b, std::index_sequence<I...>) noexcept;
+
+/// The number of heads a bias has values for (the smallest over its parts); SIZE_MAX when it
+/// does not say (masks, user biases).
+template <class B>
+std::size_t bias_num_heads(const B& b) noexcept {
+  if constexpr (has_num_heads<B>::value) {
+    return static_cast<std::size_t>(b.num_heads());
+  } else if constexpr (has_inner_bias<B>::value) {
+    return bias_num_heads(get_bias(b.inner()));
+  } else if constexpr (has_parts<B>::value) {
+    return parts_num_heads(b, std::make_index_sequence<B::size()>{});
+  } else {
+    (void)b;
+    return static_cast<std::size_t>(-1);
+  }
+}
+template <class B, std::size_t... I>
+std::size_t parts_num_heads(const B& b, std::index_sequence<I...>) noexcept {
+  std::size_t h = static_cast<std::size_t>(-1);
+  ((h = std::min(h, bias_num_heads(get_bias(b.template part<I>())))), ...);
+  return h;
+}
+
 template <class T>
 double to_double(const T& x) noexcept {
   using C = coef_t<std::remove_const_t<T>>;
@@ -74,6 +120,13 @@ void from_double(T& x, double v) noexcept {
  * that sees no key at all gets a zero output. The output is rounded once to O (16-bit via
  * float). Allocates scratch (q, k copies and one tile): a checking tool, not a hot path.
  *
+ * Contextual bias (posenc/contextual.hpp, e.g. posenc::cope_bias), alone or as one part of a
+ * sum_bias: key tiles are then visited newest to oldest; per query tile and key tile the
+ * scaled logits are computed, the causal mask applied, then the contextual part adds its term
+ * to the keys the bias leaves visible (carrying its per-query state, e.g. CoPE's running gate
+ * sum, from tile to tile), and only then the position parts are added (add_bias). The online
+ * softmax does not depend on the order. One pass, no T×T matrix.
+ *
  * Throws std::invalid_argument naming the field when the shapes do not fit.
  *
  * Example (decode step over a cache of L tokens, ALiBi + RoPE):
@@ -98,15 +151,37 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
   if (opt.k_first < 0) detail::invalid(who, "k_first", opt.k_first, "must be >= 0");
   if (!std::isfinite(opt.scale) || opt.scale < 0.0)
     detail::invalid(who, "scale", opt.scale, "must be finite and >= 0 (0: 1/sqrt(head_dim))");
+  // Every position q_first + i, k_first + j must be an int64 (no overflow anywhere below).
+  constexpr std::int64_t pmax = std::numeric_limits<std::int64_t>::max();
+  if (k.tokens > static_cast<std::uint64_t>(pmax) ||
+      opt.k_first > pmax - static_cast<std::int64_t>(k.tokens > 0 ? k.tokens - 1 : 0))
+    detail::invalid(who, "k_first", opt.k_first, "+ k.tokens - 1 must not exceed INT64_MAX");
+  if (q.tokens > static_cast<std::uint64_t>(pmax))
+    detail::invalid(who, "q.tokens", q.tokens, "must not exceed INT64_MAX");
   const std::int64_t q_first =
       opt.q_first >= 0
           ? opt.q_first
           : opt.k_first + static_cast<std::int64_t>(k.tokens) - static_cast<std::int64_t>(q.tokens);
   if (q_first < 0)
     detail::invalid(who, "q_first", q_first, "must be >= 0 (more queries than keys?)");
+  if (q_first > pmax - static_cast<std::int64_t>(q.tokens > 0 ? q.tokens - 1 : 0))
+    detail::invalid(who, "q_first", q_first, "+ q.tokens - 1 must not exceed INT64_MAX");
+  // The rotation and the bias against the shapes (a mismatch would read or write out of bounds).
+  if (const std::size_t rd = detail::rotation_head_dim(rotation); rd != 0 && rd != q.dim) {
+    std::ostringstream why;
+    why << "(of the rotation) must equal q.dim = " << q.dim;
+    detail::invalid(who, "head_dim", rd, why.str().c_str());
+  }
+  if (const std::size_t bh = detail::bias_num_heads(detail::get_bias(bias)); bh < q.heads) {
+    std::ostringstream why;
+    why << "(of the bias) must be >= q.heads = " << q.heads;
+    detail::invalid(who, "num_heads", bh, why.str().c_str());
+  }
 
   const std::size_t Tq = q.tokens, Tk = k.tokens, Hq = q.heads, Hkv = k.heads, D = q.dim,
                     Dv = v.dim, group = Hq / Hkv;
+  constexpr bool contextual = has_contextual_part_v<Bias>;
+  if constexpr (contextual) contextual_part(bias).check_contextual(D, Hq, Hkv, Tk);
   const double scale = opt.scale > 0.0 ? opt.scale : 1.0 / std::sqrt(static_cast<double>(D));
 
   // Rotated copies in the storage type, then double.
@@ -138,18 +213,41 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
   std::vector<double> s(BQ * BK), acc(BQ * Dv), mrow(BQ), lrow(BQ);
   const causal_mask mask{};
   constexpr double ninf = -std::numeric_limits<double>::infinity();
+  // Contextual part: per-query state (scratch and carry) of the current query tile.
+  std::size_t cscratch_n = 0;
+  if constexpr (contextual) cscratch_n = contextual_part(bias).contextual_scratch();
+  std::vector<double> cscratch(BQ * cscratch_n);
+  std::vector<contextual_query<double>> cq(contextual ? BQ : 0);
+  const std::size_t ntiles = (Tk + BK - 1) / BK;
   for (std::size_t h = 0; h < Hq; ++h) {
     const std::size_t g = h / group;
     for (std::size_t i0 = 0; i0 < Tq; i0 += BQ) {
       const std::size_t nq = std::min(BQ, Tq - i0);
-      const std::int64_t qlast = q_first + static_cast<std::int64_t>(i0 + nq) - 1;
+      const std::int64_t qlast = q_first + static_cast<std::int64_t>(i0 + nq - 1);
       std::fill(acc.begin(), acc.end(), 0.0);
       std::fill(mrow.begin(), mrow.end(), ninf);
       std::fill(lrow.begin(), lrow.end(), 0.0);
-      for (std::size_t j0 = 0; j0 < Tk; j0 += BK) {
+      if constexpr (contextual) {
+        for (std::size_t r = 0; r < nq; ++r) {
+          const std::int64_t qp = q_first + static_cast<std::int64_t>(i0 + r);
+          const std::int64_t seen = qp - opt.k_first + 1;
+          const std::size_t max_keys = !opt.causal ? Tk
+                                       : seen <= 0 ? 0
+                                                   : std::min(Tk, static_cast<std::size_t>(seen));
+          cq[r] = contextual_query<double>{
+              h,  g, qd.data() + ((i0 + r) * Hq + h) * D, scale, cscratch.data() + r * cscratch_n,
+              0.0};
+          contextual_part(bias).template begin_query<scalar_arch>(cq[r], max_keys);
+        }
+      }
+      for (std::size_t t = 0; t < ntiles; ++t) {
+        const std::size_t j0 = (contextual ? ntiles - 1 - t : t) * BK;  // contextual: newest first
         const std::size_t nk = std::min(BK, Tk - j0);
         const std::int64_t k0 = opt.k_first + static_cast<std::int64_t>(j0);
-        if (opt.causal && k0 > qlast) break;  // this and every later tile is in the future
+        if (opt.causal && k0 > qlast) {  // this tile is in the future
+          if (contextual) continue;
+          break;  // and so is every later one
+        }
         for (std::size_t r = 0; r < nq; ++r) {
           const double* qv = qd.data() + ((i0 + r) * Hq + h) * D;
           for (std::size_t c = 0; c < nk; ++c) {
@@ -162,6 +260,18 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
         const logits_view<double> tile{s.data(), nq, nk, static_cast<std::ptrdiff_t>(BK)};
         const std::int64_t q0 = q_first + static_cast<std::int64_t>(i0);
         if (opt.causal) mask.add_to<scalar_arch>(tile, h, q0, k0);
+        if constexpr (contextual) {
+          for (std::size_t r = 0; r < nq; ++r) {
+            const std::int64_t qp = q0 + static_cast<std::int64_t>(r);
+            auto vis = detail::bias_visible<double>(bias, h, qp, k0, nk);
+            if (opt.causal) {
+              const auto m = detail::bias_visible<double>(mask, h, qp, k0, nk);
+              vis = {std::max(vis.first, m.first), std::min(vis.second, m.second)};
+            }
+            contextual_part(bias).template add_contextual<scalar_arch>(cq[r], s.data() + r * BK, j0,
+                                                                       vis.first, vis.second);
+          }
+        }
         add_bias(bias, tile, h, q0, k0);
         for (std::size_t r = 0; r < nq; ++r) {
           const double* sr = s.data() + r * BK;

@@ -73,8 +73,9 @@ struct explicit_keys {
  *                                         // x[j] = T(C(x[j]) + lane(j)) for j in [lo, hi)
  *
  * A *contextual* bias (one whose values depend on the content of q and k, e.g. CoPE) reads a
- * row of scaled logits after the position biases; it takes part in the position pass as a
- * neutral part (has_values = false, all keys visible) and is applied by its own stage.
+ * row of scaled logits before the position biases are added (CoPE's gates are σ(q·k/√d));
+ * it takes part in the position pass as a neutral part (has_values = false, all keys visible)
+ * and is applied by its own stage (posenc/contextual.hpp).
  */
 
 namespace detail {
@@ -94,11 +95,12 @@ struct has_template_value<B, C,
 template <class B, class Keys, class = void>
 struct has_rows_for : std::false_type {};
 template <class B, class Keys>
-struct has_rows_for<B, Keys,
-                    std::void_t<decltype(B::has_values),
-                                decltype(std::declval<const B&>().template row<float>(
-                                    std::size_t{}, std::int64_t{}, std::declval<const Keys&>(),
-                                    std::size_t{}))>> : std::true_type {};
+struct has_rows_for<
+    B, Keys,
+    std::void_t<decltype(B::has_values),
+                decltype(std::declval<const B&>().template row<float>(
+                    std::size_t{}, std::int64_t{}, std::declval<const Keys&>(), std::size_t{}))>>
+    : std::true_type {};
 }  // namespace detail
 
 /// B implements the fused rows protocol for keys of type Keys.
@@ -107,9 +109,9 @@ inline constexpr bool has_fused_rows_v = detail::has_rows_for<B, Keys>::value;
 
 /// B is an attention bias: it has value(head, q_pos, k_pos), or fused rows over affine keys.
 template <class B>
-inline constexpr bool is_attention_bias_v = detail::has_double_value<B>::value ||
-                                            detail::has_template_value<B, float>::value ||
-                                            has_fused_rows_v<B, affine_keys>;
+inline constexpr bool is_attention_bias_v =
+    detail::has_double_value<B>::value || detail::has_template_value<B, float>::value ||
+    has_fused_rows_v<B, affine_keys>;
 
 }  // namespace posenc
 

@@ -171,7 +171,8 @@ class bipe_segmenter {
       total += static_cast<std::uint64_t>(lengths[s]);
       if (total > n) break;
     }
-    if (total != n) detail::invalid(who, "lengths", total, "(their sum) must equal the token count");
+    if (total != n)
+      detail::invalid(who, "lengths", total, "(their sum) must equal the token count");
     check_output<P>(state{}, n);
     if (count > static_cast<std::uint64_t>(std::numeric_limits<P>::max()))
       detail::invalid(who, "count", count, "segment indices do not fit the position type");
@@ -209,6 +210,13 @@ class bipe_segmenter {
     }
   }
 #if POSENC_HAS_XSIMD
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// g++ 12 warns inside xsimd 8.1's AVX-512F integer helpers (split_avx512: the upper half of an
+// _mm512_undefined register extracted before it is written); a false positive of the intrinsic
+// headers, not of this code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
   /// Whole registers of tokens: a block without a delimiter is a broadcast and a ramp; a block
   /// with one (found by a horizontal add) a select at its lane; a block with more goes to
   /// scan. Returns where scan continues.
@@ -222,10 +230,9 @@ class bipe_segmenter {
     const B iota = B::load_aligned(io), one(P(1)), zero(P(0));
     const B d0(static_cast<P>(small_[0])), d1(static_cast<P>(small_[1])),
         d2(static_cast<P>(small_[2])), d3(static_cast<P>(small_[3]));
-    const B cv(static_cast<P>(
-        clamp_ < static_cast<std::int64_t>(std::numeric_limits<P>::max())
-            ? clamp_
-            : static_cast<std::int64_t>(std::numeric_limits<P>::max())));
+    const B cv(static_cast<P>(clamp_ < static_cast<std::int64_t>(std::numeric_limits<P>::max())
+                                  ? clamp_
+                                  : static_cast<std::int64_t>(std::numeric_limits<P>::max())));
     std::size_t t = 0;
     for (; t + N <= n; t += N) {
       const B x = B::load_unaligned(ids + t);
@@ -251,6 +258,9 @@ class bipe_segmenter {
     }
     return t;
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 #endif
 
   template <class D>

@@ -97,21 +97,17 @@ struct causal_mask {
   row_type<C> row(std::size_t, std::int64_t q_pos, const affine_keys& keys,
                   std::size_t n) const noexcept {
     row_type<C> r;
-    r.hi = clamp_index(q_pos - keys.first + 1, n);
-    r.lo = window == 0
-               ? 0
-               : clamp_index(q_pos - static_cast<std::int64_t>(window) + 1 - keys.first, n);
+    r.hi = detail::keys_up_to(q_pos, keys.first, n);
+    r.lo = window == 0 ? 0 : detail::keys_up_to_back(q_pos, window, keys.first, n);
     if (r.lo > r.hi) r.lo = r.hi;
     return r;
   }
 
  private:
   bool visible(std::int64_t q, std::int64_t k) const noexcept {
-    return k <= q && (window == 0 || q - k < static_cast<std::int64_t>(window));
-  }
-  static std::size_t clamp_index(std::int64_t v, std::size_t n) noexcept {
-    if (v <= 0) return 0;
-    return static_cast<std::uint64_t>(v) < n ? static_cast<std::size_t>(v) : n;
+    // k ≤ q, and q − k < W without overflow
+    return k <= q && (window == 0 || static_cast<std::uint64_t>(q) - static_cast<std::uint64_t>(k) <
+                                         static_cast<std::uint64_t>(window));
   }
 };
 
@@ -219,8 +215,7 @@ class sum_bias {
     } else {
       using B = detail::unwrap_bias_t<std::tuple_element_t<first_value_part(), std::tuple<Bs...>>>;
       using R = typename term_t<B, Keys>::template row_type<C, Keys>;
-      return has_fused_rows_v<B, Keys> &&
-             detail::has_add_row_values<B, Arch, T, R>::value;
+      return has_fused_rows_v<B, Keys> && detail::has_add_row_values<B, Arch, T, R>::value;
     }
   }
   static constexpr std::size_t value_parts() noexcept {
@@ -593,8 +588,8 @@ class positioned {
     POSENC_ASSERT(keys.first >= 0 && static_cast<std::uint64_t>(keys.first) + n <= k_map_.size,
                   "posenc::positioned: keys outside the map");
     const auto& t = detail::fused_term<inner_t, keys_t>::make(inner());
-    row_type<C> r{t.template row<C>(head, q_map_.at(q), keys_t{k_map_.data + keys.first}, n), 0,
-                  0, true};
+    row_type<C> r{t.template row<C>(head, q_map_.at(q), keys_t{k_map_.data + keys.first}, n), 0, 0,
+                  true};
     r.lo = r.inner.lo;
     r.hi = r.inner.hi;
     r.exact = r.inner.exact;
@@ -611,11 +606,11 @@ class positioned {
     return term_t::template lanes<Arch>(r.inner, j0, step, jv);
   }
 #endif
-  template <class Arch, class T, class C, class Keys,
-            std::enable_if_t<detail::has_add_row_values<
-                                 term_t, Arch, T,
-                                 typename term_t::template row_type<C, keys_t>>::value,
-                             int> = 0>
+  template <
+      class Arch, class T, class C, class Keys,
+      std::enable_if_t<detail::has_add_row_values<
+                           term_t, Arch, T, typename term_t::template row_type<C, keys_t>>::value,
+                       int> = 0>
   void add_row_values(const row_type<C, Keys>& r, T* x, std::size_t lo,
                       std::size_t hi) const noexcept {
     inner().template add_row_values<Arch>(r.inner, x, lo, hi);

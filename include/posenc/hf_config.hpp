@@ -4,6 +4,7 @@
 #ifndef POSENC_HF_CONFIG_HPP
 #define POSENC_HF_CONFIG_HPP
 
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <optional>
@@ -19,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "posenc/frequency.hpp"
+#include "posenc/mrope.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/scaling.hpp"
 #include "posenc/types.hpp"
@@ -244,7 +246,7 @@ inline constexpr double hf_max_length = 4294967296.0;  // lengths in tokens: 2^3
 /// A positive integer ≤ max (JSON integer, or a float with an integral value, as Python
 /// accepts).
 inline std::optional<std::size_t> hf_count(const hf_json& obj, const char* key,
-                                           const std::string& parent, double max) {
+                                           const std::string& parent, double max = 9.0e15) {
   const hf_json* v = hf_find(obj, key);
   if (!v) return std::nullopt;
   const std::string p = hf_path(parent, key);
@@ -327,8 +329,20 @@ inline std::pair<hf_json, std::string> hf_scaling_dict(const hf_json& cfg,
   return {*scaling, path};
 }
 
+/// Multimodal configs (Qwen2.5-VL in recent transformers, Qwen3-VL, Llama-4, Gemma-3) keep the
+/// language model's keys in "text_config": it is read when the top level has none of
+/// rope_scaling, rope_parameters, rope_theta.
+inline const hf_json* hf_text_config(const hf_json& cfg) {
+  const hf_json* tc = hf_find(cfg, "text_config");
+  if (!tc || !tc->is_object()) return nullptr;
+  for (const char* k : {"rope_scaling", "rope_parameters", "rope_theta"})
+    if (hf_find(cfg, k)) return nullptr;
+  return tc;
+}
+
 inline bool hf_interleaved_model(const std::string& model_type) {
-  for (const char* m : {"deepseek_v2", "deepseek_v3", "gptj", "codegen", "cohere", "cohere2"})
+  for (const char* m : {"deepseek_v2", "deepseek_v3", "gptj", "codegen", "cohere", "cohere2",
+                        "llama4", "llama4_text"})
     if (model_type == m) return true;
   return false;
 }
@@ -371,6 +385,8 @@ inline hf_rope_spec hf_read_spec(const nlohmann::json& cfg, const hf_rope_option
   using detail::hf_fail;
   using detail::hf_number;
   using detail::hf_required_number;
+  if (!cfg.is_object()) hf_fail("config", "must be a JSON object");
+  if (const nlohmann::json* tc = detail::hf_text_config(cfg)) return hf_read_spec(*tc, opt);
   hf_rope_spec s;
   s.model_type = detail::hf_string(cfg, "model_type", "");
   const std::pair<nlohmann::json, std::string> sd = detail::hf_scaling_dict(cfg, opt);
@@ -472,7 +488,7 @@ inline hf_rope_spec hf_read_spec(const nlohmann::json& cfg, const hf_rope_option
            static_cast<double>(s.original_max_position);
   };
 
-  if (type == "default") {
+  if (type == "default" || type == "mrope") {  // "mrope": Qwen2-VL's name for default + sections
     s.rope_type = "default";
     s.scaling = no_scaling{};
   } else if (type == "linear") {
@@ -576,6 +592,226 @@ inline hf_rope_spec parse_hf_config(std::string_view json_text, const hf_rope_op
 ///     posenc::rope rope = posenc::rope_from_hf_config(text);   // then rope.apply(q, k, pos)
 inline rope rope_from_hf_config(std::string_view json_text, const hf_rope_options& opt = {}) {
   return parse_hf_config(json_text, opt).make_rope();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multi-axis RoPE (M-RoPE, vision 2-D), Llama-4 NoPE layers, per-layer-type bases
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The multi-axis RoPE parameters of a vision-language config.json (Qwen2-VL, Qwen2.5-VL,
+ * Qwen3-VL), read beside the 1-D spec:
+ *   rope_scaling (or rope_parameters, in text_config when the top level has none)
+ *     "mrope_section": [s_t, s_h, s_w] (pairs per axis; HF `apply_multimodal_rotary_pos_emb`),
+ *     "mrope_interleaved": true → mrope_mode::interleaved (Qwen3-VL), else sectioned; the
+ *     rope type is "mrope" (Qwen2-VL's legacy name, = default frequencies) or "default".
+ *   vision_config: head_dim = (embed_dim or hidden_size) / num_heads, spatial_merge_size
+ *     (default 2), window_size (Qwen2.5-VL, default 0 = none), patch_size (default 14),
+ *     tokens_per_second (Qwen2.5-VL; 0 when absent: Qwen2-VL's temporal rule).
+ */
+struct hf_mrope_spec {
+  hf_rope_spec text;                       ///< the 1-D parameters (frequencies, scaling)
+  bool has_mrope = false;                  ///< the config has an mrope_section
+  std::array<std::size_t, 3> section{{0, 0, 0}};
+  mrope_mode mode = mrope_mode::sectioned;
+  std::size_t vision_head_dim = 0;         ///< 0 without a vision_config
+  std::size_t spatial_merge_size = 2;
+  std::size_t window_size = 0;
+  std::size_t patch_size = 14;
+  double tokens_per_second = 0.0;
+
+  /// The M-RoPE functor (throws std::invalid_argument when the config has no mrope_section).
+  mrope make_mrope() const {
+    if (!has_mrope) detail::hf_fail("rope_scaling.mrope_section", "is missing");
+    return mrope(text.make_rope(), section, mode);
+  }
+  /// The ViT's 2-D RoPE (theta 10000 as HF's VisionRotaryEmbedding).
+  mrope make_vision_rope(rope_precision precision = rope_precision::exact) const {
+    if (vision_head_dim == 0) detail::hf_fail("vision_config", "is missing");
+    return mrope::vision_2d(vision_head_dim, 10000.0, precision);
+  }
+  /// The options of mrope_position_ids for this model.
+  mrope_index_options index_options() const {
+    mrope_index_options o;
+    o.spatial_merge_size = spatial_merge_size;
+    o.tokens_per_second = tokens_per_second;
+    return o;
+  }
+};
+
+inline hf_mrope_spec hf_mrope_spec_from_json(const nlohmann::json& cfg,
+                                             const hf_rope_options& opt = {}) {
+  using detail::hf_count;
+  hf_mrope_spec m;
+  m.text = hf_rope_spec_from_json(cfg, opt);
+  const nlohmann::json* tc = cfg.is_object() ? detail::hf_text_config(cfg) : nullptr;
+  const nlohmann::json& text = tc ? *tc : cfg;
+  const std::string base = tc ? "text_config." : "";
+  const std::pair<nlohmann::json, std::string> sd = detail::hf_scaling_dict(text, opt);
+  const std::string dpath = base + sd.second;
+  if (const detail::hf_json* sec = detail::hf_find(sd.first, "mrope_section")) {
+    const std::vector<double> v = detail::hf_number_list(sd.first, "mrope_section", dpath, "");
+    if (v.size() != 3)
+      detail::hf_fail(detail::hf_path(dpath, "mrope_section"),
+                      "= " + detail::hf_show(*sec) + " must have 3 entries (t, h, w)");
+    for (std::size_t a = 0; a < 3; ++a) {
+      if (!(v[a] >= 0.0) || v[a] != std::floor(v[a]))
+        detail::hf_fail(detail::hf_path(dpath, "mrope_section"),
+                        "= " + detail::hf_show(*sec) + " must hold non-negative integers");
+      m.section[a] = static_cast<std::size_t>(v[a]);
+    }
+    m.has_mrope = true;
+  }
+  if (const detail::hf_json* il = detail::hf_find(sd.first, "mrope_interleaved")) {
+    if (!il->is_boolean())
+      detail::hf_fail(detail::hf_path(dpath, "mrope_interleaved"),
+                      "= " + detail::hf_show(*il) + " must be true or false");
+    m.mode = il->get<bool>() ? mrope_mode::interleaved : mrope_mode::sectioned;
+  }
+  if (m.has_mrope) {
+    try {  // the section must fit the pairs (mrope's own check), reported with its key path
+      (void)mrope_pair_axes(m.text.config.rotary_dim / 2, m.section, m.mode);
+    } catch (const std::invalid_argument& e) {
+      detail::hf_fail(dpath + ":", e.what());
+    }
+  }
+  if (const detail::hf_json* vc = detail::hf_find(cfg, "vision_config")) {
+    if (vc->is_object()) {
+      std::optional<std::size_t> dim = hf_count(*vc, "embed_dim", "vision_config");
+      if (!dim) dim = hf_count(*vc, "hidden_size", "vision_config");
+      std::optional<std::size_t> heads = hf_count(*vc, "num_heads", "vision_config");
+      if (dim && heads && *heads != 0) m.vision_head_dim = *dim / *heads;
+      if (auto v = hf_count(*vc, "spatial_merge_size", "vision_config")) m.spatial_merge_size = *v;
+      if (auto v = hf_count(*vc, "window_size", "vision_config")) m.window_size = *v;
+      if (auto v = hf_count(*vc, "patch_size", "vision_config")) m.patch_size = *v;
+      if (auto v = detail::hf_number(*vc, "tokens_per_second", "vision_config"))
+        m.tokens_per_second = *v;
+    }
+  }
+  return m;
+}
+
+inline hf_mrope_spec parse_hf_mrope_config(std::string_view json_text,
+                                           const hf_rope_options& opt = {}) {
+  nlohmann::json cfg;
+  try {
+    cfg = nlohmann::json::parse(json_text.begin(), json_text.end());
+  } catch (const nlohmann::json::exception& e) {  // parse_error, out_of_range (1e400), ...
+    detail::hf_fail("config", std::string("is not valid JSON: ") + e.what());
+  }
+  return hf_mrope_spec_from_json(cfg, opt);
+}
+
+/**
+ * Per-layer RoPE of a config.json: for layer i, whether it rotates at all and with which base
+ * and rope type.
+ *  - Llama-4 (`no_rope_layers`: 1 = RoPE, 0 = NoPE; absent → HF's default
+ *    (i + 1) % no_rope_layer_interval != 0, interval 4), with `attn_temperature_tuning`,
+ *    `floor_scale` (8192), `attn_scale` (0.1) for the NoPE layers' queries
+ *    (llama4_attn_temperature).
+ *  - Gemma-3 (v4 keys): `rope_local_base_freq` is the base of the sliding-window layers, with
+ *    no scaling (HF Gemma3 `rotary_emb_local`); the others use rope_theta and rope_scaling.
+ *    The sliding layers come from `layer_types` ("sliding_attention"), else from
+ *    `sliding_window_pattern` p: layer i slides iff (i + 1) % p != 0.
+ *  - v5 per-layer-type `rope_parameters` are read per layer type by hf_rope_options::layer_type.
+ */
+struct hf_layer_rope {
+  bool uses_rope = true;
+  std::string layer_type;  ///< from layer_types, or "sliding_attention"/"full_attention", or ""
+  hf_rope_spec spec;       ///< meaningful when uses_rope
+};
+struct hf_layers_spec {
+  std::vector<hf_layer_rope> layers;
+  bool attn_temperature_tuning = false;
+  double floor_scale = 8192.0;
+  double attn_scale = 0.1;
+};
+
+inline hf_layers_spec hf_layers_spec_from_json(const nlohmann::json& top,
+                                               const hf_rope_options& opt = {}) {
+  using detail::hf_count;
+  using detail::hf_fail;
+  if (!top.is_object()) hf_fail("config", "must be a JSON object");
+  const nlohmann::json* tc = detail::hf_text_config(top);
+  const nlohmann::json& cfg = tc ? *tc : top;
+  const std::string base = tc ? "text_config." : "";
+  hf_layers_spec out;
+  const std::optional<std::size_t> n = hf_count(cfg, "num_hidden_layers", "", 65536.0);
+  if (!n) hf_fail(base + "num_hidden_layers", "is missing");
+  // layer types
+  std::vector<std::string> types(*n);
+  if (const detail::hf_json* lt = detail::hf_find(cfg, "layer_types")) {
+    if (!lt->is_array() || lt->size() != *n)
+      hf_fail(base + "layer_types", "must be an array of num_hidden_layers strings");
+    for (std::size_t i = 0; i < *n; ++i) {
+      if (!(*lt)[i].is_string()) hf_fail(base + "layer_types", "must hold strings");
+      types[i] = (*lt)[i].get<std::string>();
+    }
+  } else if (auto p = hf_count(cfg, "sliding_window_pattern", "")) {
+    if (*p == 0) hf_fail(base + "sliding_window_pattern", "= 0 must be > 0");
+    for (std::size_t i = 0; i < *n; ++i)
+      types[i] = (i + 1) % *p != 0 ? "sliding_attention" : "full_attention";
+  }
+  // Llama-4 NoPE layers
+  std::vector<bool> rope_layers(*n, true);
+  if (const detail::hf_json* nr = detail::hf_find(cfg, "no_rope_layers")) {
+    if (!nr->is_array() || nr->size() < *n)
+      hf_fail(base + "no_rope_layers", "must be an array with an entry per layer");
+    for (std::size_t i = 0; i < *n; ++i) {
+      if (!(*nr)[i].is_number_integer()) hf_fail(base + "no_rope_layers", "must hold 0 or 1");
+      rope_layers[i] = (*nr)[i].get<long long>() != 0;
+    }
+  } else if (detail::hf_find(cfg, "no_rope_layer_interval") ||
+             detail::hf_find(cfg, "attn_temperature_tuning")) {  // Llama-4 without the list
+    std::size_t interval = 4;
+    if (auto v = hf_count(cfg, "no_rope_layer_interval", "")) interval = *v;
+    rope_layers = llama4_rope_layers(*n, interval);
+  }
+  if (const detail::hf_json* t = detail::hf_find(cfg, "attn_temperature_tuning")) {
+    if (t->is_boolean()) out.attn_temperature_tuning = t->get<bool>();
+    else if (t->is_number()) out.attn_temperature_tuning = t->get<double>() != 0.0;
+    else hf_fail(base + "attn_temperature_tuning", "must be a boolean or a number");
+  }
+  if (auto v = detail::hf_number(cfg, "floor_scale", "")) out.floor_scale = *v;
+  if (auto v = detail::hf_number(cfg, "attn_scale", "")) out.attn_scale = *v;
+  // bases
+  const std::optional<double> local = detail::hf_number(cfg, "rope_local_base_freq", "");
+  for (std::size_t i = 0; i < *n; ++i) {
+    hf_layer_rope L;
+    L.uses_rope = rope_layers[i];
+    L.layer_type = types[i];
+    if (L.uses_rope) {
+      if (local && types[i] == "sliding_attention") {
+        L.spec = hf_rope_spec_from_json(cfg, opt);  // geometry, then the local base, no scaling
+        L.spec.config.base = *local;
+        L.spec.rope_type = "default";
+        L.spec.scaling = no_scaling{};
+        L.spec.original_max_position = 0;
+      } else {
+        hf_rope_options o = opt;
+        if (o.layer_type.empty() && !types[i].empty()) {
+          // v5 nested rope_parameters: the entry of this layer type when there is one
+          const auto sd = detail::hf_find(cfg, "rope_parameters");
+          if (sd && sd->is_object() && sd->contains(types[i]) && (*sd)[types[i]].is_object())
+            o.layer_type = types[i];
+        }
+        L.spec = hf_rope_spec_from_json(cfg, o);
+      }
+    }
+    out.layers.push_back(std::move(L));
+  }
+  return out;
+}
+
+inline hf_layers_spec parse_hf_layers_config(std::string_view json_text,
+                                             const hf_rope_options& opt = {}) {
+  nlohmann::json cfg;
+  try {
+    cfg = nlohmann::json::parse(json_text.begin(), json_text.end());
+  } catch (const nlohmann::json::exception& e) {  // parse_error, out_of_range (1e400), ...
+    detail::hf_fail("config", std::string("is not valid JSON: ") + e.what());
+  }
+  return hf_layers_spec_from_json(cfg, opt);
 }
 
 }  // namespace posenc

@@ -55,13 +55,14 @@ struct rope_config {
  * pass through untouched (partial rotary, e.g. GPT-NeoX's 25 %).
  * Numerics: see rope_precision. Angles are never formed in float in exact mode: a position of
  * 2^31 − 1 gets float cos/sin within 1 ulp (double within 3 ulp) of the correctly rounded value of
- * its double angle. Position range: every position in [0, INT64_MAX] (any int64 for cos_sin and
- * coefficients) gives a rotation (cos² + sin² = magnitude², within rounding). Positions are exact in double up to 2^53; beyond,
- * double(p) is the nearest double, so the angle is that of a position up to 2^(e−53) away (p <
- * 2^e): beyond 2^53 the rotation is well-formed but no longer that of p. Angles of 2^32 rad and
- * more (|p|·θ_0 ≥ 2^32, e.g. p ≥ 2^32 at θ_0 = 1) are reduced by the C library's full
- * reduction (std::cos / std::sin) instead of the kernel's, on every path alike (a per-chunk
- * check |p|·max θ_k < 2^32 keeps the kernel path for every realistic position).
+ * its double angle.
+ * Position range: every position in [0, INT64_MAX] (any int64 for cos_sin and coefficients)
+ * gives a rotation (cos² + sin² = magnitude², within rounding). Positions are exact in double up
+ * to 2^53; beyond, double(p) is the nearest double, so the angle is that of a position up to
+ * 2^(e−53) away (p < 2^e): the rotation is well-formed but no longer that of p. Angles of 2^32
+ * rad and more (|p|·θ_k ≥ 2^32, e.g. p ≥ 2^32 at θ_0 = 1) are reduced by the C library's full
+ * reduction (std::cos / std::sin) instead of the kernel's, on every path alike (one max over a
+ * chunk's angles keeps the kernel path for every realistic position).
  * Storage: float, double (coefficients in double), bfloat16_t / float16_t (math in float,
  * one rounding per output), Eigen::half / Eigen::bfloat16 via posenc/eigen.hpp.
  * Threads: none are started; apply takes a token_range so an engine can split the work. A rope
@@ -118,8 +119,6 @@ class rope {
         const std::string f = "inv_freq_f32[" + std::to_string(k) + "] (after scaling)";
         detail::invalid(who, f.c_str(), inv_freq_f32_[k], why.c_str());
       }
-      max_inv_freq_ = std::max(max_inv_freq_, inv_freq_[k]);
-      max_inv_freq_f32_ = std::max(max_inv_freq_f32_, static_cast<double>(inv_freq_f32_[k]));
     }
     attention_factor_ = scaling.attention_factor(d);
     if (!std::isfinite(attention_factor_) || !(attention_factor_ > 0.0) ||
@@ -194,6 +193,33 @@ class rope {
     }
   }
 
+  /**
+   * Gathered coefficients, for multi-axis RoPE (posenc/mrope.hpp): entry i is pair pair[i] at
+   * position pos[i], i < n, written to c[i], s[i]. The values are those of cos_sin(pos[i],
+   * pair[i]) (same angle arithmetic, same sincos kernel as coefficients). pair[i] < pairs().
+   */
+  template <class Arch = default_arch, class C, class P>
+  void coefficients_gathered(const P* pos, const std::uint32_t* pair, std::size_t n, C* c,
+                             C* s) const noexcept {
+    alignas(64) double theta[detail::rope_chunk];
+    for (std::size_t done = 0; done < n; done += detail::rope_chunk) {
+      const std::size_t m = std::min(detail::rope_chunk, n - done);
+      if (cfg_.precision == rope_precision::exact) {
+        for (std::size_t i = 0; i < m; ++i) {
+          POSENC_ASSERT(pair[done + i] < pairs(), "posenc::rope: gathered pair out of range");
+          theta[i] = static_cast<double>(pos[done + i]) * inv_freq_[pair[done + i]];
+        }
+      } else {
+        for (std::size_t i = 0; i < m; ++i) {
+          POSENC_ASSERT(pair[done + i] < pairs(), "posenc::rope: gathered pair out of range");
+          theta[i] = static_cast<double>(static_cast<float>(pos[done + i]) *
+                                         inv_freq_f32_[pair[done + i]]);
+        }
+      }
+      finish_chunk<Arch>(theta, m, c + done, s + done);
+    }
+  }
+
   /// Rotates q and k in place (both in one pass, sharing the angles); q and k may have
   /// different head counts (GQA) and strides but the same tokens; pos[t] is token t's
   /// position (int32 or int64, ≥ 0). Only tokens in `range` are touched.
@@ -257,28 +283,35 @@ class rope {
   template <class Arch, class C, class P>
   void fill_chunk(P pos, std::size_t k0, std::size_t n, C* c, C* s) const noexcept {
     alignas(64) double theta[detail::rope_chunk];
-    Arch arch{};
-    // One multiply and compare per chunk: every angle of the chunk is below the kernel's limit
-    // (the products are monotonic in the frequency). The f32 bound allows the float product's
-    // rounding (2^-24 relative).
     if (cfg_.precision == rope_precision::exact) {
-      const double pd = static_cast<double>(pos);
-      kernels::position_angles<Arch>(pd, inv_freq_.data() + k0, theta, n);
-      if (std::fabs(pd) * max_inv_freq_ < detail::sincos_kernel_limit) {
+      kernels::position_angles<Arch>(static_cast<double>(pos), inv_freq_.data() + k0, theta, n);
+    } else {
+      kernels::position_angles_f32<Arch>(static_cast<float>(pos), inv_freq_f32_.data() + k0, theta,
+                                         n);
+    }
+    finish_chunk<Arch>(theta, n, c, s);
+  }
+
+  // cos/sin of n ≤ rope_chunk angles formed by this precision mode, times the magnitude. Angles
+  // of 2^32 rad or more (positions far beyond any context) take the cold full-reduction path;
+  // the check is one max over the chunk's angles.
+  template <class Arch, class C>
+  void finish_chunk(const double* theta, std::size_t n, C* c, C* s) const noexcept {
+    Arch arch{};
+    const bool in_range = detail::angles_in_kernel_range<Arch>(theta, n);
+    if (cfg_.precision == rope_precision::exact) {
+      if (in_range) {
         kernels::sincos(arch, theta, c, s, n, magnitude_);
       } else {
-        large_positions<Arch>(theta, n, c, s, magnitude_);
+        large_angles<Arch>(theta, n, c, s, magnitude_);
       }
     } else {
-      const float pf = static_cast<float>(pos);
-      kernels::position_angles_f32<Arch>(pf, inv_freq_f32_.data() + k0, theta, n);
       alignas(64) float cf[detail::rope_chunk];
       alignas(64) float sf[detail::rope_chunk];
-      if (std::fabs(static_cast<double>(pf)) * max_inv_freq_f32_ * (1.0 + 0x1p-23) <
-          detail::sincos_kernel_limit) {
+      if (in_range) {
         kernels::sincos(arch, theta, cf, sf, n, 1.0);
       } else {
-        large_positions<Arch>(theta, n, cf, sf, 1.0);
+        large_angles<Arch>(theta, n, cf, sf, 1.0);
       }
       const float mf = static_cast<float>(magnitude_);
       for (std::size_t i = 0; i < n; ++i) {
@@ -292,10 +325,10 @@ class rope {
 #pragma GCC diagnostic pop
 #endif
 
-  /// Cold path of fill_chunk: the angles below the kernel's limit by the scalar kernel, the
+  /// Cold path of finish_chunk: the angles below the kernel's limit by the scalar kernel, the
   /// others by the full reduction (the same values as cos_sin, element by element).
   template <class Arch, class C>
-  static void large_positions(const double* theta, std::size_t n, C* c, C* s, double m) noexcept {
+  static void large_angles(const double* theta, std::size_t n, C* c, C* s, double m) noexcept {
     for (std::size_t i = 0; i < n; ++i) {
       double cv, sv;
       detail::sincos_angle<Arch>(theta[i], cv, sv);
@@ -320,8 +353,6 @@ class rope {
   std::vector<float> inv_freq_f32_;
   double attention_factor_ = 1.0;
   double magnitude_ = 1.0;
-  double max_inv_freq_ = 0.0;      // max θ_k (exact): the per-chunk angle-range check
-  double max_inv_freq_f32_ = 0.0;  // max θ_k^f32 (hf_f32)
 };
 
 }  // namespace posenc

@@ -9,12 +9,47 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "posenc/config.hpp"
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
 
 namespace posenc {
+
+namespace detail {
+template <class R, class = void>
+struct has_head_dim : std::false_type {};
+template <class R>
+struct has_head_dim<R, std::void_t<decltype(std::declval<const R&>().head_dim())>>
+    : std::true_type {};
+template <class R, class = void>
+struct has_functor : std::false_type {};
+template <class R>
+struct has_functor<R, std::void_t<decltype(std::declval<const R&>().functor())>>
+    : std::true_type {};
+template <class R, class = void>
+struct has_inner_rotation : std::false_type {};
+template <class R>
+struct has_inner_rotation<R, std::void_t<decltype(std::declval<const R&>().inner())>>
+    : std::true_type {};
+
+/// The head_dim a rotation expects of its views (rope, rope_cache through functor(), adapters
+/// through inner()); 0 when it does not say (identity_rotation, a user's rotation).
+template <class R>
+std::size_t rotation_head_dim(const R& r) noexcept {
+  if constexpr (has_head_dim<R>::value) {
+    return static_cast<std::size_t>(r.head_dim());
+  } else if constexpr (has_functor<R>::value) {
+    return rotation_head_dim(r.functor());
+  } else if constexpr (has_inner_rotation<R>::value) {
+    return rotation_head_dim(r.inner());
+  } else {
+    (void)r;
+    return 0;
+  }
+}
+}  // namespace detail
 
 /**
  * The rotation that does nothing: plugs "no rotary embedding" (ALiBi-only, NoPE, APE models)
@@ -46,6 +81,7 @@ class positioned_rotation {
  public:
   positioned_rotation(const Rotation& rotation, const M* map, std::size_t size) noexcept
       : rot_(&rotation), map_(map), size_(size) {}
+  const Rotation& inner() const noexcept { return *rot_; }
 
   template <class Arch = default_arch, class T, class P>
   void apply(head_view<T> x, const P* pos, token_range range = {}) const noexcept {

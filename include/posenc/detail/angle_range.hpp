@@ -48,6 +48,15 @@ void sincos_angle(double theta, double& c, double& s) noexcept {
   }
 }
 
+/// True when every |theta[i]| (i < n) is below sincos_kernel_limit: the chunk can take the
+/// kernel (a max over the chunk, vectorised by the compiler; `Arch` names the instantiation).
+template <class Arch = scalar_arch>
+bool angles_in_kernel_range(const double* theta, std::size_t n) noexcept {
+  double m = 0.0;
+  for (std::size_t i = 0; i < n; ++i) m = std::fabs(theta[i]) > m ? std::fabs(theta[i]) : m;
+  return m < sincos_kernel_limit;
+}
+
 /// a + b for positions, saturated to the int64 range instead of overflowing (an offset added to
 /// a position near INT64_MAX stays a far position, never wraps to a negative one).
 constexpr std::int64_t saturating_add(std::int64_t a, std::int64_t b) noexcept {

@@ -27,6 +27,23 @@
 namespace posenc {
 namespace detail {
 
+/// How many of the n keys at k_first, k_first + 1, … are at positions ≤ last: clamp(last −
+/// k_first + 1, 0, n), computed without overflow for every int64 pair (causal ranges).
+inline std::size_t keys_up_to(std::int64_t last, std::int64_t k_first, std::size_t n) noexcept {
+  if (last < k_first) return 0;
+  const std::uint64_t diff = static_cast<std::uint64_t>(last) - static_cast<std::uint64_t>(k_first);
+  return diff >= n ? n : static_cast<std::size_t>(diff) + 1;
+}
+/// keys_up_to(last − back, k_first, n), with last − back saturated below (no overflow).
+inline std::size_t keys_up_to_back(std::int64_t last, std::uint64_t back, std::int64_t k_first,
+                                   std::size_t n) noexcept {
+  constexpr auto i64max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  if (back > i64max) return 0;
+  const auto b = static_cast<std::int64_t>(back);
+  if (last < std::numeric_limits<std::int64_t>::min() + b) return 0;
+  return keys_up_to(last - b, k_first, n);
+}
+
 // ---- unwrapping std::reference_wrapper (sum_bias{std::cref(alibi), ...} shares a functor) ----
 template <class B>
 struct unwrap_bias {
@@ -153,10 +170,11 @@ struct has_add_to_masked<
 template <class B, class Arch, class T, class R, class = void>
 struct has_add_row_values : std::false_type {};
 template <class B, class Arch, class T, class R>
-struct has_add_row_values<B, Arch, T, R,
-                          std::void_t<decltype(std::declval<const B&>().template add_row_values<Arch>(
-                              std::declval<const R&>(), std::declval<T*>(), std::size_t{},
-                              std::size_t{}))>> : std::true_type {};
+struct has_add_row_values<
+    B, Arch, T, R,
+    std::void_t<decltype(std::declval<const B&>().template add_row_values<Arch>(
+        std::declval<const R&>(), std::declval<T*>(), std::size_t{}, std::size_t{}))>>
+    : std::true_type {};
 
 /// Scalar reference of the fused pass over keys [j0, j0 + n) of a row whose visible range was
 /// already resolved: x[i] = T(C(x[i]) + lane(row, j0 + i)).
@@ -191,8 +209,7 @@ std::size_t fused_values_simd(const R& r, T* x, std::size_t j, std::size_t hi) n
     for (; j + 2 * N <= hi; j += 2 * N) {
       const F je = F(static_cast<float>(j)) + io2;
       F a, c;
-      kernels::detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + j)), a,
-                                         c);
+      kernels::detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + j)), a, c);
       a = a + B::template lanes<Arch>(r, j, 2, je);
       c = c + B::template lanes<Arch>(r, j + 1, 2, je + F(1.0f));
       xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, c)).store_unaligned(x16 + j);
@@ -207,8 +224,9 @@ std::size_t fused_values_simd(const R& r, T* x, std::size_t j, std::size_t hi) n
 template <class T, class C, class Arch = scalar_arch>
 void add_values_or_mask_ref(T* x, const C* v, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i)
-    x[i] = v[i] == -std::numeric_limits<C>::infinity() ? static_cast<T>(v[i])
-                                                      : static_cast<T>(static_cast<C>(x[i]) + v[i]);
+    x[i] = v[i] == -std::numeric_limits<C>::infinity()
+               ? static_cast<T>(v[i])
+               : static_cast<T>(static_cast<C>(x[i]) + v[i]);
 }
 /// add_values_or_mask_ref for float/double rows, lane-parallel (4 registers per step). With
 /// Masked = false the caller knows no v[i] is −∞: a plain add.

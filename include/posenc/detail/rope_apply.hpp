@@ -33,12 +33,33 @@ constexpr std::size_t rope_chunk = 128;
 constexpr std::size_t rope_prefetch_min_bytes = std::size_t{8} << 20;
 constexpr std::ptrdiff_t rope_prefetch_bytes = 16384;
 
-/// Rotates views[0..nviews) over tokens r.first..r.last. `fetch(pos, k0, n, cbuf, sbuf, c, s)`
-/// sets c, s to the natural coefficients of pairs [k0, k0+n) for that position, either
-/// pointing into a table or after filling cbuf/sbuf.
-template <class Arch, bool Inverse, rope_layout L, class T, class P, class Fetch>
+/// Token t's key for the fetch: pos[t]. For 1-D RoPE `pos` is the position array; multi-axis
+/// RoPE (posenc/mrope.hpp) passes token_keys, whose key is the token index itself, and its
+/// fetch gathers the token's per-axis positions.
+struct token_keys {
+  std::size_t operator[](std::size_t t) const noexcept { return t; }
+};
+template <class P>
+constexpr bool key_valid(P p) noexcept {
+  if constexpr (std::is_signed<P>::value) {
+    return p >= 0;
+  } else {
+    (void)p;
+    return true;
+  }
+}
+template <class P>
+constexpr bool keys_present(const P* pos) noexcept {
+  return pos != nullptr;
+}
+constexpr bool keys_present(token_keys) noexcept { return true; }
+
+/// Rotates views[0..nviews) over tokens r.first..r.last. `fetch(pos[t], k0, n, cbuf, sbuf, c,
+/// s)` sets c, s to the natural coefficients of pairs [k0, k0+n) of token t, either pointing
+/// into a table or after filling cbuf/sbuf. `pos` is a position array or token_keys.
+template <class Arch, bool Inverse, rope_layout L, class T, class Pos, class Fetch>
 void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>* views,
-                       std::size_t nviews, const P* pos, token_range r) noexcept {
+                       std::size_t nviews, Pos pos, token_range r) noexcept {
   using C = coef_t<T>;
   alignas(64) C cbuf[rope_chunk];
   alignas(64) C sbuf[rope_chunk];
@@ -53,8 +74,8 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
                : 0;
   };
   for (std::size_t t = r.first; t < last; ++t) {
-    const P p = pos[t];
-    POSENC_ASSERT(p >= 0, "posenc: positions must be >= 0");
+    const auto p = pos[t];
+    POSENC_ASSERT(key_valid(p), "posenc: positions must be >= 0");
     for (std::size_t k0 = 0; k0 < pairs; k0 += rope_chunk) {
       const std::size_t n = std::min(rope_chunk, pairs - k0);
       kernels::coef_block<C> cf;
@@ -80,21 +101,22 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
   }
 }
 
-template <class Arch, bool Inverse, class T, class P, class Fetch>
+template <class Arch, bool Inverse, class T, class Pos, class Fetch>
 void rope_apply(const Fetch& fetch, rope_layout layout, std::size_t head_dim, std::size_t pairs,
-                const head_view<T>* views, std::size_t nviews, const P* pos,
-                token_range r) noexcept {
+                const head_view<T>* views, std::size_t nviews, Pos pos, token_range r) noexcept {
   static_assert(storage_traits<T>::supported,
                 "posenc: unsupported storage type (float, double, bfloat16_t, float16_t; "
                 "Eigen::half / Eigen::bfloat16 with posenc/eigen.hpp)");
-  static_assert(std::is_integral<P>::value, "posenc: positions are integers (int32 or int64)");
+  static_assert(std::is_same<Pos, token_keys>::value ||
+                    std::is_integral<std::remove_cv_t<std::remove_pointer_t<Pos>>>::value,
+                "posenc: positions are integers (int32 or int64)");
   for (std::size_t v = 0; v < nviews; ++v) {
     POSENC_ASSERT(views[v].dim == head_dim, "posenc::rope: view dim != head_dim");
     POSENC_ASSERT(views[v].tokens == views[0].tokens, "posenc::rope: q and k token counts differ");
     POSENC_ASSERT(views[v].data != nullptr || views[v].tokens * views[v].heads == 0,
                   "posenc::rope: null view");
   }
-  POSENC_ASSERT(pos != nullptr || r.first >= std::min(r.last, views[0].tokens),
+  POSENC_ASSERT(keys_present(pos) || r.first >= std::min(r.last, views[0].tokens),
                 "posenc::rope: null positions");
   (void)head_dim;
   if (layout == rope_layout::half_split) {

@@ -1,0 +1,718 @@
+// posenc — multi-axis RoPE: M-RoPE (Qwen2-VL / Qwen2.5-VL sections, Qwen3-VL interleaved),
+// 2-D vision RoPE (Qwen2-VL ViT), the 3-D position ids of a text/image/video prompt, the patch
+// positions of a vision grid, and Llama-4's NoPE-layer query temperature.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_MROPE_HPP
+#define POSENC_MROPE_HPP
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "posenc/config.hpp"
+#include "posenc/detail/aligned.hpp"
+#include "posenc/detail/error.hpp"
+#include "posenc/detail/rope_apply.hpp"
+#include "posenc/rope.hpp"
+#include "posenc/storage.hpp"
+#include "posenc/types.hpp"
+#include "posenc/view.hpp"
+
+namespace posenc {
+
+/**
+ * How the rotary pairs of a head are assigned to the position axes (t, h, w) of M-RoPE.
+ *
+ * Both take `section` = {s_t, s_h, s_w} pair counts with s_t + s_h + s_w = rotary_dim / 2.
+ *  - sectioned (Qwen2-VL, Qwen2.5-VL): contiguous ranges, pair k < s_t → t, k < s_t + s_h → h,
+ *    else w. HF transformers `apply_multimodal_rotary_pos_emb` (modeling_qwen2_vl.py) splits
+ *    the head_dim cos/sin into `mrope_section * 2` chunks and takes chunk i from axis i % 3,
+ *    i.e. the same ranges in both halves of the rotate_half layout; vLLM `MRotaryEmbedding`
+ *    splits the rotary_dim/2 cos/sin by `mrope_section`; ggml GGML_ROPE_TYPE_MROPE assigns
+ *    sector = pair mod (s_t+s_h+s_w) the same way. All three agree.
+ *  - interleaved (Qwen3-VL, `mrope_interleaved`): pair k → h if k % 3 == 1 and k < 3·s_h,
+ *    → w if k % 3 == 2 and k < 3·s_w, else t (HF `Qwen3VLTextRotaryEmbedding.
+ *    apply_interleaved_mrope`, which starts from the t frequencies and overwrites the slices
+ *    [1 : 3·s_h : 3] and [2 : 3·s_w : 3]; vLLM `apply_interleaved_rope` does the same).
+ *    For {24, 20, 20}: t h w t h w … (60 pairs) then t t t t. ggml GGML_ROPE_TYPE_IMROPE
+ *    (ggml_mrope_cache_init) differs on the tail: it gives t only to k % 3 == 0 and
+ *    k < 3·s_t and sends the other leftover pairs (61 and 62 for {24, 20, 20}) to its fourth
+ *    position axis; posenc follows the model's reference code (HF): those pairs take t.
+ */
+enum class mrope_mode { sectioned, interleaved };
+
+/// Which position axis each of `pairs` rotary pairs takes (0 = t, 1 = h, 2 = w); validates
+/// the section (throws std::invalid_argument naming the field).
+inline std::vector<std::uint8_t> mrope_pair_axes(std::size_t pairs,
+                                                 const std::array<std::size_t, 3>& section,
+                                                 mrope_mode mode) {
+  constexpr const char* who = "posenc::mrope";
+  const std::size_t sum = section[0] + section[1] + section[2];
+  if (sum != pairs)
+    detail::invalid(who, "mrope_section (sum)", sum, "must equal rotary_dim / 2 (the pair count)");
+  std::vector<std::uint8_t> axis(pairs, 0);
+  if (mode == mrope_mode::sectioned) {
+    for (std::size_t k = 0; k < pairs; ++k)
+      axis[k] = k < section[0] ? 0 : (k < section[0] + section[1] ? 1 : 2);
+  } else if (mode == mrope_mode::interleaved) {
+    for (std::size_t k = 0; k < pairs; ++k) {
+      if (k % 3 == 1 && k < 3 * section[1]) axis[k] = 1;
+      if (k % 3 == 2 && k < 3 * section[2]) axis[k] = 2;
+    }
+    std::size_t count[3] = {0, 0, 0};
+    for (std::uint8_t a : axis) ++count[a];
+    for (int a = 0; a < 3; ++a)
+      if (count[a] != section[static_cast<std::size_t>(a)])
+        detail::invalid(who, "mrope_section (interleaved)", section[static_cast<std::size_t>(a)],
+                        "cannot be interleaved t,h,w: the h and w sections must fit in "
+                        "every third pair (as in Qwen3-VL's {24, 20, 20})");
+  } else {
+    detail::invalid(who, "mode", static_cast<int>(mode), "is not an mrope_mode");
+  }
+  return axis;
+}
+
+/**
+ * Per-token positions of a multi-axis RoPE: axis a of token t is axis[a][t · stride]. Build it
+ * with make_mrope_positions from a [tokens × axes] array (stride = axes) or from one array per
+ * axis (HF's `position_ids` of shape (3, batch, seq): stride 1). Values ≥ 0.
+ */
+template <class P>
+struct mrope_positions {
+  static_assert(std::is_integral<P>::value, "posenc: positions are integers (int32 or int64)");
+  const P* axis[3] = {nullptr, nullptr, nullptr};
+  std::size_t stride = 1;
+  P at(std::size_t t, std::size_t a) const noexcept { return axis[a][t * stride]; }
+};
+/// From a row-major [tokens × axes] array (axes = 3 for M-RoPE, 2 for vision 2-D RoPE).
+template <class P>
+mrope_positions<P> make_mrope_positions(const P* rows, std::size_t axes = 3) noexcept {
+  POSENC_ASSERT(axes == 2 || axes == 3, "posenc::make_mrope_positions: axes is 2 or 3");
+  mrope_positions<P> m;
+  m.axis[0] = rows;
+  m.axis[1] = rows + 1;
+  m.axis[2] = axes == 3 ? rows + 2 : rows + 1;
+  m.stride = axes;
+  return m;
+}
+/// From one array per axis (w may be null for two axes).
+template <class P>
+mrope_positions<P> make_mrope_positions(const P* t, const P* h, const P* w) noexcept {
+  mrope_positions<P> m;
+  m.axis[0] = t;
+  m.axis[1] = h;
+  m.axis[2] = w != nullptr ? w : h;
+  m.stride = 1;
+  return m;
+}
+
+namespace kernels {
+
+/// Scalar reference of select_axis: out[i] = r[sel[i]][i] (sel holds 0, 1 or 2 as C values).
+template <class C>
+void select_axis_ref(const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = sel[i] == C(0) ? r[0][i] : (sel[i] == C(1) ? r[1][i] : r[2][i]);
+}
+template <class C>
+void select_axis(scalar_arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+  select_axis_ref(r, sel, out, n);
+}
+#if POSENC_HAS_XSIMD
+/// Gathers one coefficient row of a multi-axis RoPE from the rows of its axes: two compares
+/// and two blends per register (the pair→axis map is fixed, so it is a lane select, not a
+/// gather).
+template <class Arch, class C>
+void select_axis(Arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+  using B = xsimd::batch<C, Arch>;
+  constexpr std::size_t L = B::size;
+  const B one(C(1)), two(C(2));
+  const C* const r0 = r[0];
+  const C* const r1 = r[1];
+  const C* const r2 = r[2];
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) {
+    const B sv = B::load_unaligned(sel + i);
+    const B a = B::load_unaligned(r0 + i);
+    const B b = B::load_unaligned(r1 + i);
+    const B c = B::load_unaligned(r2 + i);
+    xsimd::select(sv == one, b, xsimd::select(sv == two, c, a)).store_unaligned(out + i);
+  }
+  if (i < n) {
+    const C* rt[3] = {r0 + i, r1 + i, r2 + i};
+    select_axis_ref(rt, sel + i, out + i, n - i);
+  }
+}
+#endif
+
+}  // namespace kernels
+
+/**
+ * Multi-axis rotary position embedding: each rotary pair k takes its angle from one position
+ * axis a(k) of the token and one frequency θ_f(k) of a 1-D rope (its base, scaling, precision
+ * mode and attention factor):
+ *     pair k of a token at positions (p_0, p_1, p_2) turns by p_{a(k)} · θ_{f(k)}.
+ *
+ * - M-RoPE (Qwen2-VL, Qwen2.5-VL, Qwen3-VL; Wang et al. 2024, arXiv 2409.12191):
+ *   mrope(rope, section, mode); f(k) = k, a(k) from mrope_pair_axes. With p_0 = p_1 = p_2
+ *   (text tokens) every pair turns by p·θ_k: exactly 1-D RoPE, bit for bit.
+ * - 2-D vision RoPE (Qwen2-VL / Qwen2.5-VL ViT, HF `VisionRotaryEmbedding(head_dim // 2)`
+ *   + `rot_pos_emb`; ggml GGML_ROPE_TYPE_VISION, whose sections {d/4, d/4} restart the
+ *   frequency index at the second section): mrope::vision_2d(head_dim, theta). The
+ *   frequencies are those of a rope over head_dim/2 channels, θ_j = theta^(−2j/(head_dim/2)),
+ *   j < head_dim/4; pair k < head_dim/4 turns by row·θ_k, pair k ≥ head_dim/4 by
+ *   col·θ_{k − head_dim/4}, half-split over the whole head (HF concatenates the row and
+ *   column angles and then `cat(emb, emb)` for rotate_half).
+ *
+ * The rotation runs through the same kernels, views, storage types and layouts as rope: the
+ * coefficient row of a token is gathered per pair from its axes, then every head of q and k
+ * is rotated by it. Positions: mrope_positions (make_mrope_positions).
+ */
+class mrope {
+ public:
+  /// M-RoPE over `base` (any rope: scaling, precision, layout, partial rotary).
+  mrope(const rope& base, const std::array<std::size_t, 3>& section, mrope_mode mode)
+      : freq_(base),
+        head_dim_(base.head_dim()),
+        pairs_(base.pairs()),
+        layout_(base.layout()),
+        axes_(3),
+        section_(section),
+        mode_(mode) {
+    axis_ = mrope_pair_axes(pairs_, section, mode);
+    freq_index_.resize(pairs_);
+    for (std::size_t k = 0; k < pairs_; ++k) freq_index_[k] = static_cast<std::uint32_t>(k);
+    finish();
+  }
+
+  /// 2-D vision RoPE of the Qwen2-VL / Qwen2.5-VL ViT: head_dim channels, half-split, rows
+  /// then columns (see the class comment). `precision` hf_f32 reproduces HF's float32 angles.
+  static mrope vision_2d(std::size_t head_dim, double theta = 10000.0,
+                         rope_precision precision = rope_precision::exact) {
+    if (head_dim == 0 || head_dim % 4 != 0)
+      detail::invalid("posenc::mrope::vision_2d", "head_dim", head_dim,
+                      "must be a positive multiple of 4");
+    rope_config fc;
+    fc.head_dim = head_dim / 2;
+    fc.base = theta;
+    fc.precision = precision;
+    return mrope(rope(fc), head_dim);
+  }
+
+  std::size_t head_dim() const noexcept { return head_dim_; }
+  std::size_t rotary_dim() const noexcept { return 2 * pairs_; }
+  std::size_t pairs() const noexcept { return pairs_; }
+  rope_layout layout() const noexcept { return layout_; }
+  /// 3 for M-RoPE, 2 for vision 2-D RoPE.
+  std::size_t axes() const noexcept { return axes_; }
+  bool is_vision_2d() const noexcept { return axes_ == 2; }
+  /// The M-RoPE section (zeros for vision 2-D) and mode.
+  const std::array<std::size_t, 3>& section() const noexcept { return section_; }
+  mrope_mode mode() const noexcept { return mode_; }
+  /// Axis of pair k (0 = t, 1 = h, 2 = w; vision: 0 = row, 1 = column).
+  std::size_t axis(std::size_t pair) const noexcept { return axis_[pair]; }
+  /// Index of pair k's frequency in frequencies() (k for M-RoPE).
+  std::size_t frequency_index(std::size_t pair) const noexcept { return freq_index_[pair]; }
+  /// The 1-D rope whose frequencies, precision and magnitude the pairs use.
+  const rope& frequencies() const noexcept { return freq_; }
+
+  /// Scalar definition of pair k's coefficients for a token at positions pos[0..axes()):
+  /// frequencies().cos_sin(pos[axis(k)], frequency_index(k)).
+  template <class C = float, class P>
+  [[nodiscard]] std::pair<C, C> cos_sin(const P* pos, std::size_t pair) const noexcept {
+    return freq_.cos_sin<C>(pos[axis_[pair]], freq_index_[pair]);
+  }
+
+  /// Coefficients of all pairs of one token (positions pos[0..axes())) into c[0..pairs()),
+  /// s[0..pairs()); same values as cos_sin.
+  template <class Arch = default_arch, class C, class P>
+  void coefficients(const P* pos, C* c, C* s) const noexcept {
+    P gathered[detail::rope_chunk];
+    for (std::size_t k0 = 0; k0 < pairs_; k0 += detail::rope_chunk) {
+      const std::size_t n = std::min(detail::rope_chunk, pairs_ - k0);
+      for (std::size_t i = 0; i < n; ++i) gathered[i] = pos[axis_[k0 + i]];
+      freq_.coefficients_gathered<Arch>(gathered, freq_index_.data() + k0, n, c + k0, s + k0);
+    }
+  }
+
+  /// Rotates q and k in place (one pass, shared coefficients; GQA head counts may differ).
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> q, head_view<T> k, const mrope_positions<P>& pos,
+             token_range range = {}) const noexcept {
+    const head_view<T> views[2] = {q, k};
+    run<Arch, false>(views, 2, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> x, const mrope_positions<P>& pos, token_range range = {}) const noexcept {
+    run<Arch, false>(&x, 1, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply_inverse(head_view<T> q, head_view<T> k, const mrope_positions<P>& pos,
+                     token_range range = {}) const noexcept {
+    const head_view<T> views[2] = {q, k};
+    run<Arch, true>(views, 2, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply_inverse(head_view<T> x, const mrope_positions<P>& pos,
+                     token_range range = {}) const noexcept {
+    run<Arch, true>(&x, 1, pos, range);
+  }
+
+  /// Chunk fetch for token positions pos[0..axes()): pairs [k0, k0 + n) into cb/sb.
+  template <class Arch, class C, class P>
+  void fetch(const P* pos, std::size_t k0, std::size_t n, C* cb, C* sb) const noexcept {
+    P gathered[detail::rope_chunk];
+    for (std::size_t i = 0; i < n; ++i) gathered[i] = pos[axis_[k0 + i]];
+    freq_.coefficients_gathered<Arch>(gathered, freq_index_.data() + k0, n, cb, sb);
+  }
+
+  /// The pair → axis map as values of C (0, 1, 2), the selector of kernels::select_axis, for
+  /// a whole table row: pairs()·2 entries (the cos half, then the same for the sin half).
+  template <class C>
+  const C* selector() const noexcept {
+    if constexpr (std::is_same<C, float>::value) {
+      return sel_f_.data();
+    } else {
+      return sel_d_.data();
+    }
+  }
+
+ private:
+  // Vision 2-D: pairs = head_dim/2, frequency rope over head_dim/2 channels (head_dim/4 pairs).
+  mrope(const rope& freq, std::size_t head_dim)
+      : freq_(freq),
+        head_dim_(head_dim),
+        pairs_(head_dim / 2),
+        layout_(rope_layout::half_split),
+        axes_(2),
+        section_{{0, 0, 0}},
+        mode_(mrope_mode::sectioned) {
+    const std::size_t q = pairs_ / 2;
+    axis_.resize(pairs_);
+    freq_index_.resize(pairs_);
+    for (std::size_t k = 0; k < pairs_; ++k) {
+      axis_[k] = k < q ? 0 : 1;
+      freq_index_[k] = static_cast<std::uint32_t>(k < q ? k : k - q);
+    }
+    finish();
+  }
+
+  void finish() {
+    sel_f_.resize(2 * pairs_);
+    sel_d_.resize(2 * pairs_);
+    for (std::size_t k = 0; k < 2 * pairs_; ++k) {
+      sel_f_[k] = static_cast<float>(axis_[k % pairs_]);
+      sel_d_[k] = static_cast<double>(axis_[k % pairs_]);
+    }
+  }
+
+  template <class Arch, bool Inverse, class T, class P>
+  void run(const head_view<T>* views, std::size_t nviews, const mrope_positions<P>& pos,
+           token_range range) const noexcept {
+    using C = coef_t<T>;
+    auto fetch_fn = [this, &pos](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
+                                 const C*& c, const C*& s) {
+      const P p[3] = {pos.at(t, 0), pos.at(t, 1), pos.at(t, 2)};
+      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0, "posenc: positions must be >= 0");
+      this->fetch<Arch>(p, k0, n, cb, sb);
+      c = cb;
+      s = sb;
+    };
+    detail::rope_apply<Arch, Inverse>(fetch_fn, layout_, head_dim_, pairs_, views, nviews,
+                                      detail::token_keys{}, range);
+  }
+
+  rope freq_;
+  std::size_t head_dim_;
+  std::size_t pairs_;
+  rope_layout layout_;
+  std::size_t axes_;
+  std::array<std::size_t, 3> section_;
+  mrope_mode mode_;
+  std::vector<std::uint8_t> axis_;
+  std::vector<std::uint32_t> freq_index_;
+  detail::aligned_vector<float> sel_f_;
+  detail::aligned_vector<double> sel_d_;
+};
+
+/**
+ * Cos/sin table of an mrope for positions [0, capacity()): row p holds, for every pair k, the
+ * coefficients at position p of pair k's frequency (cos of pairs 0..pairs()−1, then sin), so
+ * a token whose axes are equal (every text token) reads its row in place, as rope_cache does,
+ * and any other token gets its row gathered from the rows of its axes (kernels::select_axis:
+ * a lane select, 2·pairs values per token). Positions ≥ capacity() are computed on the fly
+ * (same values). Same apply API as mrope.
+ */
+template <class C = float>
+class mrope_cache {
+  static_assert(std::is_same<C, float>::value || std::is_same<C, double>::value,
+                "posenc::mrope_cache: C is float or double");
+
+ public:
+  template <class Arch = default_arch>
+  mrope_cache(const mrope& m, std::size_t max_positions, Arch arch = Arch{}) : m_(m) {
+    reserve(max_positions, arch);
+  }
+
+  /// Grows the table to positions [0, max_positions); allocates; never shrinks.
+  template <class Arch = default_arch>
+  void reserve(std::size_t max_positions, Arch = Arch{}) {
+    if (max_positions <= capacity_) return;
+    const std::size_t w = 2 * m_.pairs();
+    table_.resize(max_positions * w);
+    std::vector<std::int64_t> same(m_.axes(), 0);
+    for (std::size_t p = capacity_; p < max_positions; ++p) {
+      std::fill(same.begin(), same.end(), static_cast<std::int64_t>(p));
+      C* row = table_.data() + p * w;
+      m_.coefficients<Arch>(same.data(), row, row + m_.pairs());
+    }
+    capacity_ = max_positions;
+  }
+
+  std::size_t capacity() const noexcept { return capacity_; }
+  const mrope& functor() const noexcept { return m_; }
+  std::size_t bytes() const noexcept { return table_.size() * sizeof(C); }
+  /// cos of pairs 0..pairs()−1 with every axis at position pos (pos < capacity()).
+  const C* cos_row(std::size_t pos) const noexcept {
+    POSENC_ASSERT(pos < capacity_, "posenc::mrope_cache: position beyond capacity");
+    return table_.data() + pos * 2 * m_.pairs();
+  }
+  const C* sin_row(std::size_t pos) const noexcept { return cos_row(pos) + m_.pairs(); }
+
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> q, head_view<T> k, const mrope_positions<P>& pos,
+             token_range range = {}) const noexcept {
+    const head_view<T> views[2] = {q, k};
+    run<Arch, false>(views, 2, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply(head_view<T> x, const mrope_positions<P>& pos, token_range range = {}) const noexcept {
+    run<Arch, false>(&x, 1, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply_inverse(head_view<T> q, head_view<T> k, const mrope_positions<P>& pos,
+                     token_range range = {}) const noexcept {
+    const head_view<T> views[2] = {q, k};
+    run<Arch, true>(views, 2, pos, range);
+  }
+  template <class Arch = default_arch, class T, class P>
+  void apply_inverse(head_view<T> x, const mrope_positions<P>& pos,
+                     token_range range = {}) const noexcept {
+    run<Arch, true>(&x, 1, pos, range);
+  }
+
+ private:
+  template <class Arch, bool Inverse, class T, class P>
+  void run(const head_view<T>* views, std::size_t nviews, const mrope_positions<P>& pos,
+           token_range range) const noexcept {
+    static_assert(std::is_same<coef_t<T>, C>::value,
+                  "posenc::mrope_cache: use mrope_cache<float> for float/16-bit storage and "
+                  "mrope_cache<double> for double storage");
+    const std::size_t half = m_.pairs();
+    const std::size_t w = 2 * half;
+    const std::size_t cap = capacity_;
+    const C* table = table_.data();
+    const C* sel = m_.selector<C>();
+    const bool two = m_.axes() == 2;
+    auto fetch_fn = [&, this](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
+                              const C*& c, const C*& s) {
+      const P p[3] = {pos.at(t, 0), pos.at(t, 1), two ? pos.at(t, 1) : pos.at(t, 2)};
+      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0, "posenc: positions must be >= 0");
+      const std::size_t u0 = static_cast<std::size_t>(p[0]);
+      if (p[1] == p[0] && p[2] == p[0] && u0 < cap) {  // text token: its row, in place
+        c = table + u0 * w + k0;
+        s = c + half;
+        return;
+      }
+      // Rows of the three axes: cos of the chunk, then (at + stride) its sin.
+      alignas(64) C oc[3][2 * detail::rope_chunk];
+      const C* rc[3];
+      const bool whole = n == half && 2 * half <= detail::rope_chunk;  // one chunk: k0 == 0
+      const std::size_t stride = whole ? half : detail::rope_chunk;
+      for (std::size_t a = 0; a < 3; ++a) {
+        const std::size_t u = static_cast<std::size_t>(p[a]);
+        if (u < cap) {
+          rc[a] = table + u * w + k0;  // its sin is at + half
+        } else {  // beyond the table: this axis's chunk on the fly (same values)
+          const P same[3] = {p[a], p[a], p[a]};
+          m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
+          rc[a] = oc[a];
+        }
+      }
+      if (whole) {
+        // cos and sin in one pass: each axis row is [cos | sin] (table rows and on-the-fly
+        // rows alike), and cb holds rope_chunk >= 2·n values
+        kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
+        c = cb;
+        s = cb + n;
+        (void)sb;
+        return;
+      }
+      const C* rs[3];
+      for (std::size_t a = 0; a < 3; ++a)
+        rs[a] = static_cast<std::size_t>(p[a]) < cap ? rc[a] + half : rc[a] + stride;
+      kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
+      kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
+      c = cb;
+      s = sb;
+    };
+    detail::rope_apply<Arch, Inverse>(fetch_fn, m_.layout(), m_.head_dim(), half, views, nviews,
+                                      detail::token_keys{}, range);
+  }
+
+  mrope m_;
+  detail::aligned_vector<C> table_;
+  std::size_t capacity_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Position ids of a multimodal prompt (HF `get_rope_index`)
+// ---------------------------------------------------------------------------------------------
+
+/// One run of a multimodal prompt: text tokens, or the tokens of one image / video.
+struct mrope_item {
+  enum class kind { text, image, video };
+  kind type = kind::text;
+  std::size_t tokens = 0;  ///< text: number of tokens
+  /// image / video: the grid in ViT patches (HF `image_grid_thw` / `video_grid_thw`); the
+  /// language model sees t · (h / merge) · (w / merge) tokens.
+  std::size_t t = 0, h = 0, w = 0;
+  /// video, Qwen2.5-VL: seconds between two temporal patches (HF `second_per_grid_ts`).
+  double seconds_per_grid = 1.0;
+
+  static mrope_item text(std::size_t n) {
+    mrope_item it;
+    it.type = kind::text;
+    it.tokens = n;
+    return it;
+  }
+  static mrope_item image(std::size_t grid_t, std::size_t grid_h, std::size_t grid_w) {
+    mrope_item it;
+    it.type = kind::image;
+    it.t = grid_t;
+    it.h = grid_h;
+    it.w = grid_w;
+    return it;
+  }
+  static mrope_item video(std::size_t grid_t, std::size_t grid_h, std::size_t grid_w,
+                          double seconds_per_grid = 1.0) {
+    mrope_item it = image(grid_t, grid_h, grid_w);
+    it.type = kind::video;
+    it.seconds_per_grid = seconds_per_grid;
+    return it;
+  }
+};
+
+/// The model-specific rules of mrope_position_ids.
+struct mrope_index_options {
+  std::size_t spatial_merge_size = 2;  ///< vision_config.spatial_merge_size
+  /// 0: Qwen2-VL (and Qwen3-VL): the temporal index of a vision token is its temporal patch
+  /// index. > 0: Qwen2.5-VL's vision_config.tokens_per_second: a video's temporal index is
+  /// floor(i · seconds_per_grid · tokens_per_second) (float32 product, as HF), an image's 0.
+  double tokens_per_second = 0.0;
+};
+
+/**
+ * The 3-D position ids (t, h, w) of a prompt laid out as `items`, appended to `out` as
+ * [tokens × 3] int64; returns the position of the next token (for decode).
+ *
+ * Rules (HF transformers `Qwen2VLModel.get_rope_index`, `Qwen2_5_VLModel.get_rope_index`):
+ *  1. s = 0 at the start; after every item, s = 1 + the largest position (on any axis) so far.
+ *  2. A text run of n tokens gets (s + i, s + i, s + i), i < n.
+ *  3. A vision item with grid (t, h, w) and merge m gets t·(h/m)·(w/m) tokens in the order
+ *     frame, row, column, at (s + T(f), s + r, s + c) with T(f) = f (Qwen2-VL), or with
+ *     tokens_per_second > 0 (Qwen2.5-VL) T(f) = ⌊f · seconds_per_grid · tokens_per_second⌋
+ *     for a video and 0 for an image.
+ *  4. Decode: the next token (and every one after it) gets the returned value on all three
+ *     axes, then +1 per token (HF's rope_deltas = that value − prompt length).
+ * Qwen3-VL lays a video out as one item per frame (grid t = 1) separated by its timestamp
+ * text (HF Qwen3-VL splits `video_grid_thw` per frame); pass it that way.
+ * Throws std::invalid_argument for a grid not divisible by the merge size or an empty grid.
+ */
+inline std::int64_t mrope_position_ids(const std::vector<mrope_item>& items,
+                                       const mrope_index_options& opt,
+                                       std::vector<std::int64_t>& out) {
+  constexpr const char* who = "posenc::mrope_position_ids";
+  const std::size_t m = opt.spatial_merge_size;
+  if (m == 0) detail::invalid(who, "spatial_merge_size", m, "must be > 0");
+  if (!(opt.tokens_per_second >= 0.0) || !std::isfinite(opt.tokens_per_second))
+    detail::invalid(who, "tokens_per_second", opt.tokens_per_second, "must be finite and >= 0");
+  std::int64_t next = 0;  // 1 + largest position so far
+  for (const mrope_item& it : items) {
+    const std::int64_t s = next;
+    if (it.type == mrope_item::kind::text) {
+      for (std::size_t i = 0; i < it.tokens; ++i) {
+        const std::int64_t p = s + static_cast<std::int64_t>(i);
+        out.insert(out.end(), {p, p, p});
+      }
+      if (it.tokens > 0) next = s + static_cast<std::int64_t>(it.tokens);
+      continue;
+    }
+    if (it.t == 0 || it.h == 0 || it.w == 0)
+      detail::invalid(who, "grid (t*h*w)", it.t * it.h * it.w, "must be > 0");
+    if (it.h % m != 0) detail::invalid(who, "grid h", it.h, "must be divisible by the merge size");
+    if (it.w % m != 0) detail::invalid(who, "grid w", it.w, "must be divisible by the merge size");
+    if (!(it.seconds_per_grid >= 0.0) || !std::isfinite(it.seconds_per_grid))
+      detail::invalid(who, "seconds_per_grid", it.seconds_per_grid, "must be finite and >= 0");
+    const std::size_t gh = it.h / m, gw = it.w / m;
+    std::int64_t largest = s;
+    for (std::size_t f = 0; f < it.t; ++f) {
+      std::int64_t tf = static_cast<std::int64_t>(f);
+      if (opt.tokens_per_second > 0.0) {
+        if (it.type == mrope_item::kind::image) {
+          tf = 0;
+        } else {  // HF: (range * second_per_grid_t * tokens_per_second).long(), in float32
+          const float prod = static_cast<float>(f) * static_cast<float>(it.seconds_per_grid) *
+                             static_cast<float>(opt.tokens_per_second);
+          tf = static_cast<std::int64_t>(prod);
+        }
+      }
+      for (std::size_t r = 0; r < gh; ++r)
+        for (std::size_t c = 0; c < gw; ++c) {
+          const std::int64_t pt = s + tf, ph = s + static_cast<std::int64_t>(r),
+                             pw = s + static_cast<std::int64_t>(c);
+          out.insert(out.end(), {pt, ph, pw});
+          largest = std::max({largest, pt, ph, pw});
+        }
+    }
+    next = largest + 1;
+  }
+  return next;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patch positions of the vision encoder (2-D RoPE)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * (row, column) of every patch of a t × h × w grid in the order the Qwen2-VL / Qwen2.5-VL ViT
+ * holds them (HF `rot_pos_emb`): frame by frame; within a frame, merge blocks of m × m
+ * patches row-major over the blocks, each block row-major. Appended to `out` as [patches × 2].
+ * m = 1 gives plain row-major order.
+ */
+inline void vision_patch_positions(std::size_t t, std::size_t h, std::size_t w, std::size_t m,
+                                   std::vector<std::int32_t>& out) {
+  constexpr const char* who = "posenc::vision_patch_positions";
+  if (m == 0) detail::invalid(who, "spatial_merge_size", m, "must be > 0");
+  if (h % m != 0) detail::invalid(who, "h", h, "must be divisible by the merge size");
+  if (w % m != 0) detail::invalid(who, "w", w, "must be divisible by the merge size");
+  for (std::size_t f = 0; f < t; ++f)
+    for (std::size_t br = 0; br < h / m; ++br)
+      for (std::size_t bc = 0; bc < w / m; ++bc)
+        for (std::size_t i = 0; i < m; ++i)
+          for (std::size_t j = 0; j < m; ++j) {
+            out.push_back(static_cast<std::int32_t>(br * m + i));
+            out.push_back(static_cast<std::int32_t>(bc * m + j));
+          }
+}
+
+/**
+ * Qwen2.5-VL's window order (HF `Qwen2_5_VisionTransformerPretrainedModel.get_window_index`):
+ * the merge blocks (units of m × m patches) of a t × h × w grid regrouped into windows of
+ * `window` × `window` blocks (window = window_size / merge / patch_size, 112/2/14 = 4):
+ * frame by frame, windows row-major (the grid padded up to whole windows), the blocks of a
+ * window row-major. Appends the block indices (into the merged row-major order of
+ * vision_patch_positions, plus `first_block`) to `index`, and the cumulative window lengths in
+ * patches to `cu_seqlens` (which should start with its previous total, e.g. {0}).
+ * The patch positions in window order: block index[i]'s m·m entries of vision_patch_positions.
+ */
+inline void vision_window_index(std::size_t t, std::size_t h, std::size_t w, std::size_t m,
+                                std::size_t window, std::int64_t first_block,
+                                std::vector<std::int64_t>& index,
+                                std::vector<std::int64_t>& cu_seqlens) {
+  constexpr const char* who = "posenc::vision_window_index";
+  if (m == 0) detail::invalid(who, "spatial_merge_size", m, "must be > 0");
+  if (window == 0) detail::invalid(who, "window", window, "must be > 0");
+  if (h % m != 0) detail::invalid(who, "h", h, "must be divisible by the merge size");
+  if (w % m != 0) detail::invalid(who, "w", w, "must be divisible by the merge size");
+  const std::size_t gh = h / m, gw = w / m;
+  const std::size_t nwh = (gh + window - 1) / window, nww = (gw + window - 1) / window;
+  std::int64_t total = cu_seqlens.empty() ? 0 : cu_seqlens.back();
+  if (cu_seqlens.empty()) cu_seqlens.push_back(0);
+  for (std::size_t f = 0; f < t; ++f)
+    for (std::size_t wr = 0; wr < nwh; ++wr)
+      for (std::size_t wc = 0; wc < nww; ++wc) {
+        std::int64_t count = 0;
+        for (std::size_t i = 0; i < window; ++i)
+          for (std::size_t j = 0; j < window; ++j) {
+            const std::size_t r = wr * window + i, c = wc * window + j;
+            if (r >= gh || c >= gw) continue;
+            index.push_back(first_block + static_cast<std::int64_t>((f * gh + r) * gw + c));
+            ++count;
+          }
+        total += count * static_cast<std::int64_t>(m * m);
+        cu_seqlens.push_back(total);
+      }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Llama-4: NoPE layers and attention temperature tuning
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Llama-4's layer pattern: whether layer i applies RoPE. HF `Llama4TextConfig.no_rope_layers`
+ * (1 = RoPE layer, 0 = NoPE layer); when the config has none, HF derives it as
+ * (i + 1) % no_rope_layer_interval != 0 (interval 4: layers 3, 7, 11, … are NoPE).
+ */
+inline std::vector<bool> llama4_rope_layers(std::size_t num_layers,
+                                            std::size_t no_rope_layer_interval = 4) {
+  if (no_rope_layer_interval == 0)
+    detail::invalid("posenc::llama4_rope_layers", "no_rope_layer_interval", no_rope_layer_interval,
+                    "must be > 0");
+  std::vector<bool> v(num_layers);
+  for (std::size_t i = 0; i < num_layers; ++i) v[i] = (i + 1) % no_rope_layer_interval != 0;
+  return v;
+}
+
+/**
+ * Llama-4 attention temperature tuning (HF `Llama4TextAttention`, applied to the queries of
+ * NoPE layers when `attn_temperature_tuning` is set; Meta's reference likewise):
+ *     scale(p) = log(floor((p + 1) / floor_scale) + 1) · attn_scale + 1
+ * for the token at position p (HF: cache_position, in float32). Defaults floor_scale = 8192,
+ * attn_scale = 0.1. Returned in float32 arithmetic like HF (floor, log1p-free log, products).
+ */
+inline float llama4_attn_temperature(std::int64_t pos, double floor_scale = 8192.0,
+                                     double attn_scale = 0.1) noexcept {
+  const float fp = static_cast<float>(pos);
+  const float fl = std::floor((fp + 1.0f) / static_cast<float>(floor_scale));
+  return std::log(fl + 1.0f) * static_cast<float>(attn_scale) + 1.0f;
+}
+
+/// Multiplies the queries of a NoPE layer by llama4_attn_temperature(pos[t]) (every head of
+/// token t): float, bfloat16_t and float16_t in float arithmetic, one rounding per element
+/// (as HF: `(query_states * attn_scales).to(dtype)`); double in double.
+template <class T, class P>
+void llama4_scale_queries(head_view<T> q, const P* pos, double floor_scale = 8192.0,
+                          double attn_scale = 0.1, token_range range = {}) noexcept {
+  static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value ||
+                    std::is_same<T, bfloat16_t>::value || std::is_same<T, float16_t>::value,
+                "posenc::llama4_scale_queries: float, double, bfloat16_t or float16_t");
+  const std::size_t last = std::min(range.last, q.tokens);
+  for (std::size_t t = range.first; t < last; ++t) {
+    const float sc =
+        llama4_attn_temperature(static_cast<std::int64_t>(pos[t]), floor_scale, attn_scale);
+    for (std::size_t hh = 0; hh < q.heads; ++hh) {
+      T* row = q.row(t, hh);
+      for (std::size_t d = 0; d < q.dim; ++d) {
+        if constexpr (std::is_same<T, float>::value) {
+          row[d] *= sc;
+        } else if constexpr (std::is_same<T, double>::value) {
+          row[d] *= static_cast<double>(sc);
+        } else if constexpr (std::is_same<T, bfloat16_t>::value) {
+          row[d] = to_bfloat16(to_float(row[d]) * sc);
+        } else {
+          row[d] = to_float16(to_float(row[d]) * sc);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace posenc
+
+#endif  // POSENC_MROPE_HPP

@@ -1,0 +1,633 @@
+// Tests of posenc/mrope.hpp: M-RoPE (sectioned, interleaved), 2-D vision RoPE, the position-id
+// helper, the vision patch / window orders and Llama-4's NoPE temperature, against
+// tests/data/mrope_*.txt (tests/oracle/gen_mrope.py, written from HF transformers' reference
+// code), and the reduction to 1-D RoPE (bit for bit) when the axes are equal.
+#include "posenc/mrope.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "posenc/rope_cache.hpp"
+
+#include "support/arch_types.hpp"
+#include "support/tolerance.hpp"
+
+#ifndef POSENC_TEST_DATA_DIR
+#error "POSENC_TEST_DATA_DIR must be defined by the build"
+#endif
+
+namespace {
+
+using posenc::mrope;
+using posenc::mrope_cache;
+using posenc::mrope_item;
+using posenc::mrope_mode;
+using posenc::rope;
+using posenc::rope_config;
+using posenc::rope_layout;
+using posenc::rope_precision;
+
+// ---- data loading (whitespace-separated records; '#' comments; hex floats via strtod) -------
+std::vector<std::vector<std::string>> records(const std::string& file) {
+  const std::string path = std::string(POSENC_TEST_DATA_DIR) + "/" + file;
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path);
+  std::vector<std::vector<std::string>> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream ss(line);
+    std::vector<std::string> f;
+    std::string w;
+    while (ss >> w) f.push_back(w);
+    out.push_back(f);
+  }
+  if (out.empty()) throw std::runtime_error("no records in " + path);
+  return out;
+}
+double num(const std::string& s) {
+  char* end = nullptr;
+  const double v = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() || *end != '\0') throw std::runtime_error("bad number " + s);
+  return v;
+}
+std::int64_t inum(const std::string& s) { return static_cast<std::int64_t>(std::stoll(s)); }
+
+struct variant {
+  std::size_t head_dim;
+  double base;
+  std::array<std::size_t, 3> section;
+  mrope_mode mode;
+};
+const std::map<std::string, variant>& variants() {
+  static const std::map<std::string, variant> v = {
+      {"qwen2vl_sectioned", {128, 1000000.0, {16, 24, 24}, mrope_mode::sectioned}},
+      {"qwen3vl_interleaved", {128, 5000000.0, {24, 20, 20}, mrope_mode::interleaved}}};
+  return v;
+}
+mrope make_mrope(const std::string& name, rope_layout layout = rope_layout::half_split,
+                 rope_precision prec = rope_precision::exact) {
+  const variant& v = variants().at(name);
+  rope_config c;
+  c.head_dim = v.head_dim;
+  c.base = v.base;
+  c.layout = layout;
+  c.precision = prec;
+  return mrope(rope(c), v.section, v.mode);
+}
+
+// The layouts of mrope_positions.txt, as the oracle lists them.
+std::vector<mrope_item> layout_items(const std::string& name, posenc::mrope_index_options& o) {
+  o = {};
+  if (name == "qwen2vl")
+    return {mrope_item::text(3), mrope_item::image(1, 4, 6), mrope_item::text(2),
+            mrope_item::video(3, 4, 4, 1.0), mrope_item::text(3)};
+  if (name == "qwen25vl") {
+    o.tokens_per_second = 2.0;
+    return {mrope_item::text(3),
+            mrope_item::image(1, 4, 6),
+            mrope_item::text(2),
+            mrope_item::video(3, 4, 4, 1.0),
+            mrope_item::video(4, 2, 4, 0.25),
+            mrope_item::text(3)};
+  }
+  if (name == "qwen3vl")
+    return {mrope_item::text(2),        mrope_item::video(1, 4, 4), mrope_item::text(1),
+            mrope_item::video(1, 4, 4), mrope_item::image(1, 6, 4), mrope_item::text(2)};
+  if (name == "leading_image")
+    return {mrope_item::image(1, 2, 2), mrope_item::image(2, 4, 2), mrope_item::text(1)};
+  throw std::runtime_error("unknown layout " + name);
+}
+
+// ---- position ids --------------------------------------------------------------------------
+
+TEST(MropePositions, MatchGetRopeIndexOracle) {
+  std::map<std::string, std::vector<std::int64_t>> want;
+  std::map<std::string, std::int64_t> next;
+  for (const auto& r : records("mrope_positions.txt")) {
+    if (r[0] == "pos") {
+      auto& v = want[r[1]];
+      ASSERT_EQ(static_cast<std::size_t>(inum(r[4])), v.size() / 3);
+      v.insert(v.end(), {inum(r[5]), inum(r[6]), inum(r[7])});
+    } else if (r[0] == "next") {
+      next[r[1]] = inum(r[2]);
+    }
+  }
+  ASSERT_EQ(want.size(), 4u);
+  for (const auto& kv : want) {
+    posenc::mrope_index_options o;
+    const auto items = layout_items(kv.first, o);
+    std::vector<std::int64_t> got;
+    const std::int64_t n = posenc::mrope_position_ids(items, o, got);
+    EXPECT_EQ(got, kv.second) << kv.first;
+    EXPECT_EQ(n, next.at(kv.first)) << kv.first;
+  }
+}
+
+TEST(MropePositions, AppendsAndValidates) {
+  std::vector<std::int64_t> out = {7, 7, 7};
+  EXPECT_EQ(posenc::mrope_position_ids({mrope_item::text(2)}, {}, out), 2);
+  EXPECT_EQ(out, (std::vector<std::int64_t>{7, 7, 7, 0, 0, 0, 1, 1, 1}));
+  EXPECT_THROW(posenc::mrope_position_ids({mrope_item::image(1, 3, 4)}, {}, out),
+               std::invalid_argument);
+  try {
+    posenc::mrope_position_ids({mrope_item::image(1, 4, 5)}, {}, out);
+    FAIL() << "no throw";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("grid w = 5"), std::string::npos) << e.what();
+  }
+  posenc::mrope_index_options o;
+  o.spatial_merge_size = 0;
+  EXPECT_THROW(posenc::mrope_position_ids({}, o, out), std::invalid_argument);
+}
+
+// ---- pair -> axis, cos/sin -------------------------------------------------------------------
+
+struct cs_row {
+  std::string variant;
+  std::int64_t pos[3];
+  std::size_t pair, axis;
+  double c32, s32, c64, s64, chf, shf;
+};
+const std::vector<cs_row>& cs_rows() {
+  static const std::vector<cs_row> rows = [] {
+    std::vector<cs_row> v;
+    for (const auto& r : records("mrope_cos_sin.txt")) {
+      if (r.size() != 13) throw std::runtime_error("mrope_cos_sin.txt: bad record");
+      cs_row x;
+      x.variant = r[0];
+      x.pos[0] = inum(r[2]);
+      x.pos[1] = inum(r[3]);
+      x.pos[2] = inum(r[4]);
+      x.pair = static_cast<std::size_t>(inum(r[5]));
+      x.axis = static_cast<std::size_t>(inum(r[6]));
+      x.c32 = num(r[7]);
+      x.s32 = num(r[8]);
+      x.c64 = num(r[9]);
+      x.s64 = num(r[10]);
+      x.chf = num(r[11]);
+      x.shf = num(r[12]);
+      v.push_back(x);
+    }
+    return v;
+  }();
+  return rows;
+}
+
+TEST(Mrope, PairAxesMatchReference) {
+  for (const auto& kv : variants()) {
+    const mrope m = make_mrope(kv.first);
+    std::size_t seen = 0;
+    for (const cs_row& r : cs_rows())
+      if (r.variant == kv.first && r.pos[0] == 0) {  // token 0
+        EXPECT_EQ(m.axis(r.pair), r.axis) << kv.first << " pair " << r.pair;
+        EXPECT_EQ(m.frequency_index(r.pair), r.pair);
+        ++seen;
+      }
+    EXPECT_EQ(seen, 64u) << kv.first;
+  }
+  // Spot checks written from the model code by hand: Qwen2-VL [16,24,24] sections; Qwen3-VL
+  // [24,20,20]: t h w repeating for 60 pairs, then t.
+  const mrope s = make_mrope("qwen2vl_sectioned");
+  EXPECT_EQ(s.axis(15), 0u);
+  EXPECT_EQ(s.axis(16), 1u);
+  EXPECT_EQ(s.axis(39), 1u);
+  EXPECT_EQ(s.axis(40), 2u);
+  const mrope i = make_mrope("qwen3vl_interleaved");
+  EXPECT_EQ(i.axis(0), 0u);
+  EXPECT_EQ(i.axis(1), 1u);
+  EXPECT_EQ(i.axis(2), 2u);
+  EXPECT_EQ(i.axis(58), 1u);
+  EXPECT_EQ(i.axis(59), 2u);
+  EXPECT_EQ(i.axis(61), 0u);
+  EXPECT_EQ(i.axis(62), 0u);
+}
+
+TEST(Mrope, CosSinMatchOracle) {
+  std::size_t n = 0;
+  for (const auto& kv : variants()) {
+    const mrope ex = make_mrope(kv.first);
+    const mrope hf = make_mrope(kv.first, rope_layout::half_split, rope_precision::hf_f32);
+    for (const cs_row& r : cs_rows()) {
+      if (r.variant != kv.first) continue;
+      const auto f = ex.cos_sin<float>(r.pos, r.pair);
+      const auto d = ex.cos_sin<double>(r.pos, r.pair);
+      const auto h = hf.cos_sin<float>(r.pos, r.pair);
+      // exact mode: float within 1 ulp, double within 3 ulp of the correctly rounded value
+      // (rope's contract); hf_f32: within 1 ulp of RN32(cos(float angle)).
+      EXPECT_LE(posenc_test::ulp_distance(f.first, static_cast<float>(r.c32)), 1);
+      EXPECT_LE(posenc_test::ulp_distance(f.second, static_cast<float>(r.s32)), 1);
+      EXPECT_LE(posenc_test::ulp_distance(d.first, r.c64), 3);
+      EXPECT_LE(posenc_test::ulp_distance(d.second, r.s64), 3);
+      EXPECT_LE(posenc_test::ulp_distance(h.first, static_cast<float>(r.chf)), 1);
+      EXPECT_LE(posenc_test::ulp_distance(h.second, static_cast<float>(r.shf)), 1);
+      ++n;
+    }
+  }
+  EXPECT_EQ(n, cs_rows().size());
+  EXPECT_GT(n, 3000u);
+}
+
+TEST(Mrope, ConfigurationErrorsNameTheField) {
+  rope_config c;
+  c.head_dim = 128;
+  const rope r(c);
+  try {
+    mrope(r, {16, 24, 16}, mrope_mode::sectioned);
+    FAIL() << "no throw";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("mrope_section (sum) = 56"), std::string::npos)
+        << e.what();
+  }
+  // h gets every third pair below 3*s_h: 40 h pairs do not fit in 64.
+  EXPECT_THROW(mrope(r, {4, 40, 20}, mrope_mode::interleaved), std::invalid_argument);
+  EXPECT_THROW(mrope(r, {32, 16, 16}, static_cast<mrope_mode>(7)), std::invalid_argument);
+  EXPECT_THROW(mrope::vision_2d(78), std::invalid_argument);
+  EXPECT_THROW(mrope::vision_2d(0), std::invalid_argument);
+}
+
+// ---- per-architecture ----------------------------------------------------------------------
+
+template <class Arch>
+class MropeArch : public ::testing::Test {};
+TYPED_TEST_SUITE(MropeArch, posenc_test::arch_types, posenc_test::arch_names);
+
+template <class T>
+T from_double(double v) {
+  if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
+    return posenc::to_bfloat16(static_cast<float>(v));
+  } else if constexpr (std::is_same<T, posenc::float16_t>::value) {
+    return posenc::to_float16(static_cast<float>(v));
+  } else {
+    return static_cast<T>(v);
+  }
+}
+template <class T>
+double to_double(T v) {
+  if constexpr (std::is_same<T, posenc::bfloat16_t>::value ||
+                std::is_same<T, posenc::float16_t>::value) {
+    return static_cast<double>(posenc::to_float(v));
+  } else {
+    return static_cast<double>(v);
+  }
+}
+template <class T>
+bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
+}
+template <class T>
+std::vector<T> random_heads(std::size_t n, unsigned seed) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<double> u(-4.0, 4.0);
+  std::vector<T> v(n);
+  for (T& x : v) x = from_double<T>(u(g));
+  return v;
+}
+
+// Vectorised, gathered coefficients equal the scalar definition bit for bit.
+TYPED_TEST(MropeArch, CoefficientsEqualScalarDefinition) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  std::vector<mrope> ms = {
+      make_mrope("qwen2vl_sectioned"),
+      make_mrope("qwen3vl_interleaved", rope_layout::interleaved, rope_precision::hf_f32),
+      mrope::vision_2d(80), mrope::vision_2d(80, 10000.0, rope_precision::hf_f32)};
+  for (const mrope& m : ms) {
+    std::vector<float> cf(m.pairs()), sf(m.pairs());
+    std::vector<double> cd(m.pairs()), sd(m.pairs());
+    const std::int64_t cases[][3] = {{0, 0, 0}, {5, 7, 9}, {4095, 3, 70000}, {16777217, 1, 2}};
+    for (const auto& p : cases) {
+      m.coefficients<TypeParam>(p, cf.data(), sf.data());
+      m.coefficients<TypeParam>(p, cd.data(), sd.data());
+      for (std::size_t k = 0; k < m.pairs(); ++k) {
+        ASSERT_EQ(cf[k], m.cos_sin<float>(p, k).first) << k;
+        ASSERT_EQ(sf[k], m.cos_sin<float>(p, k).second) << k;
+        ASSERT_EQ(cd[k], m.cos_sin<double>(p, k).first) << k;
+        ASSERT_EQ(sd[k], m.cos_sin<double>(p, k).second) << k;
+      }
+    }
+  }
+}
+
+// Rotated q/k of the oracle's text, image, video and decode tokens (f32 storage), through
+// mrope (on the fly) and mrope_cache (capacity 8: some axes beyond the table, some inside).
+TYPED_TEST(MropeArch, RotationMatchesOracle) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  const double u = posenc_test::unit_roundoff(24);
+  std::size_t checked = 0;
+  for (const auto& r : records("mrope_rotate.txt")) {
+    ASSERT_EQ(r.size(), 6u + 3u * 128u);
+    const rope_layout layout =
+        r[1] == "half_split" ? rope_layout::half_split : rope_layout::interleaved;
+    const mrope m = make_mrope(r[0], layout);
+    const std::int64_t pos[3] = {inum(r[3]), inum(r[4]), inum(r[5])};
+    std::vector<float> x(128);
+    for (std::size_t i = 0; i < 128; ++i) x[i] = static_cast<float>(num(r[6 + i]));
+    for (std::size_t cap : {0u, 8u, 64u}) {
+      // q: 3 heads of this token; k: 1 head (GQA), rotated in one pass.
+      std::vector<float> q(3 * 128), k(128);
+      for (std::size_t h = 0; h < 3; ++h) std::copy(x.begin(), x.end(), q.begin() + h * 128);
+      std::copy(x.begin(), x.end(), k.begin());
+      const auto pp = posenc::make_mrope_positions(pos);
+      if (cap == 0) {
+        m.apply<TypeParam>(posenc::make_head_view(q.data(), 1, 3, 128),
+                           posenc::make_head_view(k.data(), 1, 1, 128), pp);
+      } else {
+        const mrope_cache<float> mc(m, cap, TypeParam{});
+        mc.apply<TypeParam>(posenc::make_head_view(q.data(), 1, 3, 128),
+                            posenc::make_head_view(k.data(), 1, 1, 128), pp);
+      }
+      for (std::size_t i = 0; i < 128; ++i) {
+        const double y = num(r[6 + 128 + i]), scale = num(r[6 + 256 + i]);
+        const double bound = posenc_test::rotation_bound(scale, u, 1.0);
+        for (std::size_t h = 0; h < 3; ++h)
+          ASSERT_LE(std::fabs(q[h * 128 + i] - y), bound)
+              << r[0] << ' ' << r[1] << " token " << r[2] << " cap " << cap << " i " << i;
+        ASSERT_EQ(k[i], q[i]);
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 16u * 3u);
+}
+
+// Every storage type, both layouts: M-RoPE (on the fly and cached) equals the scalar
+// reference rotation with the coefficients of mrope::cos_sin, bit for bit, for a mixed
+// text / image / video sequence (positions from the helper) with positions in and beyond the
+// table.
+template <class Arch, class T>
+void check_against_reference(const mrope& m, const std::vector<std::int64_t>& pos3,
+                             std::size_t cap) {
+  using C = posenc::coef_t<T>;
+  const std::size_t tokens = pos3.size() / m.axes(), heads = 2, d = m.head_dim();
+  const std::vector<T> x = random_heads<T>(tokens * heads * d, 3);
+  std::vector<T> a = x, b = x, ref = x;
+  const auto pp = posenc::make_mrope_positions(pos3.data(), m.axes());
+  m.apply<Arch>(posenc::make_head_view(a.data(), tokens, heads, d), pp);
+  const mrope_cache<C> mc(m, cap, Arch{});
+  mc.template apply<Arch>(posenc::make_head_view(b.data(), tokens, heads, d), pp);
+  std::vector<C> c(m.pairs()), s(m.pairs());
+  for (std::size_t t = 0; t < tokens; ++t) {
+    for (std::size_t k = 0; k < m.pairs(); ++k) {
+      const auto cs = m.cos_sin<C>(pos3.data() + t * m.axes(), k);
+      c[k] = cs.first;
+      s[k] = cs.second;
+    }
+    for (std::size_t h = 0; h < heads; ++h) {
+      T* row = ref.data() + (t * heads + h) * d;
+      if (m.layout() == rope_layout::half_split)
+        posenc::kernels::rotate_half_split_ref<false, T, C, Arch>(row, row + m.pairs(), c.data(),
+                                                                  s.data(), m.pairs());
+      else
+        posenc::kernels::rotate_interleaved_ref<false, T, C, Arch>(row, c.data(), s.data(),
+                                                                   m.pairs());
+    }
+  }
+  EXPECT_TRUE(same_bits(a, ref)) << "on the fly, " << sizeof(T) << "-byte storage";
+  EXPECT_TRUE(same_bits(b, ref)) << "cache " << cap << ", " << sizeof(T) << "-byte storage";
+  // apply_inverse undoes the rotation up to rounding
+  mc.template apply_inverse<Arch>(posenc::make_head_view(b.data(), tokens, heads, d), pp);
+  for (std::size_t i = 0; i < x.size(); ++i)
+    ASSERT_NEAR(to_double(b[i]), to_double(x[i]), sizeof(T) >= 4 ? 1e-4 : 0.1) << i;
+}
+
+TYPED_TEST(MropeArch, AllStorageTypesEqualScalarReference) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  posenc::mrope_index_options o;
+  const auto items = layout_items("qwen25vl", o);
+  std::vector<std::int64_t> pos3;
+  const std::int64_t next = posenc::mrope_position_ids(items, o, pos3);
+  for (std::int64_t i = 0; i < 3; ++i) pos3.insert(pos3.end(), {next + i, next + i, next + i});
+  for (rope_layout layout : {rope_layout::half_split, rope_layout::interleaved}) {
+    for (const char* v : {"qwen2vl_sectioned", "qwen3vl_interleaved"}) {
+      const mrope m = make_mrope(v, layout);
+      for (std::size_t cap : {4u, 1024u}) {
+        check_against_reference<TypeParam, float>(m, pos3, cap);
+        check_against_reference<TypeParam, double>(m, pos3, cap);
+        check_against_reference<TypeParam, posenc::bfloat16_t>(m, pos3, cap);
+        check_against_reference<TypeParam, posenc::float16_t>(m, pos3, cap);
+      }
+    }
+  }
+  // head_dim 512 (256 pairs: two coefficient chunks, the per-chunk gather path), partial
+  // rotary 384 of 512 (192 pairs), both modes, rows in and beyond the table
+  for (std::size_t rot : {512u, 384u}) {
+    rope_config c;
+    c.head_dim = 512;
+    c.rotary_dim = rot;
+    c.base = 1000000.0;
+    const rope r(c);
+    const std::size_t P = rot / 2;
+    const std::array<std::size_t, 3> sec = {P - 2 * (P / 3 - 1), P / 3 - 1, P / 3 - 1};
+    for (mrope_mode mode : {mrope_mode::sectioned, mrope_mode::interleaved}) {
+      const mrope m(r, sec, mode);
+      check_against_reference<TypeParam, float>(m, pos3, 6);
+      check_against_reference<TypeParam, posenc::float16_t>(m, pos3, 6);
+      check_against_reference<TypeParam, double>(m, pos3, 1024);
+    }
+  }
+  // vision 2-D over a 4x6 grid in merge order
+  std::vector<std::int32_t> vp;
+  posenc::vision_patch_positions(1, 4, 6, 2, vp);
+  std::vector<std::int64_t> vp64(vp.begin(), vp.end());
+  const mrope v = mrope::vision_2d(80);
+  check_against_reference<TypeParam, float>(v, vp64, 3);
+  check_against_reference<TypeParam, posenc::bfloat16_t>(v, vp64, 16);
+  check_against_reference<TypeParam, double>(v, vp64, 16);
+}
+
+// With the three axes equal, M-RoPE is 1-D RoPE bit for bit (rope vs mrope, rope_cache vs
+// mrope_cache), every storage type, both layouts, a scaling, positions in and beyond the table.
+template <class Arch, class T>
+void check_reduction(const rope& r, const mrope& m, bool planes) {
+  using C = posenc::coef_t<T>;
+  const std::size_t tokens = 9, hq = 4, hk = 2, d = r.head_dim();
+  const std::int64_t pos[tokens] = {0, 1, 2, 17, 63, 64, 100, 4095, 70000};
+  std::vector<std::int64_t> pos3;
+  for (std::int64_t p : pos) pos3.insert(pos3.end(), {p, p, p});
+  const auto pp = planes ? posenc::make_mrope_positions(pos, pos, pos)
+                         : posenc::make_mrope_positions(pos3.data());
+  const std::vector<T> q0 = random_heads<T>(tokens * hq * d, 11);
+  const std::vector<T> k0 = random_heads<T>(tokens * hk * d, 12);
+  std::vector<T> q1 = q0, k1 = k0, q2 = q0, k2 = k0, q3 = q0, k3 = k0, q4 = q0, k4 = k0;
+  r.apply<Arch>(posenc::make_head_view(q1.data(), tokens, hq, d),
+                posenc::make_head_view(k1.data(), tokens, hk, d), pos);
+  m.apply<Arch>(posenc::make_head_view(q2.data(), tokens, hq, d),
+                posenc::make_head_view(k2.data(), tokens, hk, d), pp);
+  const posenc::rope_cache<C> rc(r, 100, Arch{});
+  const mrope_cache<C> mc(m, 100, Arch{});
+  rc.template apply<Arch>(posenc::make_head_view(q3.data(), tokens, hq, d),
+                          posenc::make_head_view(k3.data(), tokens, hk, d), pos);
+  mc.template apply<Arch>(posenc::make_head_view(q4.data(), tokens, hq, d),
+                          posenc::make_head_view(k4.data(), tokens, hk, d), pp);
+  EXPECT_TRUE(same_bits(q1, q2) && same_bits(k1, k2)) << "rope vs mrope";
+  EXPECT_TRUE(same_bits(q3, q4) && same_bits(k3, k4)) << "rope_cache vs mrope_cache";
+  EXPECT_TRUE(same_bits(q1, q3)) << "on the fly vs cached";
+  EXPECT_FALSE(same_bits(q0, q1));
+}
+
+TYPED_TEST(MropeArch, EqualAxesReduceToRopeBitForBit) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  for (rope_layout layout : {rope_layout::half_split, rope_layout::interleaved}) {
+    for (rope_precision prec : {rope_precision::exact, rope_precision::hf_f32}) {
+      rope_config c;
+      c.head_dim = 128;
+      c.base = 1000000.0;
+      c.layout = layout;
+      c.precision = prec;
+      const rope plain(c);
+      const rope yarn(c, [] {
+        posenc::yarn_scaling y;
+        y.factor = 4.0;
+        y.original_max_position = 32768;
+        return y;
+      }());
+      for (const rope* r : {&plain, &yarn}) {
+        for (mrope_mode mode : {mrope_mode::sectioned, mrope_mode::interleaved}) {
+          const mrope m(*r, {24, 20, 20}, mode);
+          check_reduction<TypeParam, float>(*r, m, false);
+          check_reduction<TypeParam, double>(*r, m, true);
+          check_reduction<TypeParam, posenc::bfloat16_t>(*r, m, false);
+          check_reduction<TypeParam, posenc::float16_t>(*r, m, true);
+        }
+      }
+    }
+  }
+  // partial rotary: rotary_dim 64 of head_dim 128, sections over 32 pairs
+  rope_config c;
+  c.head_dim = 128;
+  c.rotary_dim = 64;
+  const rope r(c);
+  check_reduction<TypeParam, float>(r, mrope(r, {8, 12, 12}, mrope_mode::sectioned), false);
+}
+
+// Decode over a KV cache: prefill the prompt's keys with the helper's positions, then decode
+// one token at a time at next, next+1, …: each step's key equals rotating the whole sequence
+// at once, and decode tokens (equal axes) equal 1-D RoPE at the same position.
+TYPED_TEST(MropeArch, DecodeOverKvCache) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  posenc::mrope_index_options o;
+  const auto items = layout_items("qwen2vl", o);
+  std::vector<std::int64_t> pos3;
+  const std::int64_t next = posenc::mrope_position_ids(items, o, pos3);
+  const std::size_t prompt = pos3.size() / 3, steps = 4, kv = 2, d = 128;
+  std::vector<std::int64_t> all = pos3;
+  for (std::size_t i = 0; i < steps; ++i) {
+    const std::int64_t p = next + static_cast<std::int64_t>(i);
+    all.insert(all.end(), {p, p, p});
+  }
+  const std::size_t total = prompt + steps;
+  const std::vector<float> keys = random_heads<float>(total * kv * d, 5);
+  const mrope m = make_mrope("qwen2vl_sectioned");
+  const mrope_cache<float> mc(m, 16, TypeParam{});  // decode positions run past the table
+  std::vector<float> whole = keys, cache = keys;
+  mc.template apply<TypeParam>(posenc::make_head_view(whole.data(), total, kv, d),
+                               posenc::make_mrope_positions(all.data()));
+  mc.template apply<TypeParam>(posenc::make_head_view(cache.data(), prompt, kv, d),
+                               posenc::make_mrope_positions(pos3.data()));
+  const rope& r = m.frequencies();
+  for (std::size_t i = 0; i < steps; ++i) {
+    float* row = cache.data() + (prompt + i) * kv * d;
+    std::vector<float> one(row, row + kv * d);
+    const std::int64_t p3[3] = {next + static_cast<std::int64_t>(i),
+                                next + static_cast<std::int64_t>(i),
+                                next + static_cast<std::int64_t>(i)};
+    mc.template apply<TypeParam>(posenc::make_head_view(row, 1, kv, d),
+                                 posenc::make_mrope_positions(p3));
+    r.apply<TypeParam>(posenc::make_head_view(one.data(), 1, kv, d), p3);
+    for (std::size_t j = 0; j < kv * d; ++j) ASSERT_EQ(row[j], one[j]) << "step " << i;
+  }
+  EXPECT_TRUE(same_bits(whole, cache));
+}
+
+// ---- vision 2-D ------------------------------------------------------------------------------
+
+TEST(MropeVision, PatchAndWindowOrderMatchOracle) {
+  std::vector<std::int32_t> patches;
+  std::vector<std::int64_t> window, cu;
+  for (const auto& r : records("mrope_vision.txt")) {
+    if (r[0] == "patch") {
+      patches.push_back(static_cast<std::int32_t>(inum(r[2])));
+      patches.push_back(static_cast<std::int32_t>(inum(r[3])));
+    } else if (r[0] == "window") {
+      window.push_back(inum(r[2]));
+    } else if (r[0] == "cu") {
+      cu.push_back(inum(r[2]));
+    }
+  }
+  std::vector<std::int32_t> got;
+  posenc::vision_patch_positions(1, 8, 12, 2, got);
+  EXPECT_EQ(got, patches);
+  std::vector<std::int64_t> idx, cus;
+  posenc::vision_window_index(1, 8, 12, 2, 2, 0, idx, cus);
+  EXPECT_EQ(idx, window);
+  EXPECT_EQ(cus, cu);
+  EXPECT_THROW(posenc::vision_patch_positions(1, 7, 12, 2, got), std::invalid_argument);
+}
+
+TEST(MropeVision, CosSinMatchOracle) {
+  const mrope ex = mrope::vision_2d(80);
+  const mrope hf = mrope::vision_2d(80, 10000.0, rope_precision::hf_f32);
+  ASSERT_EQ(ex.pairs(), 40u);
+  ASSERT_EQ(ex.axes(), 2u);
+  std::vector<std::int32_t> patches;
+  posenc::vision_patch_positions(1, 8, 12, 2, patches);
+  std::size_t n = 0;
+  for (const auto& r : records("mrope_vision.txt")) {
+    if (r[0] != "cs") continue;
+    const std::size_t i = static_cast<std::size_t>(inum(r[1]));
+    const std::size_t k = static_cast<std::size_t>(inum(r[2]));
+    ASSERT_EQ(ex.axis(k), static_cast<std::size_t>(inum(r[3])));
+    const std::int64_t p[2] = {patches[2 * i], patches[2 * i + 1]};
+    const auto f = ex.cos_sin<float>(p, k);
+    const auto d = ex.cos_sin<double>(p, k);
+    const auto h = hf.cos_sin<float>(p, k);
+    EXPECT_LE(posenc_test::ulp_distance(f.first, static_cast<float>(num(r[4]))), 1);
+    EXPECT_LE(posenc_test::ulp_distance(f.second, static_cast<float>(num(r[5]))), 1);
+    EXPECT_LE(posenc_test::ulp_distance(d.first, num(r[6])), 3);
+    EXPECT_LE(posenc_test::ulp_distance(d.second, num(r[7])), 3);
+    EXPECT_LE(posenc_test::ulp_distance(h.first, static_cast<float>(num(r[8]))), 1);
+    EXPECT_LE(posenc_test::ulp_distance(h.second, static_cast<float>(num(r[9]))), 1);
+    ++n;
+  }
+  EXPECT_EQ(n, 96u * 40u);
+}
+
+// ---- Llama-4 ---------------------------------------------------------------------------------
+
+TEST(Llama4, NoPeLayerPattern) {
+  const std::vector<bool> v = posenc::llama4_rope_layers(48);
+  for (std::size_t i = 0; i < 48; ++i) EXPECT_EQ(v[i], (i % 4) != 3) << i;
+  EXPECT_THROW(posenc::llama4_rope_layers(4, 0), std::invalid_argument);
+}
+
+TEST(Llama4, AttentionTemperature) {
+  // scale(p) = log(floor((p + 1) / 8192) + 1) * 0.1 + 1 (HF Llama4TextAttention), evaluated
+  // here in long double; float32 arithmetic in the library: within 2 ulp of float.
+  for (std::int64_t p : {0LL, 1LL, 8190LL, 8191LL, 16383LL, 100000LL, 1048575LL, 10000000LL}) {
+    const long double ref =
+        std::log(std::floor((static_cast<long double>(p) + 1) / 8192.0L) + 1.0L) * 0.1L + 1.0L;
+    const float got = posenc::llama4_attn_temperature(p);
+    EXPECT_NEAR(got, static_cast<double>(ref), 2.0 * std::ldexp(1.0, -23) * 2) << p;
+  }
+  EXPECT_EQ(posenc::llama4_attn_temperature(8190), 1.0f);
+  EXPECT_GT(posenc::llama4_attn_temperature(8191), 1.069f);
+  std::vector<float> q(2 * 2 * 4, 2.0f);
+  const std::int64_t pos[2] = {0, 8191};
+  posenc::llama4_scale_queries(posenc::make_head_view(q.data(), 2, 2, 4), pos);
+  EXPECT_EQ(q[0], 2.0f);
+  EXPECT_EQ(q[8], 2.0f * posenc::llama4_attn_temperature(8191));
+}
+
+}  // namespace
