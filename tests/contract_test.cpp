@@ -28,6 +28,7 @@
 
 #include <posenc/kernels/bias.hpp>
 #include <posenc/kernels/rotate.hpp>
+#include <posenc/kernels/sincos.hpp>
 #include <posenc/rope.hpp>
 #include <posenc/scaling/llama3.hpp>
 
@@ -310,6 +311,72 @@ TEST(Contract, AlibiInputsSeparateTheRoundings) {
     differ += rn_add(x, rn_mul(m, e)) != std::fma(m, e, x);
   }
   EXPECT_GT(differ, 20u);
+}
+
+// ---- 4. range reduction: rounding by instruction, or by the barrier-protected fallback ---------
+// (-fassociative-math folds the classic (x + 1.5·2^52) − 1.5·2^52 to x, which made every
+// quadrant fractional: cos/sin off by up to 0.707.) Checked on the widest architecture of this
+// TU, on SSE2 (x86: no rounding instruction, the fallback) and on the scalar reference,
+// whatever the arch list of this build (the -Ofast CI build runs the widest one only).
+
+template <class Arch>
+void check_round_nearest() {
+#if POSENC_HAS_XSIMD
+  using D = xsimd::batch<double, Arch>;
+  const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> xs = {0.0,  -0.0,  0.5,     1.5,     2.5,     -0.5,   -1.5,
+                                  -2.5, 0.49999999999999994, 4503599627370495.5,
+                                  -4503599627370495.5, 2251799813685247.5, 0x1p52, 0x1p52 + 1,
+                                  -0x1p53, 1e300, -1e300, inf, -inf, 123456.75, -98765.25};
+  const auto first = [](const D& v) {
+    alignas(64) double out[D::size];
+    v.store_aligned(out);
+    return out[0];
+  };
+  for (double x : xs) {
+    const double got = first(posenc::simd::round_nearest<Arch>(D(x)));
+    EXPECT_TRUE(same_bits(got, std::nearbyint(x))) << Arch::name() << " x=" << x;
+  }
+#endif
+}
+
+template <class Arch>
+void check_sincos_quadrants() {
+  // Angles on both sides of every quadrant boundary up to 4·10^4 rad, plus random ones.
+  std::vector<double> th;
+  for (int q = -64; q < 64; ++q)
+    for (double d : {-1e-3, -1e-9, 0.0, 1e-9, 1e-3, 0.3, 0.7})
+      th.push_back(q * 1.5707963267948966 + d);
+  std::mt19937_64 rng(4);
+  std::uniform_real_distribution<double> big(-4e4, 4e4);
+  for (int i = 0; i < 2000; ++i) th.push_back(big(rng));
+  const std::size_t n = th.size();
+  std::vector<float> c(n), s(n), cr(n), sr(n);
+  posenc::kernels::sincos(Arch{}, th.data(), c.data(), s.data(), n);
+  posenc::kernels::sincos_ref<float>(th.data(), cr.data(), sr.data(), n);
+  std::size_t off = 0, differ = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    // Within 1 ulp of the correctly rounded float (glibc's long double cosl/sinl).
+    const float wc = static_cast<float>(std::cos(static_cast<long double>(th[i])));
+    const float ws = static_cast<float>(std::sin(static_cast<long double>(th[i])));
+    off += std::fabs(c[i] - wc) > std::nextafter(std::fabs(wc), 2.0f) - std::fabs(wc) ||
+           std::fabs(s[i] - ws) > std::nextafter(std::fabs(ws), 2.0f) - std::fabs(ws);
+    differ += !same_bits(c[i], cr[i]) || !same_bits(s[i], sr[i]);
+  }
+  EXPECT_EQ(off, 0u) << Arch::name() << ": cos/sin more than 1 ulp off";
+  EXPECT_EQ(differ, 0u) << Arch::name() << ": kernel != sincos_ref";
+}
+
+TEST(Contract, RangeReductionUnderTheseFlags) {
+  check_sincos_quadrants<posenc::scalar_arch>();
+#if POSENC_HAS_XSIMD
+  check_round_nearest<posenc::default_arch>();
+  check_sincos_quadrants<posenc::default_arch>();
+#if XSIMD_WITH_SSE2
+  check_round_nearest<xsimd::sse2>();
+  check_sincos_quadrants<xsimd::sse2>();
+#endif
+#endif
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ POSENC_FORCE_INLINE double round_nearest(double x) noexcept {
 #else
   if (!(std::fabs(x) < 0x1p52)) return x;  // an integer already, or NaN / infinite
   const double t = std::copysign(0x1p52, x);
-  return posenc::detail::rounded(x + t) - t;
+  return std::copysign(posenc::detail::rounded(x + t) - t, x);  // −0.4 -> −0, as nearbyint
 #endif
 }
 

@@ -359,8 +359,9 @@ template <class A>
 batch<double, A> round_nearest(const batch<double, A>& x, xsimd::generic) noexcept {
   using D = batch<double, A>;
   const D two52(0x1p52);
-  const D t = two52 | (x & D(-0.0));  // copysign(2^52, x)
-  const D r = rounded<A>(x + t) - t;
+  const D sign = x & D(-0.0);
+  const D t = two52 | sign;                  // copysign(2^52, x)
+  const D r = (rounded<A>(x + t) - t) | sign;  // a zero result keeps x's sign, as nearbyint
   return xsimd::select(xsimd::abs(x) < two52, r, x);
 }
 #if XSIMD_WITH_SSE4_1
