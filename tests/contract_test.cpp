@@ -357,8 +357,12 @@ void check_sincos_quadrants() {
   std::size_t off = 0, differ = 0;
   for (std::size_t i = 0; i < n; ++i) {
     // Within 1 ulp of the correctly rounded float (glibc's long double cosl/sinl).
-    const float wc = static_cast<float>(std::cos(static_cast<long double>(th[i])));
-    const float ws = static_cast<float>(std::sin(static_cast<long double>(th[i])));
+    // (Called through volatile pointers: under -ffast-math GCC would otherwise expand cosl /
+    // sinl to the x87 fcos / fsin instructions, whose 66-bit π is not accurate near k·π/2.)
+    static long double (*volatile cosl_fn)(long double) = ::cosl;
+    static long double (*volatile sinl_fn)(long double) = ::sinl;
+    const float wc = static_cast<float>(cosl_fn(static_cast<long double>(th[i])));
+    const float ws = static_cast<float>(sinl_fn(static_cast<long double>(th[i])));
     off += std::fabs(c[i] - wc) > std::nextafter(std::fabs(wc), 2.0f) - std::fabs(wc) ||
            std::fabs(s[i] - ws) > std::nextafter(std::fabs(ws), 2.0f) - std::fabs(ws);
     differ += !same_bits(c[i], cr[i]) || !same_bits(s[i], sr[i]);

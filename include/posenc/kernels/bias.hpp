@@ -6,6 +6,7 @@
 #define POSENC_KERNELS_BIAS_HPP
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -103,7 +104,9 @@ namespace detail {
 template <class C>
 C ramp_value(C m, std::int64_t e, ramp_sign sign) noexcept {
   const C t = posenc::detail::rounded(m * static_cast<C>(e));
-  if (sign == ramp_sign::neg_abs) return t > C(0) ? -t : (t == C(0) ? -C(0) : t);
+  // −|t| by setting the sign bit (as the SIMD kernels do): −0 at distance 0 even under
+  // -fno-signed-zeros, where a compiler may fold the literal −0 to +0.
+  if (sign == ramp_sign::neg_abs) return std::copysign(t, C(-1));
   return t;
 }
 }  // namespace detail
