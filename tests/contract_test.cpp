@@ -264,8 +264,8 @@ void check_alibi() {
       // A tile (rows step the offset by −1), as alibi_bias::add_to lays it out.
       const std::size_t rows = 3, cols = n / 3;
       std::vector<C> t = x0;
-      posenc::kernels::add_ramp_2d(Arch{}, t.data(), static_cast<std::ptrdiff_t>(cols), rows,
-                                   cols, m, e0, -1, sign);
+      posenc::kernels::add_ramp_2d(Arch{}, t.data(), static_cast<std::ptrdiff_t>(cols), rows, cols,
+                                   m, e0, -1, sign);
       bad = 0;
       for (std::size_t r = 0; r < rows; ++r)
         for (std::size_t i = 0; i < cols; ++i) {
@@ -283,9 +283,8 @@ void check_alibi() {
                                           ramp_sign::keep, mask_above);
       std::size_t bad = 0;
       for (std::size_t i = 0; i < n; ++i) {
-        const C want = kpos[i] > mask_above
-                           ? -std::numeric_limits<C>::infinity()
-                           : rn_add(x0[i], ramp(m, kpos[i] - anchor, false));
+        const C want = kpos[i] > mask_above ? -std::numeric_limits<C>::infinity()
+                                            : rn_add(x0[i], ramp(m, kpos[i] - anchor, false));
         bad += !same_bits(x[i], want);
       }
       EXPECT_EQ(bad, 0u) << Arch::name() << " add_ramp_positions h=" << h;
@@ -324,10 +323,27 @@ void check_round_nearest() {
 #if POSENC_HAS_XSIMD
   using D = xsimd::batch<double, Arch>;
   const double inf = std::numeric_limits<double>::infinity();
-  const std::vector<double> xs = {0.0,  -0.0,  0.5,     1.5,     2.5,     -0.5,   -1.5,
-                                  -2.5, 0.49999999999999994, 4503599627370495.5,
-                                  -4503599627370495.5, 2251799813685247.5, 0x1p52, 0x1p52 + 1,
-                                  -0x1p53, 1e300, -1e300, inf, -inf, 123456.75, -98765.25};
+  const std::vector<double> xs = {0.0,
+                                  -0.0,
+                                  0.5,
+                                  1.5,
+                                  2.5,
+                                  -0.5,
+                                  -1.5,
+                                  -2.5,
+                                  0.49999999999999994,
+                                  4503599627370495.5,
+                                  -4503599627370495.5,
+                                  2251799813685247.5,
+                                  0x1p52,
+                                  0x1p52 + 1,
+                                  -0x1p53,
+                                  1e300,
+                                  -1e300,
+                                  inf,
+                                  -inf,
+                                  123456.75,
+                                  -98765.25};
   const auto first = [](const D& v) {
     alignas(64) double out[D::size];
     v.store_aligned(out);

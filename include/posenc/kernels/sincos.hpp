@@ -129,16 +129,14 @@ void sincos_ref(const double* theta, C* c, C* s, std::size_t n, double m = 1.0) 
 
 /// Angles of one position: theta[i] = position · freq[i] in double (one rounding).
 template <class Arch = scalar_arch>
-void position_angles(double position, const double* freq, double* theta,
-                            std::size_t n) noexcept {
+void position_angles(double position, const double* freq, double* theta, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) theta[i] = position * freq[i];
 }
 
 /// HF float32 angles of one position: theta[i] = double(position_f32 · freq_f32[i]) where the
 /// product is one float multiplication (torch's `inv_freq @ position_ids.float()`).
 template <class Arch = scalar_arch>
-void position_angles_f32(float position, const float* freq, double* theta,
-                         std::size_t n) noexcept {
+void position_angles_f32(float position, const float* freq, double* theta, std::size_t n) noexcept {
   for (std::size_t i = 0; i < n; ++i) theta[i] = static_cast<double>(position * freq[i]);
 }
 

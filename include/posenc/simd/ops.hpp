@@ -360,7 +360,7 @@ batch<double, A> round_nearest(const batch<double, A>& x, xsimd::generic) noexce
   using D = batch<double, A>;
   const D two52(0x1p52);
   const D sign = x & D(-0.0);
-  const D t = two52 | sign;                  // copysign(2^52, x)
+  const D t = two52 | sign;                    // copysign(2^52, x)
   const D r = (rounded<A>(x + t) - t) | sign;  // a zero result keeps x's sign, as nearbyint
   return xsimd::select(xsimd::abs(x) < two52, r, x);
 }
