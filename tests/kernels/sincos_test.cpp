@@ -4,7 +4,8 @@
 //
 // What is checked, and against what:
 //  * kernels::sincos(Arch{}, ...) equals kernels::sincos_ref bit for bit (the header promises
-//    it under -ffp-contract=off, which the tests are built with), over lengths around the
+//    it under any -ffp-contract and -ffast-math; the tests build with the compiler's defaults,
+//    and CI once with -Ofast), over lengths around the
 //    double lane count, misaligned angle and output pointers, finite and non-finite angles.
 //  * Accuracy against glibc's long double cosl/sinl (64-bit significand, argument reduction
 //    with enough bits of π for any double; spot-checked against mpmath at 300 bits). Its
