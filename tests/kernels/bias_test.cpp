@@ -14,8 +14,9 @@
 //  2. Every SIMD kernel against its reference: the same bits (under any -ffp-contract: the contract
 //     has no FMA and the kernels keep m·e rounded), for lengths around every block size the
 //     kernel steps by (support/sizes.hpp lane_sweep), pointer offsets {0, 1, N/2} elements
-//     from a 64-byte boundary, guard bytes around every output (nothing outside the n elements may change), offsets e0 from −2^30 to
-//     2^30 (so |e| > 2^24 exercises the exact-offset fallback), both sign modes.
+//     from a 64-byte boundary, guard bytes around every output (nothing outside the n elements may
+//     change), offsets e0 from −2^30 to 2^30 (so |e| > 2^24 exercises the exact-offset fallback),
+//     both sign modes.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
