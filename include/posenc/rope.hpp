@@ -47,7 +47,8 @@ struct rope_config {
  * Layout: see rope_layout ([ccss0000] half_split, [cscs0000] interleaved); channels r..D−1
  * pass through untouched (partial rotary, e.g. GPT-NeoX's 25 %).
  * Numerics: see rope_precision. Angles are never formed in float in exact mode: a position of
- * 2^31 − 1 gets float cos/sin within 1 ulp (double within 3 ulp) of the correctly rounded value of its double angle.
+ * 2^31 − 1 gets float cos/sin within 1 ulp (double within 2 ulp) of the correctly rounded value
+ * of its double angle.
  * Storage: float, double (coefficients in double), bfloat16_t / float16_t (math in float,
  * one rounding per output), Eigen::half / Eigen::bfloat16 via posenc/eigen.hpp.
  * Threads: none are started; apply takes a token_range so an engine can split the work.
