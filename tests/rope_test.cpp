@@ -155,7 +155,7 @@ template <class Arch>
 class RopeArch : public ::testing::Test {};
 TYPED_TEST_SUITE(RopeArch, posenc_test::arch_types, posenc_test::arch_names);
 
-// The vectorised coefficients equal the scalar definition bit for bit (-ffp-contract=off).
+// The vectorised coefficients equal the scalar definition bit for bit (under any -ffp-contract).
 TYPED_TEST(RopeArch, CoefficientsEqualScalarDefinition) {
   POSENC_ASSERT_ARCH_RUNS(TypeParam);
   for (rope_precision prec : {rope_precision::exact, rope_precision::hf_f32}) {

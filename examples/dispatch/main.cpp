@@ -19,13 +19,14 @@
 
 #include "dispatch.hpp"
 
-using posenc::bfloat16_t;
+// (An alias of its own: on AArch64, <arm_neon.h> declares a global ::bfloat16_t.)
+using bf16 = posenc::bfloat16_t;
 
 namespace {
 constexpr std::size_t kTokens = 256, kQHeads = 32, kKHeads = 8, kDim = 128;
 
-std::vector<bfloat16_t> make(std::size_t n, unsigned seed) {
-  std::vector<bfloat16_t> v(n);
+std::vector<bf16> make(std::size_t n, unsigned seed) {
+  std::vector<bf16> v(n);
   for (std::size_t i = 0; i < n; ++i)
     v[i] =
         posenc::to_bfloat16(static_cast<float>((i * 2654435761u + seed) % 2001u) / 1000.0f - 1.0f);
@@ -35,7 +36,7 @@ std::vector<bfloat16_t> make(std::size_t n, unsigned seed) {
 // SSE2 rounds a·c and b·s separately where FMA rounds once: the float results differ by at
 // most 2^-23·(|a·c| + |b·s|) ≤ 2^-22 here (|inputs| ≤ 1, |cos|, |sin| ≤ 1), then each is rounded
 // to bfloat16 (half a bfloat16 ulp each). Returns how far past that bound x and y are (≤ 0: ok).
-double excess(bfloat16_t x, bfloat16_t y) {
+double excess(bf16 x, bf16 y) {
   const double a = posenc::to_float(x), b = posenc::to_float(y);
   int e = 0;
   std::frexp(std::max({std::fabs(a), std::fabs(b), 0x1p-126}), &e);
@@ -54,8 +55,8 @@ int main() {
 
   std::vector<std::int64_t> pos(kTokens);
   std::iota(pos.begin(), pos.end(), std::int64_t{1000});  // a chunk deep into the sequence
-  const std::vector<bfloat16_t> q0 = make(kTokens * kQHeads * kDim, 1);
-  const std::vector<bfloat16_t> k0 = make(kTokens * kKHeads * kDim, 7);
+  const std::vector<bf16> q0 = make(kTokens * kQHeads * kDim, 1);
+  const std::vector<bf16> k0 = make(kTokens * kKHeads * kDim, 7);
 
   // The CPU checks run here, in the baseline TU (see kernel_entry).
 #if POSENC_HAS_XSIMD
@@ -76,7 +77,7 @@ int main() {
                                {baseline_entry, true}};
   std::printf("posenc runtime dispatch: q %zux%zux%zu, k %zux%zux%zu, bfloat16\n", kTokens, kQHeads,
               kDim, kTokens, kKHeads, kDim);
-  std::vector<bfloat16_t> ref_q, ref_k;  // the first (best) runnable entry's result
+  std::vector<bf16> ref_q, ref_k;  // the first (best) runnable entry's result
   const char* ref_name = nullptr;
   int failures = 0;
   for (const candidate& c : entries) {
@@ -86,7 +87,7 @@ int main() {
                   e.fn == nullptr ? "not compiled" : "this CPU lacks it");
       continue;
     }
-    std::vector<bfloat16_t> q = q0, k = k0;
+    std::vector<bf16> q = q0, k = k0;
     e.fn(cache, posenc::make_head_view(q.data(), kTokens, kQHeads, kDim),  // warm-up
          posenc::make_head_view(k.data(), kTokens, kKHeads, kDim), pos.data());
     q = q0;
@@ -102,8 +103,8 @@ int main() {
       ref_q = q;
       ref_k = k;
     } else if (&e != &baseline_entry) {
-      const bool same = std::memcmp(q.data(), ref_q.data(), q.size() * sizeof(bfloat16_t)) == 0 &&
-                        std::memcmp(k.data(), ref_k.data(), k.size() * sizeof(bfloat16_t)) == 0;
+      const bool same = std::memcmp(q.data(), ref_q.data(), q.size() * sizeof(bf16)) == 0 &&
+                        std::memcmp(k.data(), ref_k.data(), k.size() * sizeof(bf16)) == 0;
       std::printf("  %-26s %s %s\n", "", same ? "bit-identical to" : "DIFFERS from", ref_name);
       failures += same ? 0 : 1;
     } else {

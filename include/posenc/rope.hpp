@@ -54,8 +54,8 @@ struct rope_config {
  * Layout: see rope_layout ([ccss0000] half_split, [cscs0000] interleaved); channels r..D−1
  * pass through untouched (partial rotary, e.g. GPT-NeoX's 25 %).
  * Numerics: see rope_precision. Angles are never formed in float in exact mode: a position of
- * 2^31 − 1 gets float cos/sin within 1 ulp (double within 3 ulp) of the correctly rounded value of
- * its double angle.
+ * 2^31 − 1 gets float cos/sin within 1 ulp (double within 2 ulp) of the correctly rounded value
+ * of its double angle.
  * Position range: every position in [0, INT64_MAX] (any int64 for cos_sin and coefficients)
  * gives a rotation (cos² + sin² = magnitude², within rounding). Positions are exact in double up
  * to 2^53; beyond, double(p) is the nearest double, so the angle is that of a position up to

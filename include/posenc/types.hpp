@@ -33,15 +33,19 @@ namespace posenc {
 enum class rope_layout { half_split, interleaved };
 
 /**
- * How angles are computed.
+ * How angles are computed (README "Numerical contract" is the one full statement).
  * - exact:  inv_freq in double (correctly rounded), angle = position × inv_freq in double (one
  *           rounding), reduced modulo π/2 in double, cos/sin in double, rounded once to the
- *           coefficient type. Float cos/sin are within 1 ulp (double: 3 ulp, no reduction tail) of
- * the correctly rounded value of the double angle for every position below 2^32.
- * - hf_f32: HF transformers' float32 arithmetic, bit for bit on the angle: inv_freq =
- *           1.0f / powf((float)base, (float)(2k) / (float)r), angle = (float)position × inv_freq
- *           in float, then cos/sin of that float angle (within 1 ulp). Use it only to reproduce
- *           HF numerics; its angle error reaches 1e-3 rad at position 65535.
+ *           coefficient type. At every position up to 2^31 − 1, float cos/sin are within 1 ulp
+ *           and double cos/sin within 2 ulp of the correctly rounded value of the double angle.
+ * - hf_f32: HF transformers' float32 arithmetic: inv_freq = 1.0f / powf((float)base,
+ *           (float)(2k) / (float)r) and each scaling's float32 steps in HF's order, with a
+ *           correctly rounded powf (HF's stored value agrees within 1 ulp: torch's pow is not
+ *           correctly rounded); given the same inv_freq, the angle (float)position × inv_freq
+ *           is bit for bit HF's; cos/sin of that float angle within 1 ulp of the correctly
+ *           rounded float. Use it only to reproduce HF numerics; its angle error reaches 1e-3
+ *           rad at position 65535.
+ * Both hold under any -ffp-contract, -O level and -ffast-math (NaN/inf inputs excepted).
  */
 enum class rope_precision { exact, hf_f32 };
 

@@ -11,11 +11,12 @@
 //     the stored result x' against x + t rounded once to the storage format (exact equality:
 //     C(x) + t is computed in C and rounded once to T, which the test reproduces from the IEEE
 //     definitions in support/bias_ref.hpp).
-//  2. Every SIMD kernel against its reference: the same bits (-ffp-contract=off; the contract has
-//     no FMA), for lengths around every block size the kernel steps by (support/sizes.hpp
-//     lane_sweep), pointer offsets {0, 1, N/2} elements from a 64-byte boundary, guard bytes
-//     around every output (nothing outside the n elements may change), offsets e0 from −2^30 to
-//     2^30 (so |e| > 2^24 exercises the exact-offset fallback), both sign modes.
+//  2. Every SIMD kernel against its reference: the same bits (under any -ffp-contract: the contract
+//     has no FMA and the kernels keep m·e rounded), for lengths around every block size the
+//     kernel steps by (support/sizes.hpp lane_sweep), pointer offsets {0, 1, N/2} elements
+//     from a 64-byte boundary, guard bytes around every output (nothing outside the n elements may
+//     change), offsets e0 from −2^30 to 2^30 (so |e| > 2^24 exercises the exact-offset fallback),
+//     both sign modes.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -95,7 +96,7 @@ void check_ref_against_contract() {
             ASSERT_TRUE(std::signbit(vals[i])) << e;
           }
           // The stored value: C(x) + t rounded to C (exact in long double), then to T.
-          // (one IEEE addition in C: its correctly rounded sum, -ffp-contract=off)
+          // (one IEEE addition in C of two stored values: its correctly rounded sum)
           const double sum =
               static_cast<double>(static_cast<C>(storage_fmt<T>::get(x[i])) + vals[i]);
           ASSERT_TRUE(

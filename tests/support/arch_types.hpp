@@ -1,8 +1,8 @@
 // posenc tests — the architectures a typed test runs on: every xsimd architecture this TU was
 // compiled for (xsimd::supported_architectures: 13 on an AVX-512 machine with -march=native,
 // sse2 alone in a baseline build), posenc::avx512bf16 when compiled with -mavx512bf16, plus
-// posenc::scalar_arch. With POSENC_TEST_WIDEST_ARCH_ONLY (CMake: -DPOSENC_TEST_ARCHS=widest)
-// only the widest of them plus scalar.
+// posenc::scalar_arch (on AArch64: neon64 and scalar). With POSENC_TEST_WIDEST_ARCH_ONLY
+// (CMake: -DPOSENC_TEST_ARCHS=widest) only the widest of them plus scalar.
 #ifndef POSENC_TEST_ARCH_TYPES_HPP
 #define POSENC_TEST_ARCH_TYPES_HPP
 
@@ -24,6 +24,11 @@ struct to_gtest_types;
 // -march=native: 13 architectures, ASan, 10-25 min per TU).
 using arch_types = ::testing::Types<posenc::default_arch, posenc::scalar_arch>;
 using simd_arch_types = ::testing::Types<posenc::default_arch>;
+#elif XSIMD_WITH_NEON64
+// AArch64: neon64 and scalar. (xsimd's 32-bit neon tag, also compiled there, has no double
+// registers, which the kernels need: the library's kernels run on neon64, default_arch.)
+using arch_types = ::testing::Types<xsimd::neon64, posenc::scalar_arch>;
+using simd_arch_types = ::testing::Types<xsimd::neon64>;
 #else
 template <class... As>
 struct to_gtest_types<xsimd::arch_list<As...>> {

@@ -6,6 +6,7 @@
 #define POSENC_KERNELS_BIAS_HPP
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include <type_traits>
 
 #include "posenc/config.hpp"
+#include "posenc/detail/fp_barrier.hpp"
 #include "posenc/kernels/rotate.hpp"  // detail::load_elem / store_elem / unpack16 / pack16
 #include "posenc/simd/ops.hpp"
 #include "posenc/storage.hpp"
@@ -54,10 +56,12 @@ namespace kernels {
 // when they step through the block), and the last n mod 32 values are in natural order.
 //
 // Every element is independent (no order dependence). x must not overlap v, out or kpos. No
-// alignment is assumed. Nothing outside the n elements is read or written. The SIMD kernels
-// give the same bits as the references when the compiler does not contract a·b + c
-// (-ffp-contract=off, as the tests build): there is no FMA in this contract, on purpose, so
-// every architecture (with or without FMA) computes the same values.
+// alignment is assumed. Nothing outside the n elements is read or written. There is no FMA in
+// this contract, on purpose, so every architecture (with or without FMA) computes the same
+// values: the product t(e) passes through an optimisation barrier (detail::rounded /
+// simd::rounded, no instruction), so x + m·e is never contracted into fma(m, e, x) whatever
+// -ffp-contract or -ffast-math the including TU uses, and the SIMD kernels give the references'
+// bits under any of them.
 //
 // ALiBi with a causal mask is add_ramp on the visible keys plus fill(−∞) on the future ones; a
 // tile is ramp_values once into a Toeplitz table (the value only depends on k − q) followed by
@@ -99,8 +103,10 @@ namespace detail {
 /// v(e) of the contract, scalar.
 template <class C>
 C ramp_value(C m, std::int64_t e, ramp_sign sign) noexcept {
-  const C t = m * static_cast<C>(e);
-  if (sign == ramp_sign::neg_abs) return t > C(0) ? -t : (t == C(0) ? -C(0) : t);
+  const C t = posenc::detail::rounded(m * static_cast<C>(e));
+  // −|t| by setting the sign bit (as the SIMD kernels do): −0 at distance 0 even under
+  // -fno-signed-zeros, where a compiler may fold the literal −0 to +0.
+  if (sign == ramp_sign::neg_abs) return std::copysign(t, C(-1));
   return t;
 }
 }  // namespace detail
@@ -222,7 +228,7 @@ xsimd::batch<C, A> iota(C step = C(1)) noexcept {
 template <bool NegAbs, class C, class A>
 xsimd::batch<C, A> ramp_batch(const xsimd::batch<C, A>& m, const xsimd::batch<C, A>& e) noexcept {
   using B = xsimd::batch<C, A>;
-  const B t = m * e;
+  const B t = simd::rounded<A>(m * e);
   if constexpr (NegAbs) {
     return t | B(-C(0));
   } else {

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "posenc/config.hpp"
+#include "posenc/detail/fp_barrier.hpp"
 #include "posenc/simd/ops.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
@@ -27,7 +28,10 @@ namespace kernels {
 // each output is rounded once to T (16-bit: round to nearest even). Where the architecture
 // fuses multiply-adds (simd::fused_madd) the product with a is fused and the one with b is
 // rounded first: a' = fma(a, c, −(b·s)), b' = fma(a, s, b·c) (inverse: fma(a, c, b·s),
-// fma(a, −s, b·c)); elsewhere both products are rounded, then their sum. The rows are updated in
+// fma(a, −s, b·c)); elsewhere both products are rounded, then their sum. This holds whatever
+// -ffp-contract, -O level or -ffast-math the including TU uses: fused operations are explicit
+// (std::fma, FMA intrinsics), separately rounded products pass through an optimisation barrier
+// (detail::rounded / simd::rounded). The rows are updated in
 // place; c and s are read-only and must not overlap them. No alignment is assumed. Elements
 // outside the 2n named ones are never touched.
 //
@@ -82,12 +86,15 @@ POSENC_FORCE_INLINE C load_elem(const T& x) noexcept {
 }
 /// a·c − b·s and its siblings, fused (std::fma, one rounding of a·c plus the rounded product)
 /// exactly when the architecture's vector madd/msub are, so that tails round like bodies.
+/// Otherwise both products are rounded, whatever the compiler's -ffp-contract: they pass
+/// through posenc::detail::rounded (no instruction), so a·c + prod cannot become fma(a, c,
+/// prod) nor fma(b, s, RN(a·c)) behind our back. `prod` is the caller's b·s.
 template <bool Fused, class C>
 POSENC_FORCE_INLINE C mul_add_rounded(C a, C c, C prod) noexcept {  // a·c + prod
   if constexpr (Fused) {
     return std::fma(a, c, prod);
   } else {
-    return a * c + prod;
+    return posenc::detail::rounded(a * c) + posenc::detail::rounded(prod);
   }
 }
 template <bool Fused, class C>
@@ -95,7 +102,7 @@ POSENC_FORCE_INLINE C mul_sub_rounded(C a, C c, C prod) noexcept {  // a·c − 
   if constexpr (Fused) {
     return std::fma(a, c, -prod);
   } else {
-    return a * c - prod;
+    return posenc::detail::rounded(a * c) - posenc::detail::rounded(prod);
   }
 }
 

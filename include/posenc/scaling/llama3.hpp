@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "posenc/detail/fp_barrier.hpp"
 #include "posenc/detail/scaling_common.hpp"
 #include "posenc/frequency.hpp"
 
@@ -97,8 +98,10 @@ struct llama3_scaling {
         out[k] = tl;
         continue;
       }
-      const float sigma = span32 != 0.0f ? (((1.0f / wl) * L32) - lo32) / span32 : 0.0f;
-      out[k] = ((1.0f - sigma) * tl) / s32 + sigma * tl;
+      // Products rounded before the sums (detail::rounded: never contracted into an FMA).
+      const float sigma =
+          span32 != 0.0f ? (detail::rounded((1.0f / wl) * L32) - lo32) / span32 : 0.0f;
+      out[k] = ((1.0f - sigma) * tl) / s32 + detail::rounded(sigma * tl);
     }
   }
 

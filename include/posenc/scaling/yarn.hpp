@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <optional>
 
+#include "posenc/detail/fp_barrier.hpp"
 #include "posenc/detail/scaling_common.hpp"
 #include "posenc/frequency.hpp"
 
@@ -177,7 +178,7 @@ struct yarn_scaling {
       const float ef = 1.0f - ramp;
       const float a = interp * (1.0f - ef);
       const float b = extrap * ef;
-      out[k] = a + b;
+      out[k] = detail::rounded(a) + detail::rounded(b);  // products rounded: never an FMA
     }
   }
 

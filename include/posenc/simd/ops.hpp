@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "posenc/config.hpp"
+#include "posenc/detail/fp_barrier.hpp"
 #include "posenc/types.hpp"
 
 #if POSENC_HAS_XSIMD
@@ -236,23 +237,20 @@ void store_as_float(const batch<double, A>& x, float* dst, xsimd::avx512f) noexc
 }
 #endif
 
-// ---- a·b + c and a·b − c. xsimd 8.1 has fused versions only for fma3<...>; on AVX-512 it
-// falls back to multiply-then-add, so use the AVX-512 instruction directly there. ----
+// ---- a·b + c, a·b − c, c − a·b: fused (one rounding) exactly where fused_madd<A>() says, and
+// otherwise each product rounded before the sum, whatever the compiler's -ffp-contract (the
+// non-fused forms go through rounded(), see below). xsimd 8.1 has fused versions only for
+// fma3<...>, fma4 and NEON; on AVX-512 it falls back to multiply-then-add, so the AVX-512
+// instructions are used directly there. ----
 template <class T, class A>
 batch<T, A> madd(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c,
-                 xsimd::generic) noexcept {
-  return xsimd::fma(a, b, c);
-}
+                 xsimd::generic) noexcept;
 template <class T, class A>
 batch<T, A> msub(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c,
-                 xsimd::generic) noexcept {
-  return xsimd::fms(a, b, c);
-}
+                 xsimd::generic) noexcept;
 template <class T, class A>
 batch<T, A> nmadd(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c,
-                  xsimd::generic) noexcept {
-  return xsimd::fnma(a, b, c);
-}
+                  xsimd::generic) noexcept;
 #if XSIMD_WITH_AVX512F
 template <class A>
 batch<float, A> madd(const batch<float, A>& a, const batch<float, A>& b, const batch<float, A>& c,
@@ -294,13 +292,110 @@ template <class A>
 struct is_fma3<xsimd::fma3<A>> : std::true_type {};
 }  // namespace detail
 
-/// True when madd/msub on A are fused (one rounding): fma3<...>, fma4 and AVX-512. The scalar
-/// tails of the kernels use std::fma exactly when this holds, so a kernel rounds the same way
-/// in its vector body and in its tail.
+/// True when madd/msub/nmadd on A are fused (one rounding): fma3<...>, fma4, AVX-512 and NEON
+/// (xsimd's NEON fma is vfmaq). The scalar tails of the kernels use std::fma exactly when this
+/// holds, so a kernel rounds the same way in its vector body and in its tail.
 template <class A>
 constexpr bool fused_madd() noexcept {
   return detail::is_fma3<A>::value || std::is_base_of<xsimd::fma4, A>::value ||
-         std::is_base_of<xsimd::avx512f, A>::value;
+         std::is_base_of<xsimd::avx512f, A>::value || std::is_base_of<xsimd::neon, A>::value;
+}
+
+/// x unchanged, rounded to its type and opaque to the optimiser (the batch version of
+/// posenc::detail::rounded: an empty asm statement on the register, no instruction). Keeps
+/// a separately rounded product from being contracted into an FMA, and keeps -ffast-math
+/// from reassociating or cancelling through x.
+template <class A, class T>
+POSENC_FORCE_INLINE batch<T, A> rounded(const batch<T, A>& x) noexcept {
+#if POSENC_FP_BARRIER_ASM
+  typename batch<T, A>::register_type r = x;
+#if defined(__SSE2__)
+  __asm__("" : "+v"(r));
+#else
+  __asm__("" : "+w"(r));
+#endif
+  return r;
+#else
+  return x;
+#endif
+}
+
+namespace detail {
+template <class T, class A>
+batch<T, A> madd(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c,
+                 xsimd::generic) noexcept {
+  if constexpr (fused_madd<A>()) {
+    return xsimd::fma(a, b, c);
+  } else {
+    return rounded<A>(a * b) + rounded<A>(c);
+  }
+}
+template <class T, class A>
+batch<T, A> msub(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c,
+                 xsimd::generic) noexcept {
+  if constexpr (fused_madd<A>()) {
+    return xsimd::fms(a, b, c);
+  } else {
+    return rounded<A>(a * b) - rounded<A>(c);
+  }
+}
+template <class T, class A>
+batch<T, A> nmadd(const batch<T, A>& a, const batch<T, A>& b, const batch<T, A>& c,
+                  xsimd::generic) noexcept {
+  if constexpr (fused_madd<A>()) {
+    return xsimd::fma(-a, b, c);  // c − a·b with one rounding (negation is exact)
+  } else {
+    return rounded<A>(c) - rounded<A>(a * b);
+  }
+}
+}  // namespace detail
+
+namespace detail {
+// ---- round to the nearest integer (current rounding direction, like std::nearbyint), with a
+// rounding instruction where there is one. Without one (SSE2 … SSSE3): ±2^52 added and
+// subtracted behind rounded() (without the barrier, -fassociative-math folds (x + t) − t to x),
+// and x itself where |x| ≥ 2^52 (already an integer), NaN or infinite. ----
+template <class A>
+batch<double, A> round_nearest(const batch<double, A>& x, xsimd::generic) noexcept {
+  using D = batch<double, A>;
+  const D two52(0x1p52);
+  const D sign = x & D(-0.0);
+  const D t = two52 | sign;                    // copysign(2^52, x)
+  const D r = (rounded<A>(x + t) - t) | sign;  // a zero result keeps x's sign, as nearbyint
+  return xsimd::select(xsimd::abs(x) < two52, r, x);
+}
+#if XSIMD_WITH_SSE4_1
+template <class A>
+batch<double, A> round_nearest(const batch<double, A>& x, xsimd::sse4_1) noexcept {
+  return _mm_round_pd(x, _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+}
+#endif
+#if XSIMD_WITH_AVX
+template <class A>
+batch<double, A> round_nearest(const batch<double, A>& x, xsimd::avx) noexcept {
+  return _mm256_round_pd(x, _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+}
+#endif
+#if XSIMD_WITH_AVX512F
+template <class A>
+batch<double, A> round_nearest(const batch<double, A>& x, xsimd::avx512f) noexcept {
+  return _mm512_maskz_roundscale_pd(static_cast<__mmask8>(0xFF), x,
+                                    _MM_FROUND_CUR_DIRECTION | _MM_FROUND_NO_EXC);
+}
+#endif
+#if XSIMD_WITH_NEON64
+template <class A>
+batch<double, A> round_nearest(const batch<double, A>& x, xsimd::neon64) noexcept {
+  return vrndiq_f64(x);  // frinti
+}
+#endif
+}  // namespace detail
+
+/// Each lane rounded to an integer in the current rounding direction (as std::nearbyint; the
+/// default is to nearest, ties to even); the same bits as std::nearbyint for every input.
+template <class A>
+batch<double, A> round_nearest(const batch<double, A>& x) noexcept {
+  return detail::round_nearest(x, A{});
 }
 
 /// lo, hi = x and y interleaved lane by lane (lo from the first halves, hi from the second).
