@@ -6,14 +6,14 @@
 // Model shape: Llama-3-8B attention (32 query heads, 8 KV heads, head_dim 128, theta 500000,
 // 32 layers). Each layer rotates the new tokens' q and k; k goes into a [max_tokens × 8 × 128]
 // KV cache, whose keys keep the rotation of their own position.
-#include <posenc/posenc.hpp>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
 #include <vector>
+
+#include <posenc/posenc.hpp>
 
 namespace {
 
@@ -44,8 +44,8 @@ int main(int argc, char** argv) {
   const auto t_cache = std::chrono::steady_clock::now();
   posenc::rope_cache<float> cache(rope, max_tokens);  // built once, shared by all layers
   std::printf("posenc %d.%d.%d on %s | rope: head_dim %zu, theta %.0f, %s pairs\n",
-              POSENC_VERSION_MAJOR, POSENC_VERSION_MINOR, POSENC_VERSION_PATCH,
-              posenc::arch_name(), kDim, cfg.base, "half-split");
+              POSENC_VERSION_MAJOR, POSENC_VERSION_MINOR, POSENC_VERSION_PATCH, posenc::arch_name(),
+              kDim, cfg.base, "half-split");
   std::printf("cos/sin cache: %zu positions, %.1f MiB, built in %.2f ms\n", cache.capacity(),
               static_cast<double>(cache.bytes()) / (1 << 20), 1e3 * seconds_since(t_cache));
 
@@ -87,11 +87,12 @@ int main(int argc, char** argv) {
                   posenc::make_head_view(k1.data(), 1, kKvHeads, kDim), &p);
       t_decode += seconds_since(t0);
       if (layer == 0)
-        std::copy(k1.begin(), k1.end(), kv_cache.begin() + static_cast<std::ptrdiff_t>((prompt + s) * kKvHeads * kDim));
+        std::copy(k1.begin(), k1.end(),
+                  kv_cache.begin() + static_cast<std::ptrdiff_t>((prompt + s) * kKvHeads * kDim));
     }
   }
-  std::printf("decode: %zu steps x %zu layers, %.0f ns per layer step (q 32x128 + k 8x128)\n", steps,
-              kLayers, 1e9 * t_decode / static_cast<double>(steps * kLayers));
+  std::printf("decode: %zu steps x %zu layers, %.0f ns per layer step (q 32x128 + k 8x128)\n",
+              steps, kLayers, 1e9 * t_decode / static_cast<double>(steps * kLayers));
 
   // The same decode step computed on the fly (no table), for comparison.
   {
@@ -112,7 +113,8 @@ int main(int argc, char** argv) {
   cache.apply(posenc::make_head_view(q1.data(), 1, kQHeads, kDim), &last);
   double worst = 0;
   for (std::int64_t d : {0, 1, 7}) {
-    const double cached_score = dot(q1.data(), &kv_cache[static_cast<std::size_t>(last - d) * kKvHeads * kDim]);
+    const double cached_score =
+        dot(q1.data(), &kv_cache[static_cast<std::size_t>(last - d) * kKvHeads * kDim]);
     std::vector<float> qa(kDim), ka(kDim);
     for (std::size_t i = 0; i < kDim; ++i) qa[i] = ka[i] = std::cos(0.1f * static_cast<float>(i));
     const std::int64_t pq = d, pk = 0;
@@ -124,6 +126,7 @@ int main(int argc, char** argv) {
                 cached_score, fresh);
   }
   const bool ok = worst < 1e-3;
-  std::printf("relative-position check: max |difference| %.2e -> %s\n", worst, ok ? "OK" : "FAILED");
+  std::printf("relative-position check: max |difference| %.2e -> %s\n", worst,
+              ok ? "OK" : "FAILED");
   return ok ? 0 : 1;
 }

@@ -1,8 +1,8 @@
 // The README's first example: RoPE on q and k of 4 tokens, with GQA and a shared cos/sin cache.
-#include <posenc/posenc.hpp>
-
 #include <cstdio>
 #include <vector>
+
+#include <posenc/posenc.hpp>
 
 int main() {
   posenc::rope_config cfg;  // Llama-3-style: head_dim 128, theta 500000, HF half-split pairs

@@ -1,12 +1,12 @@
 // YaRN for a long context: Qwen2.5-7B (head_dim 128, rope_theta 1e6) extended 4x over its
 // 32768-token pre-training length, as its model card recommends (rope_scaling {"type": "yarn",
 // "factor": 4.0, "original_max_position_embeddings": 32768}).
-#include <posenc/posenc.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <vector>
+
+#include <posenc/posenc.hpp>
 
 int main() {
   posenc::rope_config cfg;
@@ -22,7 +22,8 @@ int main() {
   // sin are multiplied by the attention factor 0.1 ln(s) + 1, so q.k logits scale by its square.
   const auto range = yarn.correction_range(rope.dims());
   std::printf("correction range [%g, %g], attention factor %.10f (logits x%.6f)\n", range.low,
-              range.high, rope.attention_factor(), rope.attention_factor() * rope.attention_factor());
+              range.high, rope.attention_factor(),
+              rope.attention_factor() * rope.attention_factor());
   const posenc::rope plain(cfg);
   for (std::size_t k : {0u, 16u, 32u, 48u, 63u})
     std::printf("  pair %2zu: wavelength %12.1f -> %12.1f tokens\n", k,
@@ -45,7 +46,7 @@ int main() {
              posenc::make_head_view(k0.data(), tokens, heads, D), near);
   double s_far = 0, s_near = 0;
   for (std::size_t i = 0; i < D; ++i) {
-    s_far += static_cast<double>(q[i]) * k[D + i];     // q at token 0 with k at token 1
+    s_far += static_cast<double>(q[i]) * k[D + i];  // q at token 0 with k at token 1
     s_near += static_cast<double>(q0[i]) * k0[D + i];
   }
   std::printf("q.k at offset 10: positions 120000/119990 -> %.6f, positions 10/0 -> %.6f\n", s_far,

@@ -1,7 +1,7 @@
 // Tests of include/posenc/eigen.hpp: Eigen::half / Eigen::bfloat16 storage behaves exactly like
 // posenc's own 16-bit types (and our conversions round like Eigen's), and head views over
 // Eigen matrices, maps and column-major objects equal the raw-pointer path bit for bit.
-#include <gtest/gtest.h>
+#include "posenc/eigen.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -9,7 +9,8 @@
 #include <stdexcept>
 #include <vector>
 
-#include "posenc/eigen.hpp"
+#include <gtest/gtest.h>
+
 #include "posenc/posenc.hpp"
 
 namespace {
@@ -34,7 +35,8 @@ TEST(Eigen, ConversionsMatchEigenRounding) {
     float f;
     std::memcpy(&f, &u, sizeof f);
     if (!std::isfinite(f)) continue;
-    EXPECT_EQ(posenc::to_bfloat16(f).bits, Eigen::numext::bit_cast<std::uint16_t>(Eigen::bfloat16(f)))
+    EXPECT_EQ(posenc::to_bfloat16(f).bits,
+              Eigen::numext::bit_cast<std::uint16_t>(Eigen::bfloat16(f)))
         << std::hexfloat << f;
     EXPECT_EQ(posenc::to_float16(f).bits, Eigen::numext::bit_cast<std::uint16_t>(Eigen::half(f)))
         << std::hexfloat << f;
@@ -96,7 +98,7 @@ TEST(Eigen, ViewsOverMatricesMapsAndColumnMajor) {
   for (std::size_t t = 0; t < NT; ++t)
     for (std::size_t i = 0; i < H * D; ++i) fused[t * 3 * H * D + i] = raw[t * H * D + i];
   Eigen::Map<RowMat, 0, Eigen::OuterStride<>> qmap(fused.data(), NT, H * D,
-                                                    Eigen::OuterStride<>(3 * H * D));
+                                                   Eigen::OuterStride<>(3 * H * D));
   r.apply(posenc::as_head_view(qmap, H, D), pos);
   r.apply(posenc::make_head_view(raw.data(), NT, H, D), pos);
   for (std::size_t t = 0; t < NT; ++t) {

@@ -2,12 +2,12 @@
 // (tests/data/configs/, written from the models' public config.json values; see
 // tests/data/README.md for the two synthetic ones).
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/hf_config.hpp>
 
@@ -174,9 +174,10 @@ TEST(HfConfig, DynamicNtkFollowsTheLength) {
   const auto& d = std::get<posenc::dynamic_ntk_scaling>(longer.scaling);
   EXPECT_EQ(d.current_length, 8192u);
   EXPECT_EQ(d.alpha(), 3.0);  // 2·8192/4096 − 1
-  expect_same_tables(longer.make_rope(),
-                     posenc::rope(cfg(128, 128, 1e4), posenc::dynamic_ntk_scaling{2.0, 4096, 8192, 0}),
-                     "dynamic at 8192");
+  expect_same_tables(
+      longer.make_rope(),
+      posenc::rope(cfg(128, 128, 1e4), posenc::dynamic_ntk_scaling{2.0, 4096, 8192, 0}),
+      "dynamic at 8192");
   const hf_rope_spec served = s.with_length(8192, hf_length_mode::served);
   const auto& v = std::get<posenc::dynamic_ntk_scaling>(served.scaling);
   EXPECT_EQ(v.served_length, 8192u);
@@ -198,7 +199,8 @@ TEST(HfConfig, TransformersV5RopeParameters) {
 }
 
 TEST(HfConfig, PerLayerTypeParameters) {
-  const std::string text = R"({"head_dim": 256, "layer_types": ["sliding_attention", "full_attention"],
+  const std::string text =
+      R"({"head_dim": 256, "layer_types": ["sliding_attention", "full_attention"],
     "rope_parameters": {"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0},
                         "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}}})";
   expect_invalid([&] { parse_hf_config(text); }, "layer_type");
@@ -220,8 +222,8 @@ TEST(HfConfig, AliasesAndPythonDefaults) {
   for (const char* t : {"su", "yarn", "longrope"}) {
     const hf_rope_spec s = parse_hf_config(
         std::string(R"({"head_dim": 64, "max_position_embeddings": 131072,
-          "original_max_position_embeddings": 4096, "rope_scaling": {"type": ")") + t +
-        R"(", "short_factor": )" + factors + R"(, "long_factor": )" + factors + "}}");
+          "original_max_position_embeddings": 4096, "rope_scaling": {"type": ")") +
+        t + R"(", "short_factor": )" + factors + R"(, "long_factor": )" + factors + "}}");
     EXPECT_EQ(s.rope_type, "longrope") << t;
   }
   // dynamic + alpha (Hunyuan, vLLM) is static NTK
@@ -251,7 +253,8 @@ TEST(HfConfig, OptionsReachTheRope) {
   hf_rope_options o;
   o.precision = posenc::rope_precision::hf_f32;
   o.fold_attention_factor = false;
-  const posenc::rope r = posenc::rope_from_hf_config(read_config("qwen2.5-7b-instruct-yarn.json"), o);
+  const posenc::rope r =
+      posenc::rope_from_hf_config(read_config("qwen2.5-7b-instruct-yarn.json"), o);
   EXPECT_EQ(r.precision(), posenc::rope_precision::hf_f32);
   EXPECT_EQ(r.magnitude(), 1.0);
   EXPECT_GT(r.attention_factor(), 1.1);
@@ -271,13 +274,17 @@ TEST(HfConfig, ErrorsNameTheKey) {
   bad(R"({"head_dim": 128, "partial_rotary_factor": 1.5})", "partial_rotary_factor", "1.5");
   bad(R"({"head_dim": 128, "rope_scaling": "linear"})", "rope_scaling", "\"linear\"");
   bad(R"({"head_dim": 128, "rope_scaling": {"type": "foo"}})", "rope_scaling.type", "foo");
-  bad(R"({"head_dim": 128, "rope_scaling": {"rope_type": "xpos"}})", "rope_scaling.rope_type", "xpos");  // "mrope" is known (issue 17)
+  bad(R"({"head_dim": 128, "rope_scaling": {"rope_type": "xpos"}})", "rope_scaling.rope_type",
+      "xpos");  // "mrope" is known (issue 17)
   bad(R"({"head_dim": 128, "rope_scaling": {"type": 3}})", "rope_scaling.type", "3");
   bad(R"({"head_dim": 128, "rope_scaling": {"type": "linear"}})", "rope_scaling.factor", "missing");
-  bad(R"({"head_dim": 128, "rope_scaling": {"type": "linear", "factor": "4"}})", "rope_scaling.factor", "\"4\"");
-  bad(R"({"head_dim": 128, "rope_scaling": {"type": "linear", "factor": true}})", "rope_scaling.factor", "true");
+  bad(R"({"head_dim": 128, "rope_scaling": {"type": "linear", "factor": "4"}})",
+      "rope_scaling.factor", "\"4\"");
+  bad(R"({"head_dim": 128, "rope_scaling": {"type": "linear", "factor": true}})",
+      "rope_scaling.factor", "true");
   bad(R"({"head_dim": 128, "rope_scaling": {"type": "linear", "factor": 0.5}})", "factor", "0.5");
-  bad(R"({"head_dim": 128, "rope_scaling": {"type": "dynamic", "factor": 2.0}})", "max_position_embeddings", "missing");
+  bad(R"({"head_dim": 128, "rope_scaling": {"type": "dynamic", "factor": 2.0}})",
+      "max_position_embeddings", "missing");
   bad(R"({"head_dim": 128, "max_position_embeddings": 8192, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "high_freq_factor": 4.0}})",
       "rope_scaling.low_freq_factor", "missing");
   bad(R"({"head_dim": 128, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1, "high_freq_factor": 4}})",

@@ -2,7 +2,7 @@
 // runs the built binary (inspect_cli_* tests: exit status and stderr shape). Built only when
 // posenc::hf_config (nlohmann_json) is available (tests/CMakeLists.txt).
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
+#include "../tools/inspect.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <posenc/hf_config.hpp>
 
-#include "../tools/inspect.hpp"
+#include <posenc/hf_config.hpp>
 
 namespace {
 
@@ -83,7 +83,8 @@ TEST(Inspect, JsonMatchesTheLibraryForEveryConfig) {
       EXPECT_EQ(j.at("inv_freq")[k].get<double>(), rope.inv_freq(k)) << name << " k=" << k;
     EXPECT_EQ(j.at("attention_factor").get<double>(), rope.attention_factor()) << name;
     EXPECT_EQ(j.at("seq_len").get<std::size_t>(),
-              posenc::parse_hf_config(ss.str()).reference_length()) << name;
+              posenc::parse_hf_config(ss.str()).reference_length())
+        << name;
   }
 }
 
@@ -122,8 +123,8 @@ TEST(Inspect, SeqLenServedAndPrecisionOptions) {
     const double d = x.get<double>();
     EXPECT_EQ(static_cast<double>(static_cast<float>(d)), d);
   }
-  const nlohmann::json g = nlohmann::json::parse(
-      run({config("gpt-oss-20b.json"), "--json", "--llama-cpp-yarn"}).out);
+  const nlohmann::json g =
+      nlohmann::json::parse(run({config("gpt-oss-20b.json"), "--json", "--llama-cpp-yarn"}).out);
   EXPECT_EQ(g.at("scaling"), "yarn_llama_cpp");
 }
 
@@ -138,7 +139,8 @@ TEST(Inspect, SvgHasBothCurves) {
   EXPECT_EQ(svg.rfind("<svg ", 0), 0u);
   EXPECT_NE(svg.find("</svg>"), std::string::npos);
   std::size_t polylines = 0, circles = 0;
-  for (std::size_t p = svg.find("<polyline"); p != std::string::npos; p = svg.find("<polyline", p + 1))
+  for (std::size_t p = svg.find("<polyline"); p != std::string::npos;
+       p = svg.find("<polyline", p + 1))
     ++polylines;
   for (std::size_t p = svg.find("<circle"); p != std::string::npos; p = svg.find("<circle", p + 1))
     ++circles;
@@ -154,7 +156,8 @@ TEST(Inspect, BadInputIsOneLineOnStderrAndNonZeroExit) {
   const std::string dir = ::testing::TempDir();
   {
     std::ofstream(dir + "bad.json") << "{\"hidden_size\": 4096,\n  \"x\": [1, 2\n";
-    std::ofstream(dir + "unknown.json") << R"({"head_dim": 64, "rope_scaling": {"rope_type": "foo"}})";
+    std::ofstream(dir + "unknown.json")
+        << R"({"head_dim": 64, "rope_scaling": {"rope_type": "foo"}})";
     std::ofstream(dir + "nohead.json") << R"({"rope_theta": 10000})";
   }
   expect_one_line_error(run({dir + "bad.json"}), 1, "not valid JSON");
@@ -178,4 +181,3 @@ TEST(Inspect, Help) {
 }
 
 }  // namespace
-

@@ -2,8 +2,6 @@
 // and cos/sin against the Python/mpmath oracle (tests/data, generator tests/oracle/gen_rope.py)
 // at positions up to 2^31 − 1 in both precision modes, rotated vectors against the oracle for
 // both layouts, partial rotary and every storage type, and the metamorphic properties.
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -13,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "posenc/posenc.hpp"
+
 #include "support/arch_types.hpp"
 #include "support/data.hpp"
 #include "support/tolerance.hpp"
@@ -114,9 +115,9 @@ TEST(RopeOracle, CosSinExactModeUpTo2Pow31) {
     ASSERT_EQ(r.angle(row.pos, k), row.angle_exact) << "pos " << row.pos << " k " << k;
     const auto f = r.cos_sin<float>(row.pos, k);
     const auto d = r.cos_sin<double>(row.pos, k);
-    const std::int64_t uf = std::max(
-        posenc_test::ulp_distance(f.first, static_cast<float>(row.cos_f32)),
-        posenc_test::ulp_distance(f.second, static_cast<float>(row.sin_f32)));
+    const std::int64_t uf =
+        std::max(posenc_test::ulp_distance(f.first, static_cast<float>(row.cos_f32)),
+                 posenc_test::ulp_distance(f.second, static_cast<float>(row.sin_f32)));
     const std::int64_t ud = std::max(posenc_test::ulp_distance(d.first, row.cos_f64),
                                      posenc_test::ulp_distance(d.second, row.sin_f64));
     worst_f = std::max(worst_f, uf);
@@ -136,9 +137,9 @@ TEST(RopeOracle, CosSinExactModeUpTo2Pow31) {
 TEST(RopeOracle, CosSinHfF32Mode) {
   const auto rows = posenc_test::load_cos_sin();
   for (const auto& row : rows) {
-    const rope r = make(static_cast<std::size_t>(row.rotary_dim),
-                        static_cast<std::size_t>(row.rotary_dim), row.base,
-                        rope_layout::half_split, rope_precision::hf_f32);
+    const rope r =
+        make(static_cast<std::size_t>(row.rotary_dim), static_cast<std::size_t>(row.rotary_dim),
+             row.base, rope_layout::half_split, rope_precision::hf_f32);
     const std::size_t k = static_cast<std::size_t>(row.k);
     ASSERT_EQ(r.angle(row.pos, k), row.angle_hf) << "pos " << row.pos << " k " << k;
     const auto f = r.cos_sin<float>(row.pos, k);
@@ -338,7 +339,7 @@ void check_inverse_and_norm(rope_layout layout) {
   r.apply<Arch>(v, pos);
   // Norm of each pair is preserved: |‖y‖² − ‖x‖²| ≤ (c²+s² − 1 and rounding) ≤ 8u·‖x‖².
   const double u = std::is_same<T, double>::value ? posenc_test::unit_roundoff(53)
-                                                   : posenc_test::unit_roundoff(24);
+                                                  : posenc_test::unit_roundoff(24);
   for (std::size_t row = 0; row < NT * H; ++row)
     for (std::size_t k = 0; k < R / 2; ++k) {
       const std::size_t a = layout == rope_layout::half_split ? k : 2 * k;
@@ -355,7 +356,8 @@ void check_inverse_and_norm(rope_layout layout) {
     for (std::size_t k = 0; k < R / 2; ++k) {
       const std::size_t a = layout == rope_layout::half_split ? k : 2 * k;
       const std::size_t b = layout == rope_layout::half_split ? k + R / 2 : 2 * k + 1;
-      const double mag = std::fabs(to_double(x0[row * D + a])) + std::fabs(to_double(x0[row * D + b]));
+      const double mag =
+          std::fabs(to_double(x0[row * D + a])) + std::fabs(to_double(x0[row * D + b]));
       EXPECT_LE(std::fabs(to_double(x[row * D + a]) - to_double(x0[row * D + a])), 8 * u * mag);
       EXPECT_LE(std::fabs(to_double(x[row * D + b]) - to_double(x0[row * D + b])), 8 * u * mag);
     }
@@ -414,7 +416,8 @@ TYPED_TEST(RopeArch, StridedViewsRangesAndBounds) {
   const std::int32_t pos32[NT] = {5, 0, 9, 9, 1000, 70000, 3};  // repeats, any order
   const std::int64_t pos64[NT] = {5, 0, 9, 9, 1000, 70000, 3};
   // Reference: contiguous BSHD q and k.
-  std::vector<float> q = random_buffer<float>(NT * HQ * D, 1), k = random_buffer<float>(NT * HK * D, 2);
+  std::vector<float> q = random_buffer<float>(NT * HQ * D, 1),
+                     k = random_buffer<float>(NT * HK * D, 2);
   const std::vector<float> q0 = q, k0 = k;
   r.apply<TypeParam>(posenc::make_head_view(q.data(), NT, HQ, D),
                      posenc::make_head_view(k.data(), NT, HK, D), pos32);
@@ -456,15 +459,17 @@ TYPED_TEST(RopeArch, StridedViewsRangesAndBounds) {
     }
     const std::vector<float> before = buf;
     float* base = buf.data() + guard;
-    r.apply<TypeParam>(posenc::make_head_view(base, NT, HQ, D, static_cast<std::ptrdiff_t>(W), D),
-                       posenc::make_head_view(base + HQ * D, NT, HK, D, static_cast<std::ptrdiff_t>(W), D),
-                       pos64);
+    r.apply<TypeParam>(
+        posenc::make_head_view(base, NT, HQ, D, static_cast<std::ptrdiff_t>(W), D),
+        posenc::make_head_view(base + HQ * D, NT, HK, D, static_cast<std::ptrdiff_t>(W), D), pos64);
     for (std::size_t t = 0; t < NT; ++t) {
       EXPECT_EQ(std::memcmp(&buf[guard + t * W], &q[t * HQ * D], HQ * D * sizeof(float)), 0);
-      EXPECT_EQ(std::memcmp(&buf[guard + t * W + HQ * D], &k[t * HK * D], HK * D * sizeof(float)), 0);
+      EXPECT_EQ(std::memcmp(&buf[guard + t * W + HQ * D], &k[t * HK * D], HK * D * sizeof(float)),
+                0);
       // v part and pass-through channels untouched
-      EXPECT_EQ(std::memcmp(&buf[guard + t * W + (HQ + HK) * D], &before[guard + t * W + (HQ + HK) * D],
-                            HK * D * sizeof(float)), 0);
+      EXPECT_EQ(std::memcmp(&buf[guard + t * W + (HQ + HK) * D],
+                            &before[guard + t * W + (HQ + HK) * D], HK * D * sizeof(float)),
+                0);
     }
     EXPECT_EQ(std::memcmp(buf.data(), before.data(), guard * sizeof(float)), 0);
     EXPECT_EQ(std::memcmp(&buf[guard + NT * W], &before[guard + NT * W], guard * sizeof(float)), 0);
@@ -496,8 +501,10 @@ TYPED_TEST(RopeArch, HfModeUsesHfCoefficients) {
     const double ya = a * cs.first - b * cs.second, yb = a * cs.second + b * cs.first;
     const double scale = std::fabs(a * cs.first) + std::fabs(b * cs.second);
     const double scale_b = std::fabs(a * cs.second) + std::fabs(b * cs.first);
-    EXPECT_LE(std::fabs(xh[k] - ya), posenc_test::rotation_bound(scale, posenc_test::unit_roundoff(24), 0));
-    EXPECT_LE(std::fabs(xh[k + D / 2] - yb), posenc_test::rotation_bound(scale_b, posenc_test::unit_roundoff(24), 0));
+    EXPECT_LE(std::fabs(xh[k] - ya),
+              posenc_test::rotation_bound(scale, posenc_test::unit_roundoff(24), 0));
+    EXPECT_LE(std::fabs(xh[k + D / 2] - yb),
+              posenc_test::rotation_bound(scale_b, posenc_test::unit_roundoff(24), 0));
     max_diff = std::max(max_diff, std::fabs(static_cast<double>(xh[k]) - xe[k]));
   }
   EXPECT_GT(max_diff, 1e-5);  // spec §7: HF's float32 angle is ~1e-3 rad off at p = 65535

@@ -1,9 +1,9 @@
 // posenc tests — per-pair frequency divisors, posenc/scaling/freq_factors.hpp
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/rope.hpp>
 #include <posenc/scaling/freq_factors.hpp>
@@ -41,7 +41,9 @@ TEST(ScalingFreqFactors, InvalidParametersThrowNamingTheField) {
   v[9] = std::nan("");
   expect_invalid([&] { posenc::rope(cfg, freq_factors_scaling{v}); }, "divisors[9]", "nan");
   expect_invalid(
-      [&] { posenc::rope(cfg, freq_factors_scaling{std::vector<double>(32, 1.0), 0.0}); },
+      [&] {
+        posenc::rope(cfg, freq_factors_scaling{std::vector<double>(32, 1.0), 0.0});
+      },
       "attention_factor_value", "0");
 }
 

@@ -1,9 +1,9 @@
 // posenc tests — linear scaling (Position Interpolation), posenc/scaling/linear.hpp
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <limits>
+
+#include <gtest/gtest.h>
 
 #include <posenc/rope.hpp>
 #include <posenc/scaling/linear.hpp>

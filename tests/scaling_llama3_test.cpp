@@ -1,9 +1,9 @@
 // posenc tests — Llama-3.1 scaling, posenc/scaling/llama3.hpp
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/frequency.hpp>
 #include <posenc/rope.hpp>

@@ -1,9 +1,9 @@
 // posenc tests — LongRoPE scaling, posenc/scaling/longrope.hpp
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/rope.hpp>
 #include <posenc/scaling/longrope.hpp>

@@ -1,11 +1,11 @@
 // posenc tests — static and dynamic NTK scaling, posenc/scaling/ntk.hpp
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <limits>
 #include <random>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/rope.hpp>
 #include <posenc/scaling/ntk.hpp>
@@ -131,12 +131,18 @@ TEST(ScalingDynamicNtk, InvalidParametersThrowNamingTheField) {
   const posenc::rope_config cfg{64};
   using S = posenc::dynamic_ntk_scaling;
   expect_invalid([&] { posenc::rope(cfg, S{0.9, 4096, 0, 0}); }, "factor", "0.9");
-  expect_invalid([&] { posenc::rope(cfg, S{std::numeric_limits<double>::infinity(), 4096, 0, 0}); },
-                 "factor", "inf");
+  expect_invalid(
+      [&] {
+        posenc::rope(cfg, S{std::numeric_limits<double>::infinity(), 4096, 0, 0});
+      },
+      "factor", "inf");
   expect_invalid([&] { posenc::rope(cfg, S{2.0, 0, 0, 0}); }, "original_max_position", "0");
   expect_invalid([&] { posenc::rope(cfg, S{2.0, 4096, 5000, 8192}); }, "served_length", "8192");
-  expect_invalid([&] { posenc::rope(posenc::rope_config{2}, S{2.0, 4096, 0, 0}); }, "rotary_dim",
-                 "2");
+  expect_invalid(
+      [&] {
+        posenc::rope(posenc::rope_config{2}, S{2.0, 4096, 0, 0});
+      },
+      "rotary_dim", "2");
 }
 
 }  // namespace

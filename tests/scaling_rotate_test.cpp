@@ -2,13 +2,13 @@
 // both layouts, partial rotary, every storage type, exact and hf_f32 modes, the on-the-fly path
 // (default arch and scalar reference) and the cached path.
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/rope.hpp>
 #include <posenc/rope_cache.hpp>
@@ -58,8 +58,10 @@ double bound(const scaling_rotate_row& r, std::size_t i) {
   const double u = f64 ? posenc_test::unit_roundoff(53) : posenc_test::unit_roundoff(24);
   const double coef_ulps = (r.mode == "exact" && !f64) ? 1.0 : 2.0;
   double us = 0, tiny = 0;
-  if (std::is_same<T, posenc::bfloat16_t>::value) us = posenc_test::unit_roundoff(8), tiny = std::ldexp(1.0, -133);
-  if (std::is_same<T, posenc::float16_t>::value) us = posenc_test::unit_roundoff(11), tiny = std::ldexp(1.0, -24);
+  if (std::is_same<T, posenc::bfloat16_t>::value)
+    us = posenc_test::unit_roundoff(8), tiny = std::ldexp(1.0, -133);
+  if (std::is_same<T, posenc::float16_t>::value)
+    us = posenc_test::unit_roundoff(11), tiny = std::ldexp(1.0, -24);
   const double angle = r.mode == "exact" ? 5.0 * std::ldexp(1.0, -53) * r.dscale[i] : 0.0;
   return posenc_test::stored_rotation_bound(r.scale[i], r.y[i], u, coef_ulps, us, tiny) + angle;
 }
@@ -99,9 +101,9 @@ void check_row(const scaling_rotate_row& r, const posenc::rope& rope, totals& t)
       const double b = bound<T>(r, i);
       const double err = std::fabs(got - r.y[i]);
       EXPECT_LE(err, b) << "scaling_rotate.txt:" << r.line << " (" << r.scaling << " " << r.id
-                        << " " << r.mode << " " << r.layout << " " << r.storage << " pos "
-                        << r.pos << ") " << paths[path] << " channel " << i << ": " << got
-                        << " vs " << r.y[i];
+                        << " " << r.mode << " " << r.layout << " " << r.storage << " pos " << r.pos
+                        << ") " << paths[path] << " channel " << i << ": " << got << " vs "
+                        << r.y[i];
       if (b > 0 && err / b > t.worst) {
         t.worst = err / b;
         t.where = "line " + std::to_string(r.line) + " " + r.scaling + " " + r.mode + " " +
@@ -137,9 +139,10 @@ TEST(ScalingRotate, MatchesOracleForEveryScalingLayoutStorageAndPath) {
     if (r.storage == "f16") check_row<posenc::float16_t>(r, rope, t);
   }
   EXPECT_EQ(cases.size(), 7u) << "every scaling has rotated vectors";
-  std::printf("[ stats    ] scaling_rotate.txt: %zu rows, %zu checked values (3 paths), worst "
-              "error/bound %.3f (%s)\n",
-              t.rows, t.values, t.worst, t.where.c_str());
+  std::printf(
+      "[ stats    ] scaling_rotate.txt: %zu rows, %zu checked values (3 paths), worst "
+      "error/bound %.3f (%s)\n",
+      t.rows, t.values, t.worst, t.where.c_str());
 }
 
 }  // namespace

@@ -2,12 +2,12 @@
 // plain RoPE, names, and "the hot path does not depend on the policy" (a scaled rope rotates
 // with exactly the coefficients its table gives, cached or on the fly).
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/rope.hpp>
 #include <posenc/rope_cache.hpp>
@@ -67,11 +67,14 @@ TEST(Scaling, FactorOneIsPlainRopeForEveryPolicy) {
             {"linear", posenc::rope(cfg, posenc::linear_scaling{1.0})},
             {"ntk", posenc::rope(cfg, posenc::ntk_scaling{1.0})},
             {"dynamic", posenc::rope(cfg, posenc::dynamic_ntk_scaling{1.0, 4096, 4096, 0})},
-            {"dynamic s=8 below L0", posenc::rope(cfg, posenc::dynamic_ntk_scaling{8.0, 4096, 100, 0})},
+            {"dynamic s=8 below L0",
+             posenc::rope(cfg, posenc::dynamic_ntk_scaling{8.0, 4096, 100, 0})},
             {"llama3", posenc::rope(cfg, l3)},
             {"longrope", posenc::rope(cfg, longrope(n, 1.0, 1.0))},
-            {"freq_factors", posenc::rope(cfg, posenc::freq_factors_scaling{std::vector<double>(n, 1.0)})},
-            {"yarn_llama_cpp exact", posenc::rope(posenc::rope_config{128, r, base}, yarn(1.0, posenc::yarn_variant::llama_cpp))},
+            {"freq_factors",
+             posenc::rope(cfg, posenc::freq_factors_scaling{std::vector<double>(n, 1.0)})},
+            {"yarn_llama_cpp exact", posenc::rope(posenc::rope_config{128, r, base},
+                                                  yarn(1.0, posenc::yarn_variant::llama_cpp))},
             {"yarn exact", posenc::rope(posenc::rope_config{128, r, base}, yarn(1.0))},
         };
         for (const auto& s : scaled) {
@@ -102,9 +105,9 @@ TEST(Scaling, Names) {
             "yarn_llama_cpp");
   EXPECT_EQ(posenc::rope(cfg, posenc::llama3_scaling{}).scaling_name(), "llama3");
   EXPECT_EQ(posenc::rope(cfg, longrope(32, 2.0, 8.0)).scaling_name(), "longrope");
-  EXPECT_EQ(posenc::rope(cfg, posenc::freq_factors_scaling{std::vector<double>(32, 2.0)})
-                .scaling_name(),
-            "freq_factors");
+  EXPECT_EQ(
+      posenc::rope(cfg, posenc::freq_factors_scaling{std::vector<double>(32, 2.0)}).scaling_name(),
+      "freq_factors");
 }
 
 // The scaling only changes the table: a scaled rope's cache and its on-the-fly path give the same

@@ -1,9 +1,9 @@
 // posenc tests — YaRN scaling, posenc/scaling/yarn.hpp
 // SPDX-License-Identifier: Apache-2.0
-#include <gtest/gtest.h>
-
 #include <cmath>
 #include <limits>
+
+#include <gtest/gtest.h>
 
 #include <posenc/rope.hpp>
 #include <posenc/scaling/linear.hpp>
@@ -30,9 +30,8 @@ TEST(ScalingYarn, MatchesOracle) { posenc_test::check_file("yarn"); }
 // The exact-mode correction range against the oracle's.
 TEST(ScalingYarn, CorrectionRangeMatchesOracle) {
   for (const auto& c : posenc_test::load_cases("yarn")) {
-    const auto r = posenc_test::yarn_from(c).correction_range(
-        posenc::rope_dims{static_cast<std::size_t>(c.head_dim),
-                          static_cast<std::size_t>(c.rotary_dim), c.base});
+    const auto r = posenc_test::yarn_from(c).correction_range(posenc::rope_dims{
+        static_cast<std::size_t>(c.head_dim), static_cast<std::size_t>(c.rotary_dim), c.base});
     EXPECT_LE(ulp_diff(r.low, c.extra[0]), 1u) << c.where();
     EXPECT_LE(ulp_diff(r.high, c.extra[1]), 1u) << c.where();
   }

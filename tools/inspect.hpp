@@ -194,26 +194,31 @@ inline std::string json_string(const std::string& s) {
 inline std::string xml_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
-    if (c == '&') o += "&amp;";
-    else if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '"') o += "&quot;";
-    else o += c;
+    if (c == '&')
+      o += "&amp;";
+    else if (c == '<')
+      o += "&lt;";
+    else if (c == '>')
+      o += "&gt;";
+    else if (c == '"')
+      o += "&quot;";
+    else
+      o += c;
   }
   return o;
 }
 
 /// Everything the three outputs show.
 struct report {
-  std::string source;      ///< config path or "embedded Llama-3.1-8B config"
+  std::string source;  ///< config path or "embedded Llama-3.1-8B config"
   posenc::hf_rope_spec spec;
   std::size_t seq_len = 0;
   bool served = false;
   std::vector<double> before, after;  ///< inv_freq unscaled / scaled (in the chosen precision)
   double attention_factor = 1.0;
-  std::string notes;    ///< scaling-specific summary line
-  std::string explain;  ///< optional longer explanation (table only)
-  std::string mrope;    ///< M-RoPE summary ("" for 1-D RoPE)
+  std::string notes;       ///< scaling-specific summary line
+  std::string explain;     ///< optional longer explanation (table only)
+  std::string mrope;       ///< M-RoPE summary ("" for 1-D RoPE)
   std::vector<char> axis;  ///< M-RoPE: the position axis of each pair ('t', 'h', 'w'), else empty
 };
 
@@ -235,8 +240,8 @@ inline report build_report(const options& o) {
       const posenc::mrope m = ms.make_mrope();
       for (std::size_t k = 0; k < m.pairs(); ++k) r.axis.push_back("thw"[m.axis(k)]);
       std::ostringstream mm;
-      mm << (ms.mode == posenc::mrope_mode::interleaved ? "interleaved" : "sectioned")
-         << " [" << ms.section[0] << ", " << ms.section[1] << ", " << ms.section[2]
+      mm << (ms.mode == posenc::mrope_mode::interleaved ? "interleaved" : "sectioned") << " ["
+         << ms.section[0] << ", " << ms.section[1] << ", " << ms.section[2]
          << "] pairs for t, h, w";
       if (ms.vision_head_dim)
         mm << "; vision 2-D RoPE head_dim " << ms.vision_head_dim << ", merge "
@@ -257,10 +262,11 @@ inline report build_report(const options& o) {
   if (const auto* y = std::get_if<posenc::yarn_scaling>(&r.spec.scaling)) {
     const auto rg = y->correction_range(d);
     n << "yarn: factor " << y->factor << ", original " << y->original_max_position
-      << ", correction range [" << gfmt("%.6g", rg.low) << ", " << gfmt("%.6g", rg.high)
-      << "]" << (y->truncate ? "" : ", truncate=false");
-    r.explain = "pairs k <= low keep their frequency, k >= high are divided by the factor, "
-                "linear ramp between";
+      << ", correction range [" << gfmt("%.6g", rg.low) << ", " << gfmt("%.6g", rg.high) << "]"
+      << (y->truncate ? "" : ", truncate=false");
+    r.explain =
+        "pairs k <= low keep their frequency, k >= high are divided by the factor, "
+        "linear ramp between";
     if (y->softmax_scale_multiplier() != 1.0)
       n << "; DeepSeek softmax multiplier " << gfmt("%.10g", y->softmax_scale_multiplier());
   } else if (const auto* l = std::get_if<posenc::llama3_scaling>(&r.spec.scaling)) {
@@ -269,9 +275,9 @@ inline report build_report(const options& o) {
       << " kept, > " << L / l->low_freq_factor << " divided by " << l->factor
       << ", smooth blend between";
   } else if (const auto* dn = std::get_if<posenc::dynamic_ntk_scaling>(&r.spec.scaling)) {
-    n << "dynamic NTK: factor " << dn->factor << ", L0 " << dn->original_max_position
-      << ", length " << dn->effective_length() << (o.served ? " (served, vLLM)" : " (current, HF)")
-      << ", alpha " << gfmt("%.10g", dn->alpha()) << ", base' " << gfmt("%.10g", dn->scaled_base(d));
+    n << "dynamic NTK: factor " << dn->factor << ", L0 " << dn->original_max_position << ", length "
+      << dn->effective_length() << (o.served ? " (served, vLLM)" : " (current, HF)") << ", alpha "
+      << gfmt("%.10g", dn->alpha()) << ", base' " << gfmt("%.10g", dn->scaled_base(d));
   } else if (const auto* lr = std::get_if<posenc::longrope_scaling>(&r.spec.scaling)) {
     n << "longrope: " << (lr->uses_long() ? "long" : "short") << " factors (length " << r.seq_len
       << (o.served ? ", served" : ", current") << " vs original " << lr->original_max_position
@@ -321,8 +327,9 @@ inline void print_table(const report& r, std::ostream& out) {
     std::snprintf(line, sizeof line, "%5zu  %-22.15e  %-22.15e  %-16.6g  %-16.6g  %-10.6g", k,
                   r.before[k], r.after[k], posenc::wavelength(r.before[k]),
                   posenc::wavelength(r.after[k]), r.before[k] / r.after[k]);
-    out << (r.axis.empty() ? std::string(line).substr(0, std::string(line).find_last_not_of(' ') + 1)
-                           : std::string(line) + "  " + r.axis[k])
+    out << (r.axis.empty()
+                ? std::string(line).substr(0, std::string(line).find_last_not_of(' ') + 1)
+                : std::string(line) + "  " + r.axis[k])
         << "\n";
   }
 }
@@ -337,14 +344,15 @@ inline void print_json(const report& r, std::ostream& out) {
     }
     return s + "]";
   };
-  out << "{\"config\": " << json_string(r.source) << ", \"model_type\": "
-      << json_string(r.spec.model_type) << ", \"rope_type\": " << json_string(r.spec.rope_type)
-      << ", \"scaling\": " << json_string(r.spec.scaling_name()) << ", \"head_dim\": "
-      << c.head_dim << ", \"rotary_dim\": " << c.rotary_dim << ", \"base\": " << g17(c.base)
+  out << "{\"config\": " << json_string(r.source)
+      << ", \"model_type\": " << json_string(r.spec.model_type)
+      << ", \"rope_type\": " << json_string(r.spec.rope_type)
+      << ", \"scaling\": " << json_string(r.spec.scaling_name()) << ", \"head_dim\": " << c.head_dim
+      << ", \"rotary_dim\": " << c.rotary_dim << ", \"base\": " << g17(c.base)
       << ", \"layout\": " << json_string(layout_name(c.layout)) << ", \"precision\": "
       << json_string(c.precision == posenc::rope_precision::hf_f32 ? "hf_f32" : "exact")
-      << ", \"seq_len\": " << r.seq_len << ", \"length_mode\": "
-      << json_string(r.served ? "served" : "current")
+      << ", \"seq_len\": " << r.seq_len
+      << ", \"length_mode\": " << json_string(r.served ? "served" : "current")
       << ", \"attention_factor\": " << g17(r.attention_factor)
       << ", \"inv_freq\": " << list(r.after, false)
       << ", \"inv_freq_unscaled\": " << list(r.before, false)
@@ -387,16 +395,16 @@ inline std::string render_svg(const report& r) {
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
     << "\" viewBox=\"0 0 " << W << ' ' << H << "\" font-family=\"sans-serif\">\n";
   s << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  const std::string title = "RoPE wavelength per pair: " +
-                            (r.spec.model_type.empty() ? std::string("model") : r.spec.model_type) +
-                            ", " + r.spec.rope_type + " (rotary_dim " +
-                            std::to_string(r.spec.config.rotary_dim) + ", base " +
-                            gfmt("%.6g", r.spec.config.base) + ", seq_len " +
-                            std::to_string(r.seq_len) + ")";
+  const std::string title =
+      "RoPE wavelength per pair: " +
+      (r.spec.model_type.empty() ? std::string("model") : r.spec.model_type) + ", " +
+      r.spec.rope_type + " (rotary_dim " + std::to_string(r.spec.config.rotary_dim) + ", base " +
+      gfmt("%.6g", r.spec.config.base) + ", seq_len " + std::to_string(r.seq_len) + ")";
   s << "<text x=\"" << W / 2 << "\" y=\"28\" text-anchor=\"middle\" font-size=\"16\">"
     << xml_escape(title) << "</text>\n";
   s << "<text x=\"" << W / 2 << "\" y=\"46\" text-anchor=\"middle\" font-size=\"12\" fill=\"#555\">"
-    << xml_escape("attention factor " + gfmt("%.6g", r.attention_factor) + "; " + r.notes.substr(0, 120))
+    << xml_escape("attention factor " + gfmt("%.6g", r.attention_factor) + "; " +
+                  r.notes.substr(0, 120))
     << "</text>\n";
   // grid: decades (and 2x, 5x minor lines)
   for (int d = d0; d <= d1; ++d) {
@@ -446,7 +454,8 @@ inline std::string render_svg(const report& r) {
   poly(wb, "#7f7f7f", " stroke-dasharray=\"5,3\"");
   poly(wa, "#1f77b4", "");
   const double lx = ml + 16, ly = mt + 18;
-  s << "<rect x=\"" << lx - 8 << "\" y=\"" << ly - 14 << "\" width=\"190\" height=\"44\" "
+  s << "<rect x=\"" << lx - 8 << "\" y=\"" << ly - 14
+    << "\" width=\"190\" height=\"44\" "
        "fill=\"white\" stroke=\"#999\"/>\n";
   s << "<line x1=\"" << lx << "\" y1=\"" << ly - 4 << "\" x2=\"" << lx + 30 << "\" y2=\"" << ly - 4
     << "\" stroke=\"#7f7f7f\" stroke-width=\"2\" stroke-dasharray=\"5,3\"/>\n";

@@ -19,7 +19,8 @@
 int main(int argc, char** argv) {
 #if defined(POSENC_INSPECT_HAS_ALIBI)
   // Subcommand convention: the alibi tool sees argv[0] == "alibi" and its own options after it.
-  if (argc > 1 && std::strcmp(argv[1], "alibi") == 0) return posenc_inspect_alibi(argc - 1, argv + 1);
+  if (argc > 1 && std::strcmp(argv[1], "alibi") == 0)
+    return posenc_inspect_alibi(argc - 1, argv + 1);
 #endif
   return posenc_inspect::run(argc, argv, std::cout, std::cerr);
 }

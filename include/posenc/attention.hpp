@@ -19,8 +19,8 @@
 #include "posenc/config.hpp"
 #include "posenc/contextual.hpp"
 #include "posenc/detail/error.hpp"
-#include "posenc/rotation.hpp"
 #include "posenc/kernels/rotate.hpp"  // kernels::detail::load_elem / store_elem
+#include "posenc/rotation.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
@@ -54,13 +54,13 @@ struct has_num_heads<B, std::void_t<decltype(std::declval<const B&>().num_heads(
 template <class B, class = void>
 struct has_inner_bias : std::false_type {};
 template <class B>
-struct has_inner_bias<B, std::void_t<decltype(std::declval<const B&>().inner())>>
-    : std::true_type {};
+struct has_inner_bias<B, std::void_t<decltype(std::declval<const B&>().inner())>> : std::true_type {
+};
 template <class B, class = void>
 struct has_parts : std::false_type {};
 template <class B>
-struct has_parts<B, std::void_t<decltype(B::size()),
-                                decltype(std::declval<const B&>().template part<0>())>>
+struct has_parts<
+    B, std::void_t<decltype(B::size()), decltype(std::declval<const B&>().template part<0>())>>
     : std::true_type {};
 
 template <class B, std::size_t... I>

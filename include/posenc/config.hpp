@@ -27,7 +27,8 @@
 #define POSENC_ASSERT(cond, msg) assert((cond) && (msg))
 #endif
 
-#if defined(__cpp_lib_span) || (__cplusplus >= 202002L && defined(__has_include) && __has_include(<span>))
+#if defined(__cpp_lib_span) || \
+    (__cplusplus >= 202002L && defined(__has_include) && __has_include(<span>))
 #define POSENC_HAS_SPAN 1
 #else
 #define POSENC_HAS_SPAN 0

@@ -4,11 +4,11 @@
 #ifndef POSENC_EIGEN_HPP
 #define POSENC_EIGEN_HPP
 
-#include <Eigen/Core>
-
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+
+#include <Eigen/Core>
 
 #include "posenc/detail/error.hpp"
 #include "posenc/storage.hpp"

@@ -112,7 +112,8 @@ struct hf_rope_spec {
   }
 
   /// The same spec with the length of dynamic NTK / LongRoPE set (0: reference_length()).
-  hf_rope_spec with_length(std::size_t seq_len, hf_length_mode mode = hf_length_mode::current) const {
+  hf_rope_spec with_length(std::size_t seq_len,
+                           hf_length_mode mode = hf_length_mode::current) const {
     hf_rope_spec s = *this;
     const std::size_t L = seq_len != 0 ? seq_len : reference_length();
     auto set = [&](auto& p) {
@@ -221,7 +222,8 @@ inline const hf_json* hf_find(const hf_json& obj, const char* key) {
   return &*it;
 }
 
-inline std::optional<double> hf_number(const hf_json& obj, const char* key, const std::string& parent) {
+inline std::optional<double> hf_number(const hf_json& obj, const char* key,
+                                       const std::string& parent) {
   const hf_json* v = hf_find(obj, key);
   if (!v) return std::nullopt;
   if (!v->is_number()) hf_fail(hf_path(parent, key), "= " + hf_show(*v) + " must be a number");
@@ -417,8 +419,8 @@ inline hf_rope_spec hf_read_spec(const nlohmann::json& cfg, const hf_rope_option
   if (!prf) prf = hf_number(cfg, "rotary_pct", "");
   s.partial_rotary_factor = prf ? *prf : 1.0;
   if (!(s.partial_rotary_factor > 0.0) || !(s.partial_rotary_factor <= 1.0))
-    hf_fail("partial_rotary_factor", "= " + std::to_string(s.partial_rotary_factor) +
-                                         " must be in (0, 1]");
+    hf_fail("partial_rotary_factor",
+            "= " + std::to_string(s.partial_rotary_factor) + " must be in (0, 1]");
   std::size_t rotary_dim =
       static_cast<std::size_t>(static_cast<double>(head_dim) * s.partial_rotary_factor);
   if (rotary_dim == 0)  // 0 would mean "head_dim" to rope: full rotary instead of none
@@ -467,7 +469,8 @@ inline hf_rope_spec hf_read_spec(const nlohmann::json& cfg, const hf_rope_option
     type_key = "type";
   }
   if (type.empty()) type = "default";
-  const bool has_lists = detail::hf_find(dict, "short_factor") && detail::hf_find(dict, "long_factor");
+  const bool has_lists =
+      detail::hf_find(dict, "short_factor") && detail::hf_find(dict, "long_factor");
   if (type == "su" || (type == "yarn" && has_lists)) type = "longrope";
   const rope_dims dims{s.config.head_dim, s.config.rotary_dim, s.config.base};
   const std::string need = "required by rope_type \"" + type + "\"";
@@ -527,7 +530,8 @@ inline hf_rope_spec hf_read_spec(const nlohmann::json& cfg, const hf_rope_option
     p.beta_slow = (bs && *bs != 0.0) ? *bs : 1.0;
     if (const detail::hf_json* t = detail::hf_find(dict, "truncate")) {
       if (!t->is_boolean())
-        hf_fail(detail::hf_path(dpath, "truncate"), "= " + detail::hf_show(*t) + " must be true or false");
+        hf_fail(detail::hf_path(dpath, "truncate"),
+                "= " + detail::hf_show(*t) + " must be true or false");
       p.truncate = t->get<bool>();
     }
     p.variant = opt.yarn;
@@ -610,11 +614,11 @@ inline rope rope_from_hf_config(std::string_view json_text, const hf_rope_option
  *     tokens_per_second (Qwen2.5-VL; 0 when absent: Qwen2-VL's temporal rule).
  */
 struct hf_mrope_spec {
-  hf_rope_spec text;                       ///< the 1-D parameters (frequencies, scaling)
-  bool has_mrope = false;                  ///< the config has an mrope_section
+  hf_rope_spec text;       ///< the 1-D parameters (frequencies, scaling)
+  bool has_mrope = false;  ///< the config has an mrope_section
   std::array<std::size_t, 3> section{{0, 0, 0}};
   mrope_mode mode = mrope_mode::sectioned;
-  std::size_t vision_head_dim = 0;         ///< 0 without a vision_config
+  std::size_t vision_head_dim = 0;  ///< 0 without a vision_config
   std::size_t spatial_merge_size = 2;
   std::size_t window_size = 0;
   std::size_t patch_size = 14;
@@ -768,9 +772,12 @@ inline hf_layers_spec hf_layers_spec_from_json(const nlohmann::json& top,
     rope_layers = llama4_rope_layers(*n, interval);
   }
   if (const detail::hf_json* t = detail::hf_find(cfg, "attn_temperature_tuning")) {
-    if (t->is_boolean()) out.attn_temperature_tuning = t->get<bool>();
-    else if (t->is_number()) out.attn_temperature_tuning = t->get<double>() != 0.0;
-    else hf_fail(base + "attn_temperature_tuning", "must be a boolean or a number");
+    if (t->is_boolean())
+      out.attn_temperature_tuning = t->get<bool>();
+    else if (t->is_number())
+      out.attn_temperature_tuning = t->get<double>() != 0.0;
+    else
+      hf_fail(base + "attn_temperature_tuning", "must be a boolean or a number");
   }
   if (auto v = detail::hf_number(cfg, "floor_scale", "")) out.floor_scale = *v;
   if (auto v = detail::hf_number(cfg, "attn_scale", "")) out.attn_scale = *v;

@@ -100,7 +100,8 @@ class rope {
     if (cfg_.layout != rope_layout::half_split && cfg_.layout != rope_layout::interleaved)
       detail::invalid(who, "layout", static_cast<int>(cfg_.layout), "is not a rope_layout");
     if (cfg_.precision != rope_precision::exact && cfg_.precision != rope_precision::hf_f32)
-      detail::invalid(who, "precision", static_cast<int>(cfg_.precision), "is not a rope_precision");
+      detail::invalid(who, "precision", static_cast<int>(cfg_.precision),
+                      "is not a rope_precision");
     const rope_dims d = dims();
     scaling.validate(d);
     scaling_name_ = scaling.name();

@@ -26,8 +26,8 @@ struct has_head_dim<R, std::void_t<decltype(std::declval<const R&>().head_dim())
 template <class R, class = void>
 struct has_functor : std::false_type {};
 template <class R>
-struct has_functor<R, std::void_t<decltype(std::declval<const R&>().functor())>>
-    : std::true_type {};
+struct has_functor<R, std::void_t<decltype(std::declval<const R&>().functor())>> : std::true_type {
+};
 template <class R, class = void>
 struct has_inner_rotation : std::false_type {};
 template <class R>

@@ -140,7 +140,8 @@ using coef_t = typename storage_traits<std::remove_const_t<T>>::coef_type;
 namespace detail {
 template <class T>
 constexpr bool is_16bit_storage() noexcept {
-  return storage_traits<T>::kind == storage_kind::bf16 || storage_traits<T>::kind == storage_kind::f16;
+  return storage_traits<T>::kind == storage_kind::bf16 ||
+         storage_traits<T>::kind == storage_kind::f16;
 }
 }  // namespace detail
 

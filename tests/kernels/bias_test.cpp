@@ -354,8 +354,8 @@ void ramp_2d_sweep() {
               x.set(i, orig[i]);
               ref.set(i, orig[i]);
             }
-            posenc::kernels::add_ramp_2d(Arch{}, x.data(), static_cast<std::ptrdiff_t>(ld), rows,
-                                         n, m, e0, es, sign);
+            posenc::kernels::add_ramp_2d(Arch{}, x.data(), static_cast<std::ptrdiff_t>(ld), rows, n,
+                                         m, e0, es, sign);
             posenc::kernels::add_ramp_2d_ref(ref.data(), static_cast<std::ptrdiff_t>(ld), rows, n,
                                              m, e0, es, sign);
             std::ostringstream what;

@@ -149,8 +149,8 @@ void kernel_form_sweep() {
           c.set(k, k % 7 == 3 ? C(0) : static_cast<C>(d(rng)));
           s.set(k, k % 5 == 1 ? C(0) : (k % 5 == 2 ? -C(0) : static_cast<C>(d(rng))));
         }
-        posenc::kernels::prepare<Arch, rope_layout::interleaved, C, Inverse>(
-            c.data(), s.data(), n, c2.data(), s2.data());
+        posenc::kernels::prepare<Arch, rope_layout::interleaved, C, Inverse>(c.data(), s.data(), n,
+                                                                             c2.data(), s2.data());
         for (std::size_t k = 0; k < n; ++k) {
           const C pos = s.get(k), neg = -s.get(k);
           const char* dir = Inverse ? "inverse" : "forward";

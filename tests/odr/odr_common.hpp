@@ -45,9 +45,9 @@ struct tu_buffers {
   bool interleaved;
   const posenc::rope* rope;                // that layout, built by odr_main.cpp
   const posenc::rope_cache<float>* cache;  // of `rope`, capacity kCacheCapacity
-  const float* q_in;  // kQ
-  const float* k_in;  // kK
-  float* q_apply;     // rope::apply results
+  const float* q_in;                       // kQ
+  const float* k_in;                       // kK
+  float* q_apply;                          // rope::apply results
   float* k_apply;
   float* q_cache;  // rope_cache::apply results
   float* k_cache;

@@ -79,10 +79,12 @@ results run_tu(tu_report (*fn)(const tu_buffers&), bool interleaved) {
   posenc::rope_cache<float> cache(rope, kCacheInitial);
   cache.reserve(kCacheCapacity);  // grown after construction, as an engine would
   results r;
-  const tu_buffers b{interleaved,      &rope,           &cache,
-                     in.q.data(),      in.k.data(),     r.q_apply.data(),
-                     r.k_apply.data(), r.q_cache.data(), r.k_cache.data(),
-                     in.theta.data(),  r.c.data(),       r.s.data()};
+  const tu_buffers b{interleaved,      &rope,
+                     &cache,           in.q.data(),
+                     in.k.data(),      r.q_apply.data(),
+                     r.k_apply.data(), r.q_cache.data(),
+                     r.k_cache.data(), in.theta.data(),
+                     r.c.data(),       r.s.data()};
   r.report = fn(b);
   return r;
 }

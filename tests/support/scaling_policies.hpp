@@ -9,8 +9,6 @@
 #ifndef POSENC_TESTS_SUPPORT_SCALING_POLICIES_HPP
 #define POSENC_TESTS_SUPPORT_SCALING_POLICIES_HPP
 
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -22,6 +20,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include <posenc/rope.hpp>
 #include <posenc/scaling.hpp>
@@ -183,8 +183,8 @@ void check_against_data(const scaling_case& c, const P& p, scaling_stats& st) {
   for (std::size_t k = 0; k < c.pairs(); ++k) {
     const std::uint64_t u = ulp_diff(r.inv_freq(k), c.inv_exact[k]);
     st.max_ulp_exact = std::max(st.max_ulp_exact, u);
-    EXPECT_LE(u, 2u) << c.where() << " exact inv_freq k=" << k << ": " << r.inv_freq(k)
-                     << " vs " << c.inv_exact[k];
+    EXPECT_LE(u, 2u) << c.where() << " exact inv_freq k=" << k << ": " << r.inv_freq(k) << " vs "
+                     << c.inv_exact[k];
     const float want = static_cast<float>(c.inv_f32[k]);
     const std::uint32_t uf = ulp_diff(rf.inv_freq_f32(k), want);
     st.max_ulp_f32 = std::max(st.max_ulp_f32, uf);
@@ -193,8 +193,8 @@ void check_against_data(const scaling_case& c, const P& p, scaling_stats& st) {
       if (uf != 0) ++st.hard_differing;
       EXPECT_LE(uf, 1u) << c.where() << " hf_f32 inv_freq (hard powf case) k=" << k;
     } else {
-      EXPECT_EQ(uf, 0u) << c.where() << " hf_f32 inv_freq k=" << k << ": "
-                        << rf.inv_freq_f32(k) << " vs " << want;
+      EXPECT_EQ(uf, 0u) << c.where() << " hf_f32 inv_freq k=" << k << ": " << rf.inv_freq_f32(k)
+                        << " vs " << want;
     }
     ++st.values;
   }
@@ -222,7 +222,8 @@ inline void check_file(const std::string& name) {
 }
 
 /// Bit-equality of two ropes' frequency tables (both modes) and attention factors.
-inline void expect_same_tables(const posenc::rope& a, const posenc::rope& b, const std::string& what) {
+inline void expect_same_tables(const posenc::rope& a, const posenc::rope& b,
+                               const std::string& what) {
   ASSERT_EQ(a.pairs(), b.pairs()) << what;
   for (std::size_t k = 0; k < a.pairs(); ++k) {
     EXPECT_EQ(a.inv_freq(k), b.inv_freq(k)) << what << " k=" << k;

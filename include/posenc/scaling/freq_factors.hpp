@@ -28,7 +28,7 @@ namespace posenc {
  *     posenc::rope rope({.head_dim = 128}, ff);
  */
 struct freq_factors_scaling {
-  std::vector<double> divisors;   ///< c_k > 0, r/2 entries
+  std::vector<double> divisors;         ///< c_k > 0, r/2 entries
   double attention_factor_value = 1.0;  ///< multiplies cos and sin (> 0)
 
   const char* name() const noexcept { return "freq_factors"; }

@@ -76,7 +76,8 @@ struct llama3_scaling {
         const long double sigma = (L / wl - lo) / (hi - lo);
         m = inv_s + sigma * (1.0L - inv_s);  // (1 − σ)/s + σ; s = 1 gives exactly 1
       }
-      out[k] = static_cast<double>(m == 1.0L ? t : (m == inv_s ? t / static_cast<long double>(factor) : t * m));
+      out[k] = static_cast<double>(
+          m == 1.0L ? t : (m == inv_s ? t / static_cast<long double>(factor) : t * m));
     }
   }
 

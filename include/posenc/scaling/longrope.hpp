@@ -52,7 +52,8 @@ struct longrope_scaling {
   std::vector<double> long_factor;        ///< r/2 divisors for lengths > L0
   std::size_t original_max_position = 0;  ///< L0
   double factor = 1.0;  ///< s ≥ 1 for the default attention factor (max / original length)
-  std::optional<double> explicit_attention_factor = std::nullopt;  ///< HF `attention_factor`: replaces the default
+  std::optional<double> explicit_attention_factor =
+      std::nullopt;                ///< HF `attention_factor`: replaces the default
   std::size_t current_length = 0;  ///< HF behaviour: length being processed (0: short factors)
   std::size_t served_length = 0;   ///< vLLM / llama.cpp behaviour: fixed served maximum
 

@@ -144,7 +144,8 @@ struct dynamic_ntk_scaling {
   /// base' = base · α^(r/(r−2)) (exact; hf_f32 mode may differ in the last float bits).
   double scaled_base(const rope_dims& d) const noexcept {
     const long double r = static_cast<long double>(d.rotary_dim);
-    return static_cast<double>(static_cast<long double>(d.base) * std::pow(alpha_ld(), r / (r - 2)));
+    return static_cast<double>(static_cast<long double>(d.base) *
+                               std::pow(alpha_ld(), r / (r - 2)));
   }
 
   void inv_freq(const rope_dims& d, double* out) const noexcept {

@@ -24,9 +24,8 @@ enum class yarn_variant {
 /// YaRN's magnitude rule: 1 if s ≤ 1, else 0.1·m·ln(s) + 1 (HF/vLLM `get_mscale`).
 inline double yarn_get_mscale(double scale, double m = 1.0) noexcept {
   if (!(scale > 1.0)) return 1.0;
-  return static_cast<double>(0.1L * static_cast<long double>(m) *
-                                 std::log(static_cast<long double>(scale)) +
-                             1.0L);
+  return static_cast<double>(
+      0.1L * static_cast<long double>(m) * std::log(static_cast<long double>(scale)) + 1.0L);
 }
 
 /**
@@ -79,11 +78,12 @@ struct yarn_scaling {
   std::size_t original_max_position = 0;  ///< L: the pre-training context length
   double beta_fast = 32.0;                ///< rotations bounding extrapolation (> beta_slow)
   double beta_slow = 1.0;                 ///< rotations bounding interpolation (> 0)
-  bool truncate = true;                   ///< floor/ceil the correction range (HF; ignored by llama_cpp)
+  bool truncate = true;  ///< floor/ceil the correction range (HF; ignored by llama_cpp)
   /// HF `attention_factor`: replaces the default (hf); GGUF attn_factor: multiplies it (llama_cpp).
   std::optional<double> explicit_attention_factor = std::nullopt;
-  std::optional<double> mscale = std::nullopt;            ///< DeepSeek numerator (used with mscale_all_dim only)
-  std::optional<double> mscale_all_dim = std::nullopt;    ///< DeepSeek denominator
+  std::optional<double> mscale =
+      std::nullopt;  ///< DeepSeek numerator (used with mscale_all_dim only)
+  std::optional<double> mscale_all_dim = std::nullopt;  ///< DeepSeek denominator
   yarn_variant variant = yarn_variant::hf;
 
   /// The correction range after truncation and clamping (before the low == high guard).
@@ -241,7 +241,8 @@ struct yarn_scaling {
                        std::ceil(static_cast<long double>(hi)));
   }
   static range_ld clamp_range(const rope_dims& d, long double lo, long double hi) noexcept {
-    return range_ld{std::max(lo, 0.0L), std::min(hi, static_cast<long double>(d.rotary_dim) - 1.0L)};
+    return range_ld{std::max(lo, 0.0L),
+                    std::min(hi, static_cast<long double>(d.rotary_dim) - 1.0L)};
   }
   // The ramp's divisor. HF: high += 0.001 if equal (Python double); ggml: max(0.001, high − low).
   double width_py(const range_ld& rg) const noexcept {
