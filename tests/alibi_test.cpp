@@ -25,10 +25,13 @@
 #include "support/arch_types.hpp"
 #include "support/bias_data.hpp"
 #include "support/bias_ref.hpp"
+#include "support/formats.hpp"
 #include "support/sizes.hpp"
 #include "support/tolerance.hpp"
 
 namespace {
+
+using posenc_test::same_bits;
 
 using posenc::alibi_bias;
 using posenc::alibi_config;
@@ -291,11 +294,6 @@ TEST(AlibiOracle, BlockValuesAreWithinTwoRoundingsOfExactBias) {
 }
 
 // ---- properties ------------------------------------------------------------------------------
-
-template <class T>
-bool same_bits(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
 
 template <class Arch, class T>
 void tiles_equal_whole(const alibi_bias& a, std::int64_t q0, std::int64_t k0, std::size_t R,

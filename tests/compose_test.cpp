@@ -22,9 +22,12 @@
 
 #include "support/arch_types.hpp"
 #include "support/bias_ref.hpp"
+#include "support/formats.hpp"
 #include "support/sizes.hpp"
 
 namespace {
+
+using posenc_test::same_bits;
 
 using posenc::alibi_bias;
 using posenc::causal_mask;
@@ -120,11 +123,6 @@ TEST(IdentityRotation, LeavesDataAlone) {
 template <class Arch>
 class ComposeArch : public ::testing::Test {};
 TYPED_TEST_SUITE(ComposeArch, posenc_test::arch_types, posenc_test::arch_names);
-
-template <class T>
-bool same_bits(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
 
 // Every element of the bias's tile equals T(C(x) + value<C>) (−∞ where masked): the scalar
 // definition of sum_bias, on rows long enough to use every vector path and its tail.

@@ -33,8 +33,11 @@
 #include <posenc/scaling/llama3.hpp>
 
 #include "support/arch_types.hpp"
+#include "support/formats.hpp"
 
 namespace {
+
+using posenc_test::same_bits;
 
 // ---- the oracle's operations: one IEEE operation each, rounded as written ----------------------
 template <class T>
@@ -62,10 +65,6 @@ std::uint32_t bits(float x) {
   std::uint32_t u;
   std::memcpy(&u, &x, sizeof u);
   return u;
-}
-template <class T>
-bool same_bits(T a, T b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
 // Does Arch fuse the rotation's multiply-add (the contract's "where the architecture fuses")?

@@ -25,8 +25,12 @@
 #include <posenc/storage.hpp>
 
 #include "support/arch_types.hpp"
+#include "support/formats.hpp"
 
 namespace {
+
+using posenc_test::from_double;
+using posenc_test::same_bits;
 
 using posenc::bfloat16_t;
 using posenc::float16_t;
@@ -89,22 +93,6 @@ class guarded_region {
   std::size_t pages_, len_;
   unsigned char* map_;
 };
-
-template <class T>
-T from_double(double v) {
-  if constexpr (std::is_same<T, bfloat16_t>::value) {
-    return posenc::to_bfloat16(static_cast<float>(v));
-  } else if constexpr (std::is_same<T, float16_t>::value) {
-    return posenc::to_float16(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
-
-template <class T>
-bool same_bits(const T* a, const T* b, std::size_t n) {
-  return std::memcmp(a, b, n * sizeof(T)) == 0;
-}
 
 template <class T>
 void fill_values(T* x, std::size_t n, double seed) {

@@ -22,6 +22,7 @@
 #include "posenc/rope_cache.hpp"
 
 #include "support/arch_types.hpp"
+#include "support/formats.hpp"
 #include "support/tolerance.hpp"
 
 #ifndef POSENC_TEST_DATA_DIR
@@ -29,6 +30,10 @@
 #endif
 
 namespace {
+
+using posenc_test::from_double;
+using posenc_test::same_bits;
+using posenc_test::to_double;
 
 using posenc::mrope;
 using posenc::mrope_cache;
@@ -264,29 +269,6 @@ template <class Arch>
 class MropeArch : public ::testing::Test {};
 TYPED_TEST_SUITE(MropeArch, posenc_test::arch_types, posenc_test::arch_names);
 
-template <class T>
-T from_double(double v) {
-  if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
-    return posenc::to_bfloat16(static_cast<float>(v));
-  } else if constexpr (std::is_same<T, posenc::float16_t>::value) {
-    return posenc::to_float16(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
-template <class T>
-double to_double(T v) {
-  if constexpr (std::is_same<T, posenc::bfloat16_t>::value ||
-                std::is_same<T, posenc::float16_t>::value) {
-    return static_cast<double>(posenc::to_float(v));
-  } else {
-    return static_cast<double>(v);
-  }
-}
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
-}
 template <class T>
 std::vector<T> random_heads(std::size_t n, unsigned seed) {
   std::mt19937 g(seed);

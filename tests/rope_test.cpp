@@ -17,9 +17,14 @@
 
 #include "support/arch_types.hpp"
 #include "support/data.hpp"
+#include "support/formats.hpp"
 #include "support/tolerance.hpp"
 
 namespace {
+
+using posenc_test::from_double;
+using posenc_test::same_bits;
+using posenc_test::to_double;
 
 using posenc::rope;
 using posenc::rope_config;
@@ -180,38 +185,22 @@ TYPED_TEST(RopeArch, CoefficientsEqualScalarDefinition) {
   }
 }
 
-template <class T>
-T from_double(double v) {
-  if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
-    return posenc::to_bfloat16(static_cast<float>(v));
-  } else if constexpr (std::is_same<T, posenc::float16_t>::value) {
-    return posenc::to_float16(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
-template <class T>
-double to_double(T v) {
-  if constexpr (std::is_same<T, posenc::bfloat16_t>::value ||
-                std::is_same<T, posenc::float16_t>::value) {
-    return static_cast<double>(posenc::to_float(v));
-  } else {
-    return static_cast<double>(v);
-  }
-}
-
 // Bound for one element of the oracle's rotate cases (see tests/support/tolerance.hpp): the
 // coefficients are within 1 ulp (float) / 2 ulp (double) of the oracle's correctly rounded
 // ones; 16-bit outputs add one rounding to the storage format.
 double rotate_bound(const std::string& storage, double scale, double y_ref) {
+  using posenc_test::storage_fmt;
   using posenc_test::unit_roundoff;
   if (storage == "f32") return posenc_test::rotation_bound(scale, unit_roundoff(24), 1);
   if (storage == "f64") return posenc_test::rotation_bound(scale, unit_roundoff(53), 2);
+  const auto stored = [&](int p, double tiny) {
+    return posenc_test::stored_rotation_bound(scale, y_ref, unit_roundoff(24), 1, unit_roundoff(p),
+                                              tiny);
+  };
   if (storage == "bf16")
-    return posenc_test::stored_rotation_bound(scale, y_ref, unit_roundoff(24), 1, unit_roundoff(8),
-                                              std::ldexp(1.0, -133));
-  return posenc_test::stored_rotation_bound(scale, y_ref, unit_roundoff(24), 1, unit_roundoff(11),
-                                            std::ldexp(1.0, -24));
+    return stored(storage_fmt<posenc::bfloat16_t>::precision,
+                  storage_fmt<posenc::bfloat16_t>::tiny);
+  return stored(storage_fmt<posenc::float16_t>::precision, storage_fmt<posenc::float16_t>::tiny);
 }
 
 template <class Arch, class T>
@@ -287,11 +276,6 @@ std::vector<T> random_buffer(std::size_t n, std::uint32_t seed, double lo = -2, 
   std::vector<T> v(n);
   for (auto& x : v) x = from_double<T>(dist(gen));
   return v;
-}
-
-template <class T>
-bool same_bits(const std::vector<T>& a, const std::vector<T>& b) {
-  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(T)) == 0;
 }
 
 template <class Arch, class T>

@@ -15,6 +15,7 @@
 #include <posenc/scaling.hpp>
 #include <posenc/storage.hpp>
 
+#include "support/formats.hpp"
 #include "support/scaling_data.hpp"
 #include "support/scaling_policies.hpp"
 #include "support/tolerance.hpp"
@@ -58,10 +59,10 @@ double bound(const scaling_rotate_row& r, std::size_t i) {
   const double u = f64 ? posenc_test::unit_roundoff(53) : posenc_test::unit_roundoff(24);
   const double coef_ulps = (r.mode == "exact" && !f64) ? 1.0 : 2.0;
   double us = 0, tiny = 0;
-  if (std::is_same<T, posenc::bfloat16_t>::value)
-    us = posenc_test::unit_roundoff(8), tiny = std::ldexp(1.0, -133);
-  if (std::is_same<T, posenc::float16_t>::value)
-    us = posenc_test::unit_roundoff(11), tiny = std::ldexp(1.0, -24);
+  if (posenc_test::storage_fmt<T>::is16) {
+    us = posenc_test::unit_roundoff(posenc_test::storage_fmt<T>::precision);
+    tiny = posenc_test::storage_fmt<T>::tiny;
+  }
   const double angle = r.mode == "exact" ? 5.0 * std::ldexp(1.0, -53) * r.dscale[i] : 0.0;
   return posenc_test::stored_rotation_bound(r.scale[i], r.y[i], u, coef_ulps, us, tiny) + angle;
 }

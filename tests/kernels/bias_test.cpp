@@ -34,9 +34,12 @@
 
 #include "support/arch_types.hpp"
 #include "support/bias_ref.hpp"
+#include "support/formats.hpp"
 #include "support/sizes.hpp"
 
 namespace {
+
+using posenc_test::same_bits;
 
 using posenc::kernels::ramp_sign;
 using posenc_test::guarded_buffer;
@@ -167,11 +170,6 @@ std::vector<std::size_t> sizes_for() {
   const std::size_t n = posenc::lane_count<coef<T>, Arch>();
   // 16-bit kernels step by 2N elements and by blocks of 32.
   return posenc_test::lane_sweep({n, 2 * n, 32});
-}
-
-template <class T>
-bool same_bits(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
 template <class T>

@@ -25,20 +25,18 @@
 #include <posenc/kernels/rotate.hpp>
 
 #include "support/arch_types.hpp"
+#include "support/formats.hpp"
 #include "support/sizes.hpp"
 
 namespace {
+
+using posenc_test::same_bits;
 
 using posenc::rope_layout;
 using posenc_test::guarded_buffer;
 
 template <class T>
 using coef = posenc::coef_t<T>;
-
-template <class T>
-bool same_bits(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
 
 /// A finite value of T from a float in [-4, 4) (16-bit: rounded by the library's conversion,
 /// which tests/storage_test.cpp checks exhaustively).

@@ -35,48 +35,20 @@
 #include <posenc/kernels/rotate.hpp>
 
 #include "support/arch_types.hpp"
+#include "support/formats.hpp"
 #include "support/sizes.hpp"
 #include "support/tolerance.hpp"
 
 namespace {
 
+using posenc_test::same_bits;
+
 using posenc::rope_layout;
 using posenc_test::guarded_buffer;
 
-// ---- storage formats, described independently of include/ -------------------------------------
-
+// Storage formats: posenc_test::storage_fmt (support/formats.hpp, from the IEEE definitions).
 template <class T>
-struct fmt;
-template <>
-struct fmt<float> {
-  static constexpr const char* name = "float";
-  static constexpr bool is16 = false;
-  static constexpr int precision = 24;  // significand bits
-};
-template <>
-struct fmt<double> {
-  static constexpr const char* name = "double";
-  static constexpr bool is16 = false;
-  static constexpr int precision = 53;
-};
-template <>
-struct fmt<posenc::bfloat16_t> {
-  static constexpr const char* name = "bf16";
-  static constexpr bool is16 = true;
-  static constexpr int precision = 8;
-  static constexpr int exp_bits = 8;
-  static constexpr int mant_bits = 7;
-  static constexpr double tiny = 0x1p-133;  // subnormal spacing
-};
-template <>
-struct fmt<posenc::float16_t> {
-  static constexpr const char* name = "f16";
-  static constexpr bool is16 = true;
-  static constexpr int precision = 11;
-  static constexpr int exp_bits = 5;
-  static constexpr int mant_bits = 10;
-  static constexpr double tiny = 0x1p-24;
-};
+using fmt = posenc_test::storage_fmt<T>;
 
 template <class T>
 using coef = posenc::coef_t<T>;
@@ -109,11 +81,6 @@ long double value_of(const T& v) {
   } else {
     return static_cast<long double>(v);
   }
-}
-
-template <class T>
-bool same_bits(const T& x, const T& y) {
-  return std::memcmp(&x, &y, sizeof(T)) == 0;
 }
 
 template <class T>

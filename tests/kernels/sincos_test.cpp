@@ -30,10 +30,13 @@
 #include <posenc/kernels/sincos.hpp>
 
 #include "support/arch_types.hpp"
+#include "support/formats.hpp"
 #include "support/sizes.hpp"
 #include "support/tolerance.hpp"
 
 namespace {
+
+using posenc_test::same_bits;
 
 using posenc_test::guarded_buffer;
 using posenc_test::ulp_of;
@@ -43,11 +46,6 @@ const long double kPi = std::acos(-1.0L);
 template <class C>
 const char* cname() {
   return std::is_same<C, float>::value ? "float" : "double";
-}
-
-template <class C>
-bool same_bits(C x, C y) {
-  return std::memcmp(&x, &y, sizeof(C)) == 0;
 }
 
 std::string hex(long double v) {

@@ -26,6 +26,7 @@
 #include <posenc/posenc.hpp>
 
 #include "odr/odr_common.hpp"
+#include "support/formats.hpp"
 #include "support/tolerance.hpp"
 
 #ifndef POSENC_ODR_AVX2_FLAGS
@@ -112,7 +113,7 @@ bool cpu_runs_avx2_fma() {
 #endif
 }
 
-bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+using posenc_test::same_bits;
 
 /**
  * Element-wise comparison of two results of the same rotation.

@@ -2,11 +2,13 @@
 // compiled for (xsimd::supported_architectures: 13 on an AVX-512 machine with -march=native,
 // sse2 alone in a baseline build), posenc::avx512bf16 when compiled with -mavx512bf16, plus
 // posenc::scalar_arch (on AArch64: neon64 and scalar). With POSENC_TEST_WIDEST_ARCH_ONLY
-// (CMake: -DPOSENC_TEST_ARCHS=widest) only the widest of them plus scalar.
+// (CMake: -DPOSENC_TEST_ARCHS=widest) only the widest of them plus scalar; with
+// POSENC_TEST_EDGE_ARCHS_ONLY (-DPOSENC_TEST_ARCHS=edges) the widest, SSE2 and scalar.
 #ifndef POSENC_TEST_ARCH_TYPES_HPP
 #define POSENC_TEST_ARCH_TYPES_HPP
 
 #include <string>
+#include <type_traits>
 
 #include <gtest/gtest.h>
 
@@ -24,6 +26,22 @@ struct to_gtest_types;
 // -march=native: 13 architectures, ASan, 10-25 min per TU).
 using arch_types = ::testing::Types<posenc::default_arch, posenc::scalar_arch>;
 using simd_arch_types = ::testing::Types<posenc::default_arch>;
+#elif POSENC_TEST_EDGE_ARCHS_ONLY && XSIMD_WITH_SSE2 && !XSIMD_WITH_NEON64
+// -DPOSENC_TEST_ARCHS=edges: the widest architecture, x86's baseline SSE2 (no FMA: the
+// separately rounded fallback paths) and scalar. One sanitized build then covers both ends of
+// the x86 range (CI's sanitize section).
+template <class Widest, bool = std::is_same<Widest, xsimd::sse2>::value>
+struct edge_types {
+  using type = ::testing::Types<Widest, xsimd::sse2, posenc::scalar_arch>;
+  using simd = ::testing::Types<Widest, xsimd::sse2>;
+};
+template <class Widest>
+struct edge_types<Widest, true> {
+  using type = ::testing::Types<xsimd::sse2, posenc::scalar_arch>;
+  using simd = ::testing::Types<xsimd::sse2>;
+};
+using arch_types = typename edge_types<posenc::default_arch>::type;
+using simd_arch_types = typename edge_types<posenc::default_arch>::simd;
 #elif XSIMD_WITH_NEON64
 // AArch64: neon64 and scalar. (xsimd's 32-bit neon tag, also compiled there, has no double
 // registers, which the kernels need: the library's kernels run on neon64, default_arch.)
