@@ -130,7 +130,8 @@ TEST(AlibiOracle, SlopesForEveryHeadCountAndMaxBias) {
 }
 
 TEST(AlibiOracle, ReferenceListsFor12And6Heads) {
-  // spec-bias §2.1 examples, written out (powers of two are exact).
+  // ofirpress/attention_with_linear_biases `get_slopes(12)` and `get_slopes(6)`, written out
+  // (powers of two are exact).
   alibi_bias a12({12});
   const double want12[] = {0.5,
                            0.25,
@@ -494,7 +495,8 @@ TEST(AlibiProperties, SixteenBitLogitsKeepLocalResolutionInTheRelativeForm) {
   // At query position 10^6, the relative bias of the 8 nearest keys is −m·Δ, small and exact in
   // bf16 for m = 1/2; the row-invariant +m·k form is ≈ 5·10^5 there, where bf16's spacing is
   // 2048: every one of those keys gets the same logit and the local ordering is lost
-  // (spec-bias §2.2, trap 1c) — why relative is the default.
+  // (the BLOOM/HF `build_alibi_tensor` row-invariant form in a 16-bit dtype) — why relative is
+  // the default.
   alibi_bias rel({8});  // head 0: m = 1/2
   alibi_config ck{8};
   ck.form = alibi_form::key_offset;

@@ -67,7 +67,8 @@ TEST(NtkAlibiProperties, VariantsAgreeForPowerOfTwoHeadsAndDifferOtherwise) {
   double maxrel = 0;
   for (std::size_t h = 0; h < 12; ++h)
     maxrel = std::max(maxrel, std::fabs(code.slope(h) / formula.slope(h) - 1.0));
-  EXPECT_GT(maxrel, 1.0) << "spec-bias §3: relative differences up to ~5 at H = 12";
+  EXPECT_GT(maxrel, 1.0)
+      << "keezen/ntk_alibi's two definitions: relative differences up to ~5 at H = 12";
 }
 
 TEST(NtkAlibiProperties, CodeVariantAtFactorOneIsStandardAlibiForEveryHeadCount) {

@@ -37,7 +37,8 @@ TEST(ScalingYarn, CorrectionRangeMatchesOracle) {
   }
 }
 
-// spec-rope.md §2.5 and §4.4 numbers.
+// Numbers worked out from HF transformers modeling_rope_utils.py `_compute_yarn_parameters` and
+// ggml ops.cpp `ggml_rope_yarn_corr_dims` (the YaRN paper's defaults: beta_fast 32, beta_slow 1).
 TEST(ScalingYarn, SpecNumbers) {
   using D = posenc::rope_dims;
   auto range = [](const yarn_scaling& y, D d) { return y.correction_range(d); };

@@ -35,7 +35,7 @@ void check_float_slopes(const char* who, const char* field, double value, const 
 }  // namespace detail
 
 /**
- * The two published definitions of NTK-ALiBi slopes (keezen/ntk_alibi; spec-bias §3). With
+ * The two published definitions of NTK-ALiBi slopes (keezen/ntk_alibi: its readme's patched BLOOM `build_alibi_tensor` and its formula). With
  * 1-based head h, factor a, max_bias B (8 in the source) and c = 2^floor(log2 H):
  *
  * - code (default): the readme's modified BLOOM `build_alibi_tensor`:
@@ -47,8 +47,9 @@ void check_float_slopes(const char* who, const char* field, double value, const 
  *
  * For power-of-two H the two are identical. They differ a lot for other H (relative
  * differences up to ~5 at H = 12 or 40): the formula starts from the paper *text*'s geometric
- * slopes, which no shipped ALiBi model was trained with (spec-bias §2.1), so even a = 1 changes
- * every slope of a 12- or 40-head model. The code variant is the default because at a = 1 it
+ * slopes, which no shipped ALiBi model was trained with (ofirpress `get_slopes` interleaves
+ * two power-of-two series for other H), so even a = 1 changes every slope of a 12- or 40-head
+ * model. The code variant is the default because at a = 1 it
  * is exactly the standard ALiBi slopes for every H — the slopes the checkpoint was trained with
  * — and it is what the published experiments ran.
  *

@@ -113,7 +113,9 @@ void make_fairseq_positions(const unsigned char* is_token, std::size_t n, std::i
  *
  * Formula: ω_i = base^(−e_i) (sinusoidal_frequencies), channels per sinusoidal_layout:
  *     sin(p·ω_i), cos(p·ω_i); zero for the padding position (and t2t's odd pad channel).
- * Reference: Vaswani et al., "Attention Is All You Need", §3.5; spec-bias §1.
+ * Reference: Vaswani et al., "Attention Is All You Need", §3.5; fairseq
+ * `SinusoidalPositionalEmbedding.get_embedding` (modules/sinusoidal_positional_embedding.py) and
+ * tensor2tensor `get_timing_signal_1d` for the concatenated conventions.
  *
  * Numerics: ω_i is computed in long double and rounded once to double; the angle is p·ω_i in
  * double (one rounding; p exact below 2^53); cos/sin use posenc's double-reduced kernel

@@ -9,8 +9,8 @@ Writes tests/data/bias_alibi_slopes.txt, bias_ntk_alibi_slopes.txt, bias_sinusoi
 bias_alibi_blocks.txt and bias_attention.txt. Deterministic (fixed seeds, no timestamps).
 Needs Python 3 with mpmath and numpy; the C++ tests only read the text files.
 
-Everything is derived from the published definitions (spec-bias.md §1-§3), never from the
-library sources:
+Everything is derived from the published definitions (Vaswani §3.5 with fairseq and
+tensor2tensor; ALiBi's reference code; keezen/ntk_alibi), never from the library sources:
 
   ALiBi slopes      the reference `get_slopes` recursion (ofirpress/attention_with_linear_biases)
                     and MPT / llm-foundry `gen_slopes` (max_bias B), both run on exact rational
@@ -18,7 +18,7 @@ library sources:
   NTK-ALiBi         the keezen/ntk_alibi readme: its pseudo-code (the "code" variant, emulated
                     step by step in mpmath) and its formula 1/(2^(8h/H)·a^((h−1)/(H−1)))
                     (generalised 8 -> B); inner interpolation m/a
-  sinusoidal APE    Vaswani §3.5 in the three conventions of spec-bias §1.1 (interleaved 2i/d;
+  sinusoidal APE    Vaswani §3.5 in the three conventions of fairseq / tensor2tensor / HF (interleaved 2i/d;
                     t2t/fairseq concat i/max(d/2−1,1) with a zero pad column for odd d; Marian
                     concat 2i/d with ceil(d/2) sin columns)
   ALiBi blocks      the float/double arithmetic contract of posenc's bias (stated in the data

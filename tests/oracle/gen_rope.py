@@ -9,8 +9,9 @@ Writes tests/data/rope_inv_freq.txt, rope_cos_sin.txt and rope_rotate.txt. The o
 deterministic (fixed seeds, no timestamps). Needs Python 3 with mpmath and numpy; the C++
 tests only read the text files, so CI does not need Python.
 
-Everything is derived from the RoPE formulas (spec-rope.md §1, §2.2, §2.8), never from the
-library sources:
+Everything is derived from the RoPE formulas (RoFormer; HF transformers
+modeling_rope_utils.py `_compute_default_rope_parameters` and modeling_llama.py
+`LlamaRotaryEmbedding.forward` for the float32 mode), never from the library sources:
 
   exact mode
     inv_freq_exact[k] = RN64(base^(-2k/d))                 d = rotary_dim, k < d/2

@@ -11,8 +11,9 @@ parameters, the attention factor and every scaled inverse frequency, in two mode
 scaling_rotate.txt (head vectors rotated under those scalings). Deterministic (fixed seeds, no
 timestamps). Needs Python 3 with mpmath and numpy; the C++ tests only read the text files.
 
-Everything is written from the formulas of spec-rope.md §2.3-§2.7, §3.4, §4.2-§4.4, §6 and the
-HF transformers arithmetic described there, never from include/posenc:
+Everything is written from the scalings' formulas as HF transformers modeling_rope_utils.py
+(`_compute_{linear_scaling,dynamic_ntk,yarn,longrope,llama3}_parameters`), vLLM
+`dynamic_ntk_scaling_rope.py` and ggml ops.cpp (`rope_yarn`) compute them, never from include/posenc:
 
   exact mode    every value is the exact-math value (mpmath, 256 and 512 bits, both must agree)
                 rounded once: RN64 for inverse frequencies and attention factors.

@@ -1,7 +1,7 @@
 // posenc tests — first-principles long-double RoPE oracle
 // SPDX-License-Identifier: Apache-2.0
 //
-// Written from the RoPE formulas (RoFormer; spec-rope.md §1), independent of include/posenc:
+// Written from the RoPE formulas (RoFormer, Su et al. 2021, §3.4), independent of include/posenc:
 //   inv_freq[k] = base^(-2k/d),  angle = pos * inv_freq[k],  d = rotary_dim, k < d/2
 //   (x_a, x_b) -> (x_a cos - x_b sin, x_a sin + x_b cos)
 //   half_split pairs (k, k + d/2); interleaved pairs (2k, 2k+1); channels >= d pass through.
