@@ -21,18 +21,12 @@ namespace {
 
 constexpr std::size_t kHeads = 8, kDim = 64;
 
-posenc_bench::vector<float> make_data(std::size_t n, std::uint32_t salt) {
-  posenc_bench::vector<float> v(n);
-  for (std::size_t i = 0; i < n; ++i) v[i] = posenc_bench::pattern(i + salt);
-  return v;
-}
-
 template <class Rotation, class Bias>
 void bm_attention(benchmark::State& st, std::size_t tq, std::size_t tk, const Rotation* rot,
                   const Bias* bias) {
-  const posenc_bench::vector<float> q = make_data(tq * kHeads * kDim, 1),
-                                    k = make_data(tk * kHeads * kDim, 2),
-                                    v = make_data(tk * kHeads * kDim, 3);
+  const posenc_bench::vector<float> q = posenc_bench::make_data<float>(tq * kHeads * kDim, 1),
+                                    k = posenc_bench::make_data<float>(tk * kHeads * kDim, 2),
+                                    v = posenc_bench::make_data<float>(tk * kHeads * kDim, 3);
   posenc_bench::vector<float> out(tq * kHeads * kDim);
   for (auto _ : st) {
     posenc::reference_attention(posenc::make_head_view(q.data(), tq, kHeads, kDim),

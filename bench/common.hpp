@@ -6,12 +6,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <type_traits>
 #include <vector>
 
 #include <benchmark/benchmark.h>
 
 #include "posenc/config.hpp"
 #include "posenc/detail/aligned.hpp"
+#include "posenc/storage.hpp"
 
 #if POSENC_HAS_XSIMD
 #include <xsimd/xsimd.hpp>
@@ -33,6 +36,28 @@ using vector = posenc::detail::aligned_vector<T>;
 inline float pattern(std::size_t i) {
   return static_cast<float>((i * 2654435761u) % 1000u) / 500.0f - 1.0f;
 }
+
+/// n elements of storage type T (float, double, bfloat16_t, float16_t) holding pattern(i + salt),
+/// converted by the library's conversion, in a cache-line-aligned buffer.
+template <class T>
+vector<T> make_data(std::size_t n, std::size_t salt = 0) {
+  vector<T> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const float f = pattern(i + salt);
+    if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
+      v[i] = posenc::to_bfloat16(f);
+    } else if constexpr (std::is_same<T, posenc::float16_t>::value) {
+      v[i] = posenc::to_float16(f);
+    } else {
+      v[i] = static_cast<T>(f);
+    }
+  }
+  return v;
+}
+
+/// CI's smoke run (`POSENC_BENCH_SMOKE` set, see .ci/run): benchmarks then skip their own
+/// MinTime(...) (which would override --benchmark_min_time) and their largest shapes.
+inline bool smoke() { return std::getenv("POSENC_BENCH_SMOKE") != nullptr; }
 
 /// bytes/s and items/s of a benchmark that processed `bytes` and `elems` per iteration.
 inline void finish(benchmark::State& st, std::size_t bytes, std::size_t elems) {

@@ -143,7 +143,7 @@ void bm_floor(benchmark::State& st, bool dense) {
 }
 
 const int registered = [] {
-  const bool smoke = std::getenv("POSENC_BENCH_SMOKE") != nullptr;
+  const bool smoke = posenc_bench::smoke();
   const std::vector<long> sizes =
       smoke ? std::vector<long>{512} : std::vector<long>{512, 2048, 8192};
   for (const bool dense : {true, false}) {

@@ -26,20 +26,6 @@ namespace {
 
 constexpr std::size_t kHeads = 32, kDim = 128;
 
-template <class T>
-posenc_bench::vector<T> make_data(std::size_t n) {
-  posenc_bench::vector<T> v(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const float f = posenc_bench::pattern(i);
-    if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
-      v[i] = posenc::to_bfloat16(f);
-    } else {
-      v[i] = static_cast<T>(f);
-    }
-  }
-  return v;
-}
-
 posenc::rope base_rope() {
   posenc::rope_config c;
   c.head_dim = kDim;
@@ -76,7 +62,7 @@ template <class T>
 void bm_rope(benchmark::State& st) {
   const std::size_t n = static_cast<std::size_t>(st.range(0));
   const posenc::rope_cache<float> cache(base_rope(), 8192);
-  auto x = make_data<T>(n * kHeads * kDim);
+  auto x = posenc_bench::make_data<T>(n * kHeads * kDim);
   const auto pos = positions_1d(n);
   for (auto _ : st) {
     cache.apply(posenc::make_head_view(x.data(), n, kHeads, kDim), pos.data());
@@ -93,7 +79,7 @@ void bm_mrope(benchmark::State& st, bool image, posenc::mrope_mode mode) {
                                              : std::array<std::size_t, 3>{24, 20, 20};
   const posenc::mrope m(base_rope(), sec, mode);
   const posenc::mrope_cache<float> cache(m, 8192);
-  auto x = make_data<T>(n * kHeads * kDim);
+  auto x = posenc_bench::make_data<T>(n * kHeads * kDim);
   const auto pos = positions_3d(n, image);
   const auto pp = posenc::make_mrope_positions(pos.data());
   for (auto _ : st) {
@@ -114,7 +100,7 @@ void bm_paired(benchmark::State& st, bool image, posenc::mrope_mode mode) {
   const posenc::rope r = base_rope();
   const posenc::rope_cache<float> rc(r, 8192);
   const posenc::mrope_cache<float> mc(posenc::mrope(r, sec, mode), 8192);
-  auto x = make_data<T>(n * kHeads * kDim);
+  auto x = posenc_bench::make_data<T>(n * kHeads * kDim);
   auto y = x;
   const auto pos = positions_1d(n);
   const auto pos3 = positions_3d(n, image);

@@ -36,11 +36,7 @@ using posenc_bench::scale_in_place;
 constexpr std::size_t kTokens = 4096, kHeads = 32, kDim = 128;
 constexpr std::size_t kElems = kTokens * kHeads * kDim;
 
-posenc_bench::vector<float> make_data() {
-  posenc_bench::vector<float> v(kElems);
-  for (std::size_t i = 0; i < kElems; ++i) v[i] = posenc_bench::pattern(i);
-  return v;
-}
+posenc_bench::vector<float> make_data() { return posenc_bench::make_data<float>(kElems); }
 
 void finish(benchmark::State& st) { posenc_bench::finish(st, kElems * sizeof(float), kElems); }
 
@@ -140,7 +136,7 @@ std::vector<double> ones(double v) { return std::vector<double>(kDim / 2, v); }
 
 const int registered = [] {
   const std::string shape = "/4096x32x128/f32";
-  const bool smoke = std::getenv("POSENC_BENCH_SMOKE") != nullptr;
+  const bool smoke = posenc_bench::smoke();
   auto tune = [smoke](benchmark::internal::Benchmark* b) {
     b->Unit(benchmark::kMillisecond);
     if (!smoke) b->MinTime(0.3);  // CI smoke (POSENC_BENCH_SMOKE): as short as asked

@@ -43,20 +43,6 @@ struct shape {
 };
 const shape kShapes[] = {{64, 512}, {512, 1024}, {4096, 1024}, {4096, 1024, 256}};
 
-template <class T>
-posenc_bench::vector<T> make_data(std::size_t n) {
-  posenc_bench::vector<T> v(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const float f = posenc_bench::pattern(i);
-    if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
-      v[i] = posenc::to_bfloat16(f);
-    } else {
-      v[i] = static_cast<T>(f);
-    }
-  }
-  return v;
-}
-
 std::vector<std::int64_t> positions(const shape& s) {
   std::vector<std::int64_t> p(s.tokens);
   for (std::size_t t = 0; t < s.tokens; ++t)
@@ -67,8 +53,8 @@ std::vector<std::int64_t> positions(const shape& s) {
 // x += y with y a second, read-only stream of floats as large as the table rows read (the limit
 // of any "add a row from somewhere else" pass, e.g. an embedding-table lookup).
 void bm_add_limit(benchmark::State& st, shape s) {
-  posenc_bench::vector<float> x = make_data<float>(s.elems());
-  const posenc_bench::vector<float> y = make_data<float>(s.positions() * s.dim);
+  posenc_bench::vector<float> x = posenc_bench::make_data<float>(s.elems());
+  const posenc_bench::vector<float> y = posenc_bench::make_data<float>(s.positions() * s.dim);
   const std::vector<std::int64_t> pos = positions(s);
   for (auto _ : st) {
     for (std::size_t t = 0; t < s.tokens; ++t) {
@@ -90,7 +76,8 @@ void bm_add_limit(benchmark::State& st, shape s) {
 }
 
 void bm_limit(benchmark::State& st, shape s, std::size_t elem_bytes) {
-  posenc_bench::vector<float> x = make_data<float>(s.elems() * elem_bytes / sizeof(float));
+  posenc_bench::vector<float> x =
+      posenc_bench::make_data<float>(s.elems() * elem_bytes / sizeof(float));
   float a = 1.0f;
   for (auto _ : st) {
     scale_in_place(x.data(), x.size(), a);
@@ -106,7 +93,7 @@ template <class Arch, class T>
 void bm_ape(benchmark::State& st, shape s, op o) {
   const posenc::sinusoidal_embedding pe(posenc::sinusoidal_t2t(s.dim));
   const posenc::sinusoidal_table<T> table(pe, o == op::add_table ? s.positions() : 0, Arch{});
-  posenc_bench::vector<T> x = make_data<T>(s.elems());
+  posenc_bench::vector<T> x = posenc_bench::make_data<T>(s.elems());
   const std::vector<std::int64_t> pos = positions(s);
   const auto view = posenc::make_embed_view(x.data(), s.tokens, s.dim);
   for (auto _ : st) {
