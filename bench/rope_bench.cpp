@@ -225,6 +225,14 @@ void register_type() {
       tune(benchmark::RegisterBenchmark(("scalar_cached/" + suffix).c_str(),
                                         bm_rope<posenc::scalar_arch, T>, s, layout,
                                         source::cached));
+#if POSENC_WITH_AVX2F16C
+      // binary16 on the same core without F16C (xsimd's AVX2 tag: integer conversion), beside
+      // rope_cached on posenc::avx2f16c (hardware conversion).
+      if (std::is_same<T, posenc::float16_t>::value)
+        tune(benchmark::RegisterBenchmark(("avx2_intconv_cached/" + suffix).c_str(),
+                                          bm_rope<xsimd::fma3<xsimd::avx2>, T>, s, layout,
+                                          source::cached));
+#endif
     }
   }
 }

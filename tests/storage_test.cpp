@@ -654,8 +654,8 @@ TYPED_TEST(SimdStorage, Float16SubnormalPathsIgnoreFtzDaz) {
 }
 #endif  // POSENC_TEST_HAS_MXCSR
 
-// ---- binary16 by hardware conversion (simd::f16_load / f16_store, AVX-512) ----
-#if XSIMD_WITH_AVX512F
+// ---- binary16 by hardware conversion (simd::f16_load / f16_store: AVX-512, avx2f16c) ----
+#if XSIMD_WITH_AVX512F || POSENC_WITH_AVX2F16C
 /// Every binary16 pattern through f16_load and `xs` through f16_store, against the scalar
 /// conversions bit for bit (NaN payloads included); the count of mismatches.
 template <class A>
@@ -701,30 +701,55 @@ std::vector<float> hw_f16_test_floats() {
   return xs;
 }
 
+/// Calls f(A{}) for each architecture this TU compiled with hardware binary16 conversion,
+/// after asserting the CPU runs it.
+template <class F>
+void for_each_hw_f16_arch(F&& f) {
+#if XSIMD_WITH_AVX512F
+  {
+    POSENC_ASSERT_ARCH_RUNS(xsimd::avx512f);
+    f(xsimd::avx512f{});
+  }
+#endif
+#if POSENC_WITH_AVX2F16C
+  {
+    POSENC_ASSERT_ARCH_RUNS(posenc::avx2f16c);
+    f(posenc::avx2f16c{});
+  }
+#endif
+}
+
 TEST(HardwareFloat16, LoadAndStoreEqualScalar) {
-  POSENC_ASSERT_ARCH_RUNS(xsimd::avx512f);
   const std::vector<float> xs = hw_f16_test_floats();
-  EXPECT_EQ(check_hw_f16<xsimd::avx512f>(xs), 0u);
-  EXPECT_EQ(check_hw_f16<posenc::default_arch>(xs), 0u);
+  std::size_t archs = 0;
+  for_each_hw_f16_arch([&](auto a) {
+    EXPECT_EQ(check_hw_f16<decltype(a)>(xs), 0u) << decltype(a)::name();
+    ++archs;
+  });
+  EXPECT_GT(archs, 0u);
+  if constexpr (posenc::simd::hw_f16<posenc::default_arch>()) {
+    EXPECT_EQ(check_hw_f16<posenc::default_arch>(xs), 0u);
+  }
 }
 
 #if POSENC_TEST_HAS_MXCSR
 TEST(HardwareFloat16, LoadAndStoreIgnoreFtzDaz) {
-  POSENC_ASSERT_ARCH_RUNS(xsimd::avx512f);
   const std::vector<float> xs = hw_f16_test_floats();
-  const volatile float denormal = 1e-40f;
-  float flushed;
-  std::size_t bad;
-  {
-    ftz_daz_scope mode;
-    flushed = flushed_product(&denormal);
-    bad = check_hw_f16<xsimd::avx512f>(xs);
-  }
-  ASSERT_EQ(flushed, 0.0f) << "FTZ|DAZ did not take effect";
-  EXPECT_EQ(bad, 0u);
+  for_each_hw_f16_arch([&](auto a) {
+    const volatile float denormal = 1e-40f;
+    float flushed;
+    std::size_t bad;
+    {
+      ftz_daz_scope mode;
+      flushed = flushed_product(&denormal);
+      bad = check_hw_f16<decltype(a)>(xs);
+    }
+    ASSERT_EQ(flushed, 0.0f) << "FTZ|DAZ did not take effect";
+    EXPECT_EQ(bad, 0u) << decltype(a)::name();
+  });
 }
 #endif  // POSENC_TEST_HAS_MXCSR
-#endif  // XSIMD_WITH_AVX512F
+#endif  // XSIMD_WITH_AVX512F || POSENC_WITH_AVX2F16C
 
 #endif  // POSENC_HAS_XSIMD
 

@@ -1,6 +1,7 @@
 // posenc tests — the architectures a typed test runs on: every xsimd architecture this TU was
 // compiled for (xsimd::supported_architectures: 13 on an AVX-512 machine with -march=native,
-// sse2 alone in a baseline build), posenc::avx512bf16 when compiled with -mavx512bf16, plus
+// sse2 alone in a baseline build), posenc::avx512bf16 when compiled with -mavx512bf16,
+// posenc::avx2f16c when compiled with -mavx2 -mfma -mf16c, plus
 // posenc::scalar_arch (on AArch64: neon64 and scalar). With POSENC_TEST_WIDEST_ARCH_ONLY
 // (CMake: -DPOSENC_TEST_ARCHS=widest) only the widest of them plus scalar; with
 // POSENC_TEST_EDGE_ARCHS_ONLY (-DPOSENC_TEST_ARCHS=edges) the widest, SSE2 and scalar.
@@ -48,16 +49,22 @@ using simd_arch_types = typename edge_types<posenc::default_arch>::simd;
 using arch_types = ::testing::Types<xsimd::neon64, posenc::scalar_arch>;
 using simd_arch_types = ::testing::Types<xsimd::neon64>;
 #else
+// posenc's own tags (avx512bf16, avx2f16c) first when this TU is compiled for them.
+#if POSENC_WITH_AVX512BF16 && POSENC_WITH_AVX2F16C
+#define POSENC_TEST_OWN_TAGS posenc::avx512bf16, posenc::avx2f16c,
+#elif POSENC_WITH_AVX512BF16
+#define POSENC_TEST_OWN_TAGS posenc::avx512bf16,
+#elif POSENC_WITH_AVX2F16C
+#define POSENC_TEST_OWN_TAGS posenc::avx2f16c,
+#else
+#define POSENC_TEST_OWN_TAGS
+#endif
 template <class... As>
 struct to_gtest_types<xsimd::arch_list<As...>> {
-#if POSENC_WITH_AVX512BF16
-  using type = ::testing::Types<posenc::avx512bf16, As..., posenc::scalar_arch>;
-  using simd = ::testing::Types<posenc::avx512bf16, As...>;
-#else
-  using type = ::testing::Types<As..., posenc::scalar_arch>;
-  using simd = ::testing::Types<As...>;
-#endif
+  using type = ::testing::Types<POSENC_TEST_OWN_TAGS As..., posenc::scalar_arch>;
+  using simd = ::testing::Types<POSENC_TEST_OWN_TAGS As...>;
 };
+#undef POSENC_TEST_OWN_TAGS
 using arch_types = typename to_gtest_types<xsimd::supported_architectures>::type;
 /// The xsimd architectures alone (for suites that have no scalar_arch version).
 using simd_arch_types = typename to_gtest_types<xsimd::supported_architectures>::simd;
@@ -76,6 +83,8 @@ bool arch_runs() {
     return true;
   } else if constexpr (std::is_same<Arch, posenc::avx512bf16>::value) {
     return posenc::cpu_has_avx512bf16();
+  } else if constexpr (std::is_same<Arch, posenc::avx2f16c>::value) {
+    return posenc::cpu_has_avx2f16c();
   } else {
     return Arch::version() <= xsimd::available_architectures().best;
   }

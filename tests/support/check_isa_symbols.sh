@@ -6,7 +6,7 @@
 #
 # Run it on your own ISA objects too: it needs only a POSIX shell, awk and binutils' objdump.
 #
-# An object compiled with extra -m flags (named *_avx2.*, *_avx512.* or *_avx512bf16.*, as
+# An object compiled with extra -m flags (named *_avx2.*, *_avx2f16c.*, *_avx512.* or *_avx512bf16.*, as
 # examples/CMakeLists.txt and tests/odr/CMakeLists.txt name their ISA TUs) must not define a
 # weak (COMDAT) function that uses AVX instructions unless the function's name carries that
 # TU's architecture tag. Weak functions of the same name from every TU are merged by the
@@ -34,6 +34,7 @@ while IFS= read -r obj; do
   [ -n "$obj" ] || continue
   case "$(basename "$obj")" in
     *_avx512bf16.*) tag='posenc::avx512bf16' ;;
+    *_avx2f16c.*) tag='posenc::avx2f16c' ;;
     *_avx512.*) tag='xsimd::avx512bw' ;;
     *_avx2.*) tag='xsimd::fma3<xsimd::avx2>' ;;
     *) continue ;;

@@ -604,23 +604,25 @@ batch<std::uint32_t, A> f16_pack(const batch<float, A>& even, const batch<float,
   return shl<16, A>(f32_to_f16<A>(odd)) | f32_to_f16<A>(even);
 }
 
-// ---- binary16 by hardware conversion: vcvtph2ps / vcvtps2ph (AVX-512F; F16C has the
-// narrower forms, but xsimd's AVX2 tag does not imply F16C, so a kernel on it could differ
-// between TUs built with and without -mf16c). Exact, round to nearest even whatever MXCSR
-// says, and the same bits as posenc::detail::f32_to_f16_bits / f16_bits_to_f32 for every
-// input, NaN payloads included (checked once on all 2^32 floats and 2^16 halves; storage_test
-// checks every half and 2^20 + edge floats on each run); FTZ/DAZ cannot change a result (a float
-// subnormal rounds to a binary16 zero either way). Kernels on these architectures read binary16 in
-// its natural order, not split into even/odd lanes. ----
+// ---- binary16 by hardware conversion: vcvtph2ps / vcvtps2ph (AVX-512F, and F16C on
+// posenc::avx2f16c; xsimd's own AVX2 tags do not imply F16C, so a kernel on them could differ
+// between TUs built with and without -mf16c: they keep the integer conversion). Exact, round to
+// nearest even whatever MXCSR says, and the same bits as posenc::detail::f32_to_f16_bits /
+// f16_bits_to_f32 for every input, NaN payloads included (checked once on all 2^32 floats and
+// 2^16 halves; storage_test checks every half and 2^20 + edge floats on each run); FTZ/DAZ
+// cannot change a result (a float subnormal rounds to a binary16 zero either way). Kernels on
+// these architectures read binary16 in its natural order, not split into even/odd lanes. ----
 
 /// Whether A converts binary16 in hardware (f16_load / f16_store / dup_even / dup_odd below).
 template <class A>
 constexpr bool hw_f16() noexcept {
 #if XSIMD_WITH_AVX512F
-  return std::is_base_of<xsimd::avx512f, A>::value;
-#else
-  return false;
+  if (std::is_base_of<xsimd::avx512f, A>::value) return true;
 #endif
+#if POSENC_WITH_AVX2F16C
+  if (std::is_base_of<posenc::avx2f16c, A>::value) return true;
+#endif
+  return false;
 }
 
 // (Declared for every architecture, so that kernels can name them in a branch taken only
@@ -630,51 +632,86 @@ constexpr bool hw_f16() noexcept {
 #if XSIMD_WITH_AVX512F
 namespace detail {
 constexpr __mmask16 all16 = static_cast<__mmask16>(0xFFFF);
+template <class A>
+constexpr bool is_avx512 = std::is_base_of<xsimd::avx512f, A>::value;
 }  // namespace detail
+#define POSENC_IF_AVX512(A) if constexpr (detail::is_avx512<A>)
+#else
+#define POSENC_IF_AVX512(A) if constexpr (false)
 #endif
 /// batch<float, A>::size binary16 values at p, as floats (exact).
 template <class A>
 POSENC_FORCE_INLINE batch<float, A> f16_load(const std::uint16_t* p) noexcept {
   static_assert(hw_f16<A>(), "f16_load: architecture without binary16 conversion");
+  POSENC_IF_AVX512(A) {
 #if XSIMD_WITH_AVX512F
-  return _mm512_maskz_cvtph_ps(detail::all16,
-                               _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-#else
-  (void)p;
-  return {};
+    return _mm512_maskz_cvtph_ps(detail::all16,
+                                 _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 #endif
+  }
+  else {
+#if POSENC_WITH_AVX2F16C
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+#else
+    (void)p;
+    return {};
+#endif
+  }
 }
 /// Round f to binary16 (nearest even) and store batch<float, A>::size values at p.
 template <class A>
 POSENC_FORCE_INLINE void f16_store(std::uint16_t* p, const batch<float, A>& f) noexcept {
   static_assert(hw_f16<A>(), "f16_store: architecture without binary16 conversion");
+  POSENC_IF_AVX512(A) {
 #if XSIMD_WITH_AVX512F
-  _mm256_storeu_si256(
-      reinterpret_cast<__m256i*>(p),
-      _mm512_maskz_cvtps_ph(detail::all16, f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-#else
-  (void)p, (void)f;
+    _mm256_storeu_si256(
+        reinterpret_cast<__m256i*>(p),
+        _mm512_maskz_cvtps_ph(detail::all16, f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
 #endif
+  }
+  else {
+#if POSENC_WITH_AVX2F16C
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
+                     _mm256_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#else
+    (void)p, (void)f;
+#endif
+  }
 }
 /// (x0, x0, x2, x2, …) and (x1, x1, x3, x3, …) of a register (one shuffle each).
 template <class A>
 POSENC_FORCE_INLINE batch<float, A> dup_even(const batch<float, A>& x) noexcept {
-  static_assert(hw_f16<A>(), "dup_even: AVX-512 only");
+  static_assert(hw_f16<A>(), "dup_even: AVX-512 and avx2f16c only");
+  POSENC_IF_AVX512(A) {
 #if XSIMD_WITH_AVX512F
-  return _mm512_maskz_moveldup_ps(detail::all16, x);
-#else
-  return x;
+    return _mm512_maskz_moveldup_ps(detail::all16, x);
 #endif
+  }
+  else {
+#if POSENC_WITH_AVX2F16C
+    return _mm256_moveldup_ps(x);
+#else
+    return x;
+#endif
+  }
 }
 template <class A>
 POSENC_FORCE_INLINE batch<float, A> dup_odd(const batch<float, A>& x) noexcept {
-  static_assert(hw_f16<A>(), "dup_odd: AVX-512 only");
+  static_assert(hw_f16<A>(), "dup_odd: AVX-512 and avx2f16c only");
+  POSENC_IF_AVX512(A) {
 #if XSIMD_WITH_AVX512F
-  return _mm512_maskz_movehdup_ps(detail::all16, x);
-#else
-  return x;
+    return _mm512_maskz_movehdup_ps(detail::all16, x);
 #endif
+  }
+  else {
+#if POSENC_WITH_AVX2F16C
+    return _mm256_movehdup_ps(x);
+#else
+    return x;
+#endif
+  }
 }
+#undef POSENC_IF_AVX512
 
 }  // namespace simd
 }  // namespace posenc
