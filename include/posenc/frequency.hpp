@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstddef>
 
+#include "posenc/detail/fp_barrier.hpp"
+
 namespace posenc {
 
 /// The read-only part of a RoPE configuration that a scaling policy may look at.
@@ -34,8 +36,8 @@ inline double default_inv_freq(double base, std::size_t rotary_dim, std::size_t 
  * `1.0 / (base ** (arange(0, r, 2).float() / r))` = 1.0f / powf((float)base, (float)(2k) / (float)r).
  */
 inline float hf_inv_freq_f32(double base, std::size_t rotary_dim, std::size_t k) noexcept {
-  const float e = static_cast<float>(2 * k) / static_cast<float>(rotary_dim);
-  return 1.0f / std::pow(static_cast<float>(base), e);
+  const float e = detail::div_rn(static_cast<float>(2 * k), static_cast<float>(rotary_dim));
+  return detail::div_rn(1.0f, detail::powf_scalar(static_cast<float>(base), e));
 }
 
 /// Wavelength in tokens of a pair with inverse frequency f: 2π / f.

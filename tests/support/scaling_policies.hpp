@@ -50,8 +50,13 @@ inline std::uint32_t ulp_diff(float a, float b) {
 
 // --- optional parameters ('nan' in the data = unset) --------------------------------------------
 
+// NaN tested on the bits, not with std::isnan: -ffinite-math-only (CI's -Ofast section) folds
+// std::isnan to false.
 inline std::optional<double> opt(double v) {
-  if (std::isnan(v)) return std::nullopt;
+  std::uint64_t u;
+  std::memcpy(&u, &v, sizeof u);
+  const bool nan = (u & 0x7ff0000000000000u) == 0x7ff0000000000000u && (u & 0xfffffffffffffu) != 0;
+  if (nan) return std::nullopt;
   return v;
 }
 

@@ -4,6 +4,7 @@
 #ifndef POSENC_DETAIL_FP_BARRIER_HPP
 #define POSENC_DETAIL_FP_BARRIER_HPP
 
+#include <cmath>
 #include <type_traits>
 
 #include "posenc/config.hpp"
@@ -60,6 +61,30 @@ template <class T>
 POSENC_FORCE_INLINE T sub_rn(T a, T b) noexcept {
   return rounded(a - b);
 }
+
+/// a / b by a division instruction, rounded once, whatever -freciprocal-math allows (it turns
+/// a / b with a loop-invariant b into a · RN(1/b): two roundings). A volatile asm keeps b
+/// opaque and loop-variant, so the compiler can neither hoist a reciprocal nor share one.
+template <class T>
+POSENC_FORCE_INLINE T div_rn(T a, T b) noexcept {
+  static_assert(std::is_same<T, float>::value || std::is_same<T, double>::value,
+                "posenc::detail::div_rn: float or double");
+#if POSENC_FP_BARRIER_ASM
+#if defined(__SSE2__)
+  __asm__ __volatile__("" : "+v"(b));
+#else
+  __asm__ __volatile__("" : "+w"(b));
+#endif
+#endif
+  return rounded(a / b);
+}
+
+/// powf(b, e) from the C library's scalar powf (glibc's is correctly rounded), never from a
+/// vectorised variant: under -ffast-math GCC vectorises a loop of powf calls through glibc's
+/// libmvec (_ZGVdN8vv_powf), which is not correctly rounded (1 ulp off for HF's frequencies).
+/// The opaque argument keeps the calling loop scalar (the vectoriser does not take loops with
+/// asm statements).
+inline float powf_scalar(float b, float e) noexcept { return rounded(std::pow(rounded(b), e)); }
 
 }  // namespace detail
 }  // namespace posenc

@@ -29,12 +29,12 @@ inline long double inv_freq_ld(double base, std::size_t rotary_dim, std::size_t 
 
 /// HF's float32 exponent RN32(RN32(2k) / RN32(r)) (`arange(0, r, 2).float() / r`).
 inline float hf_exponent_f32(std::size_t rotary_dim, std::size_t k) noexcept {
-  return static_cast<float>(2 * k) / static_cast<float>(rotary_dim);
+  return div_rn(static_cast<float>(2 * k), static_cast<float>(rotary_dim));
 }
 
 /// torch's `base ** (arange(0, r, 2).float() / r)` in float32: powf(RN32(base), e_k).
 inline float hf_pos_freq_f32(double base, std::size_t rotary_dim, std::size_t k) noexcept {
-  return std::pow(static_cast<float>(base), hf_exponent_f32(rotary_dim, k));
+  return powf_scalar(static_cast<float>(base), hf_exponent_f32(rotary_dim, k));
 }
 
 /// A scaling factor s: finite and >= 1 (s = 1 means "no scaling").

@@ -49,7 +49,8 @@ struct freq_factors_scaling {
 
   void inv_freq_f32(const rope_dims& d, float* out) const noexcept {
     for (std::size_t k = 0; k < d.pairs(); ++k)
-      out[k] = hf_inv_freq_f32(d.base, d.rotary_dim, k) / static_cast<float>(divisors[k]);
+      out[k] =
+          detail::div_rn(hf_inv_freq_f32(d.base, d.rotary_dim, k), static_cast<float>(divisors[k]));
   }
 
   double attention_factor(const rope_dims& = {}) const noexcept { return attention_factor_value; }

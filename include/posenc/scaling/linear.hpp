@@ -46,7 +46,7 @@ struct linear_scaling {
   void inv_freq_f32(const rope_dims& d, float* out) const noexcept {
     const float s = static_cast<float>(factor);
     for (std::size_t k = 0; k < d.pairs(); ++k)
-      out[k] = hf_inv_freq_f32(d.base, d.rotary_dim, k) / s;
+      out[k] = detail::div_rn(hf_inv_freq_f32(d.base, d.rotary_dim, k), s);
   }
 
   double attention_factor(const rope_dims&) const noexcept { return 1.0; }

@@ -90,19 +90,24 @@ struct llama3_scaling {
     const float lo32 = static_cast<float>(low_freq_factor);
     const float span32 = static_cast<float>(high_freq_factor - low_freq_factor);
     const float s32 = static_cast<float>(factor);
+    // Every operation rounded once in HF's order (detail::*_rn: no contraction into an FMA, no
+    // reciprocal or reassociation under -ffast-math).
+    using detail::add_rn;
+    using detail::div_rn;
+    using detail::mul_rn;
+    using detail::sub_rn;
     for (std::size_t k = 0; k < d.pairs(); ++k) {
       const float t = hf_inv_freq_f32(d.base, d.rotary_dim, k);
-      const float wl = (1.0f / t) * two_pi32;
-      const float tl = wl > low_wl ? t / s32 : t;
+      const float wl = mul_rn(div_rn(1.0f, t), two_pi32);
+      const float tl = wl > low_wl ? div_rn(t, s32) : t;
       const bool medium = !(wl < high_wl) && !(wl > low_wl);
       if (!medium) {
         out[k] = tl;
         continue;
       }
-      // Products rounded before the sums (detail::rounded: never contracted into an FMA).
       const float sigma =
-          span32 != 0.0f ? (detail::rounded((1.0f / wl) * L32) - lo32) / span32 : 0.0f;
-      out[k] = ((1.0f - sigma) * tl) / s32 + detail::rounded(sigma * tl);
+          span32 != 0.0f ? div_rn(sub_rn(mul_rn(div_rn(1.0f, wl), L32), lo32), span32) : 0.0f;
+      out[k] = add_rn(div_rn(mul_rn(sub_rn(1.0f, sigma), tl), s32), mul_rn(sigma, tl));
     }
   }
 

@@ -99,7 +99,9 @@ struct longrope_scaling {
   void inv_freq_f32(const rope_dims& d, float* out) const noexcept {
     const std::vector<double>& f = factors();
     for (std::size_t k = 0; k < d.pairs(); ++k)
-      out[k] = 1.0f / (static_cast<float>(f[k]) * detail::hf_pos_freq_f32(d.base, d.rotary_dim, k));
+      out[k] =
+          detail::div_rn(1.0f, detail::mul_rn(static_cast<float>(f[k]),
+                                              detail::hf_pos_freq_f32(d.base, d.rotary_dim, k)));
   }
 
   double attention_factor(const rope_dims& = {}) const noexcept {

@@ -166,7 +166,8 @@ struct dynamic_ntk_scaling {
       const float t4 = static_cast<float>(std::pow(static_cast<double>(t3), r / (r - 2.0)));
       const float b32 = static_cast<float>(d.base) * t4;
       for (std::size_t k = 0; k < d.pairs(); ++k)
-        out[k] = 1.0f / std::pow(b32, detail::hf_exponent_f32(d.rotary_dim, k));
+        out[k] = detail::div_rn(1.0f,
+                                detail::powf_scalar(b32, detail::hf_exponent_f32(d.rotary_dim, k)));
       return;
     }
     // Python double: HF at init (seq_len = L0) and vLLM's static base.

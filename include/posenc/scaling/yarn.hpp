@@ -171,14 +171,15 @@ struct yarn_scaling {
     const float s32 = static_cast<float>(factor);
     for (std::size_t k = 0; k < d.pairs(); ++k) {
       const float pf = detail::hf_pos_freq_f32(d.base, d.rotary_dim, k);
-      const float extrap = 1.0f / pf;
-      const float interp = 1.0f / (s32 * pf);
-      const float lin = (static_cast<float>(k) - lo32) / width32;
+      // Every operation rounded once in HF's order (no FMA, reciprocal or reassociation).
+      const float extrap = detail::div_rn(1.0f, pf);
+      const float interp = detail::div_rn(1.0f, detail::mul_rn(s32, pf));
+      const float lin = detail::div_rn(detail::sub_rn(static_cast<float>(k), lo32), width32);
       const float ramp = std::min(std::max(lin, 0.0f), 1.0f);
-      const float ef = 1.0f - ramp;
-      const float a = interp * (1.0f - ef);
-      const float b = extrap * ef;
-      out[k] = detail::rounded(a) + detail::rounded(b);  // products rounded: never an FMA
+      const float ef = detail::sub_rn(1.0f, ramp);
+      const float a = detail::mul_rn(interp, detail::sub_rn(1.0f, ef));
+      const float b = detail::mul_rn(extrap, ef);
+      out[k] = detail::add_rn(a, b);
     }
   }
 
