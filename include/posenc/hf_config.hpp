@@ -140,7 +140,8 @@ struct hf_rope_spec {
    * The context length the scaling is made for, as vLLM derives it
    * (vllm/config.py `_get_and_verify_max_len`): yarn: original_max_position_embeddings ·
    * factor; linear and dynamic: max_position_embeddings · factor; other types (llama3,
-   * longrope, default, ntk): max_position_embeddings; 0 without any length. The product is
+   * longrope, default, ntk) and Gemma-3 (whose max_position_embeddings is already scaled):
+   * max_position_embeddings; 0 without any length. The product is
    * truncated to an integer, as vLLM's int(). HF transformers does not derive one: it uses
    * max_position_embeddings (which for Qwen2.5 with YaRN added by hand stays 32768 while the
    * model serves 131072 = 32768 · 4); both are kept (max_position_embeddings above).
@@ -721,6 +722,7 @@ inline std::size_t hf_served_length(const hf_rope_spec& s) {
     const double v = std::floor(static_cast<double>(L) * f);
     return v < hf_max_length * 65536.0 ? static_cast<std::size_t>(v) : std::size_t{0};
   };
+  if (s.model_type.find("gemma3") != std::string::npos) return s.max_position_embeddings;
   if (const auto* y = std::get_if<yarn_scaling>(&s.scaling))
     return times(y->original_max_position, y->factor);
   if (const auto* l = std::get_if<linear_scaling>(&s.scaling))
