@@ -213,42 +213,24 @@ struct report {
   std::vector<char> axis;  ///< M-RoPE: the position axis of each pair ('t', 'h', 'w'), else empty
 };
 
-inline report build_report(const options& o) {
-  report r;
-  const std::string text = o.config_path.empty() ? embedded_config() : read_file(o.config_path);
-  r.source = o.config_path.empty() ? "embedded Llama-3.1-8B config" : o.config_path;
-  posenc::hf_rope_options ho;
-  ho.seq_len = o.seq_len;
-  ho.length_mode = o.served ? posenc::hf_length_mode::served : posenc::hf_length_mode::current;
-  ho.precision = o.hf_f32 ? posenc::rope_precision::hf_f32 : posenc::rope_precision::exact;
-  ho.yarn = o.llama_cpp_yarn ? posenc::yarn_variant::llama_cpp : posenc::yarn_variant::hf;
-  ho.layer_type = o.layer_type;
-  r.spec = posenc::parse_hf_config(text, ho);
-  r.seq_len = o.seq_len ? o.seq_len : r.spec.reference_length();
-  {  // M-RoPE (Qwen2-VL / Qwen2.5-VL sections, Qwen3-VL interleaved): the axis of each pair
-    const posenc::hf_mrope_spec ms = posenc::parse_hf_mrope_config(text, ho);
-    if (ms.has_mrope) {
-      const posenc::mrope m = ms.make_mrope();
-      for (std::size_t k = 0; k < m.pairs(); ++k) r.axis.push_back("thw"[m.axis(k)]);
-      std::ostringstream mm;
-      mm << (ms.mode == posenc::mrope_mode::interleaved ? "interleaved" : "sectioned") << " ["
-         << ms.section[0] << ", " << ms.section[1] << ", " << ms.section[2]
-         << "] pairs for t, h, w";
-      if (ms.vision_head_dim)
-        mm << "; vision 2-D RoPE head_dim " << ms.vision_head_dim << ", merge "
-           << ms.spatial_merge_size;
-      r.mrope = mm.str();
-    }
+/// M-RoPE (Qwen2-VL / Qwen2.5-VL sections, Qwen3-VL interleaved): the axis of each pair.
+inline void add_mrope(report& r, const std::string& text, const posenc::hf_rope_options& ho) {
+  const posenc::hf_mrope_spec ms = posenc::parse_hf_mrope_config(text, ho);
+  if (ms.has_mrope) {
+    const posenc::mrope m = ms.make_mrope();
+    for (std::size_t k = 0; k < m.pairs(); ++k) r.axis.push_back("thw"[m.axis(k)]);
+    std::ostringstream mm;
+    mm << (ms.mode == posenc::mrope_mode::interleaved ? "interleaved" : "sectioned") << " ["
+       << ms.section[0] << ", " << ms.section[1] << ", " << ms.section[2] << "] pairs for t, h, w";
+    if (ms.vision_head_dim)
+      mm << "; vision 2-D RoPE head_dim " << ms.vision_head_dim << ", merge "
+         << ms.spatial_merge_size;
+    r.mrope = mm.str();
   }
-  r.served = o.served;
-  const posenc::rope scaled = r.spec.make_rope();
-  const posenc::rope plain = r.spec.make_unscaled_rope();
-  for (std::size_t k = 0; k < scaled.pairs(); ++k) {
-    r.before.push_back(o.hf_f32 ? static_cast<double>(plain.inv_freq_f32(k)) : plain.inv_freq(k));
-    r.after.push_back(o.hf_f32 ? static_cast<double>(scaled.inv_freq_f32(k)) : scaled.inv_freq(k));
-  }
-  r.attention_factor = scaled.attention_factor();
-  const posenc::rope_dims d = scaled.dims();
+}
+
+/// The scaling-specific summary line (and explanation) of the table and the SVG.
+inline void scaling_notes(report& r, const posenc::rope_dims& d, bool served) {
   std::ostringstream n;
   if (const auto* y = std::get_if<posenc::yarn_scaling>(&r.spec.scaling)) {
     const auto rg = y->correction_range(d);
@@ -267,11 +249,11 @@ inline report build_report(const options& o) {
       << ", smooth blend between";
   } else if (const auto* dn = std::get_if<posenc::dynamic_ntk_scaling>(&r.spec.scaling)) {
     n << "dynamic NTK: factor " << dn->factor << ", L0 " << dn->original_max_position << ", length "
-      << dn->effective_length() << (o.served ? " (served, vLLM)" : " (current, HF)") << ", alpha "
+      << dn->effective_length() << (served ? " (served, vLLM)" : " (current, HF)") << ", alpha "
       << gfmt("%.10g", dn->alpha()) << ", base' " << gfmt("%.10g", dn->scaled_base(d));
   } else if (const auto* lr = std::get_if<posenc::longrope_scaling>(&r.spec.scaling)) {
     n << "longrope: " << (lr->uses_long() ? "long" : "short") << " factors (length " << r.seq_len
-      << (o.served ? ", served" : ", current") << " vs original " << lr->original_max_position
+      << (served ? ", served" : ", current") << " vs original " << lr->original_max_position
       << "), factor " << lr->factor;
   } else if (const auto* lin = std::get_if<posenc::linear_scaling>(&r.spec.scaling)) {
     n << "linear: every frequency divided by " << lin->factor;
@@ -281,6 +263,30 @@ inline report build_report(const options& o) {
     n << "no scaling";
   }
   r.notes = n.str();
+}
+
+inline report build_report(const options& o) {
+  report r;
+  const std::string text = o.config_path.empty() ? embedded_config() : read_file(o.config_path);
+  r.source = o.config_path.empty() ? "embedded Llama-3.1-8B config" : o.config_path;
+  posenc::hf_rope_options ho;
+  ho.seq_len = o.seq_len;
+  ho.length_mode = o.served ? posenc::hf_length_mode::served : posenc::hf_length_mode::current;
+  ho.precision = o.hf_f32 ? posenc::rope_precision::hf_f32 : posenc::rope_precision::exact;
+  ho.yarn = o.llama_cpp_yarn ? posenc::yarn_variant::llama_cpp : posenc::yarn_variant::hf;
+  ho.layer_type = o.layer_type;
+  r.spec = posenc::parse_hf_config(text, ho);
+  r.seq_len = o.seq_len ? o.seq_len : r.spec.reference_length();
+  add_mrope(r, text, ho);
+  r.served = o.served;
+  const posenc::rope scaled = r.spec.make_rope();
+  const posenc::rope plain = r.spec.make_unscaled_rope();
+  for (std::size_t k = 0; k < scaled.pairs(); ++k) {
+    r.before.push_back(o.hf_f32 ? static_cast<double>(plain.inv_freq_f32(k)) : plain.inv_freq(k));
+    r.after.push_back(o.hf_f32 ? static_cast<double>(scaled.inv_freq_f32(k)) : scaled.inv_freq(k));
+  }
+  r.attention_factor = scaled.attention_factor();
+  scaling_notes(r, scaled.dims(), o.served);
   return r;
 }
 

@@ -968,6 +968,50 @@ struct hf_layers_spec {
   double attn_scale = 0.1;
 };
 
+namespace detail {
+
+/// Llama-4's RoPE layers: no_rope_layers (1 = RoPE, 0 = NoPE), else HF's default interval rule
+/// when the config is Llama-4's (no_rope_layer_interval or attn_temperature_tuning present).
+inline std::vector<bool> hf_rope_layers(const hf_json& cfg, const std::string& base,
+                                        std::size_t n) {
+  std::vector<bool> rope_layers(n, true);
+  if (const hf_json* nr = hf_find(cfg, "no_rope_layers")) {
+    if (!nr->is_array() || nr->size() < n)
+      hf_fail(base + "no_rope_layers", "must be an array with an entry per layer");
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!(*nr)[i].is_number_integer()) hf_fail(base + "no_rope_layers", "must hold 0 or 1");
+      rope_layers[i] = (*nr)[i].get<long long>() != 0;
+    }
+  } else if (hf_find(cfg, "no_rope_layer_interval") || hf_find(cfg, "attn_temperature_tuning")) {
+    std::size_t interval = 4;
+    if (auto v = hf_count(cfg, "no_rope_layer_interval", "")) interval = *v;
+    rope_layers = llama4_rope_layers(n, interval);
+  }
+  return rope_layers;
+}
+
+/// The spec of a RoPE layer of the given type: Gemma-3's sliding layers take the local base
+/// without scaling (HF Gemma3 `rotary_emb_local`); v5 nested rope_parameters their type's entry.
+inline hf_rope_spec hf_layer_spec(const hf_json& cfg, const hf_rope_options& opt,
+                                  const std::string& type, const std::optional<double>& local) {
+  if (local && type == "sliding_attention") {
+    hf_rope_spec s = hf_rope_spec_from_json(cfg, opt);  // geometry, then the local base
+    s.config.base = *local;
+    s.rope_type = "default";
+    s.scaling = no_scaling{};
+    s.original_max_position = 0;
+    return s;
+  }
+  hf_rope_options o = opt;
+  if (o.layer_type.empty() && !type.empty()) {
+    const hf_json* sd = hf_find(cfg, "rope_parameters");
+    if (sd && sd->is_object() && sd->contains(type) && (*sd)[type].is_object()) o.layer_type = type;
+  }
+  return hf_rope_spec_from_json(cfg, o);
+}
+
+}  // namespace detail
+
 inline hf_layers_spec hf_layers_spec_from_json(const nlohmann::json& top,
                                                const hf_rope_options& opt = {}) {
   using detail::hf_count;
@@ -982,21 +1026,7 @@ inline hf_layers_spec hf_layers_spec_from_json(const nlohmann::json& top,
   // layer types
   std::vector<std::string> types = detail::hf_layer_types(cfg, tc ? "text_config" : "", *n);
   types.resize(*n);
-  // Llama-4 NoPE layers
-  std::vector<bool> rope_layers(*n, true);
-  if (const detail::hf_json* nr = detail::hf_find(cfg, "no_rope_layers")) {
-    if (!nr->is_array() || nr->size() < *n)
-      hf_fail(base + "no_rope_layers", "must be an array with an entry per layer");
-    for (std::size_t i = 0; i < *n; ++i) {
-      if (!(*nr)[i].is_number_integer()) hf_fail(base + "no_rope_layers", "must hold 0 or 1");
-      rope_layers[i] = (*nr)[i].get<long long>() != 0;
-    }
-  } else if (detail::hf_find(cfg, "no_rope_layer_interval") ||
-             detail::hf_find(cfg, "attn_temperature_tuning")) {  // Llama-4 without the list
-    std::size_t interval = 4;
-    if (auto v = hf_count(cfg, "no_rope_layer_interval", "")) interval = *v;
-    rope_layers = llama4_rope_layers(*n, interval);
-  }
+  const std::vector<bool> rope_layers = detail::hf_rope_layers(cfg, base, *n);
   if (const detail::hf_json* t = detail::hf_find(cfg, "attn_temperature_tuning")) {
     if (t->is_boolean())
       out.attn_temperature_tuning = t->get<bool>();
@@ -1013,24 +1043,7 @@ inline hf_layers_spec hf_layers_spec_from_json(const nlohmann::json& top,
     hf_layer_rope L;
     L.uses_rope = rope_layers[i];
     L.layer_type = types[i];
-    if (L.uses_rope) {
-      if (local && types[i] == "sliding_attention") {
-        L.spec = hf_rope_spec_from_json(cfg, opt);  // geometry, then the local base, no scaling
-        L.spec.config.base = *local;
-        L.spec.rope_type = "default";
-        L.spec.scaling = no_scaling{};
-        L.spec.original_max_position = 0;
-      } else {
-        hf_rope_options o = opt;
-        if (o.layer_type.empty() && !types[i].empty()) {
-          // v5 nested rope_parameters: the entry of this layer type when there is one
-          const auto sd = detail::hf_find(cfg, "rope_parameters");
-          if (sd && sd->is_object() && sd->contains(types[i]) && (*sd)[types[i]].is_object())
-            o.layer_type = types[i];
-        }
-        L.spec = hf_rope_spec_from_json(cfg, o);
-      }
-    }
+    if (L.uses_rope) L.spec = detail::hf_layer_spec(cfg, opt, types[i], local);
     out.layers.push_back(std::move(L));
   }
   return out;
