@@ -141,8 +141,8 @@ struct hf_rope_spec {
    * (vllm/config.py `_get_and_verify_max_len`): yarn: original_max_position_embeddings ·
    * factor; linear and dynamic: max_position_embeddings · factor; other types (llama3,
    * longrope, default, ntk) and Gemma-3 (whose max_position_embeddings is already scaled):
-   * max_position_embeddings; 0 without any length. The product is
-   * truncated to an integer, as vLLM's int(). HF transformers does not derive one: it uses
+   * max_position_embeddings; 0 without any length (or a product above 2^48, which no model
+   * serves). The product is truncated to an integer, as vLLM's int(). HF transformers does not derive one: it uses
    * max_position_embeddings (which for Qwen2.5 with YaRN added by hand stays 32768 while the
    * model serves 131072 = 32768 · 4); both are kept (max_position_embeddings above).
    */
