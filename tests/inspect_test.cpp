@@ -174,6 +174,66 @@ TEST(Inspect, BadInputIsOneLineOnStderrAndNonZeroExit) {
   std::remove((dir + "nohead.json").c_str());
 }
 
+// --json carries hf_rope_spec's attention shape, lengths and multipliers, and the policy's
+// parameters, as the library computes them (same doubles, %.17g round-trips).
+TEST(Inspect, JsonCarriesLengthsMultipliersAndScalingParameters) {
+  for (const char* name : {"deepseek-v3.json", "qwen2.5-7b-instruct-yarn.json", "llama-3.1-8b.json",
+                           "gemma-3-4b-it.json", "mistral-7b-v0.1.json"}) {
+    const nlohmann::json j = nlohmann::json::parse(run({config(name), "--json"}).out);
+    const posenc::hf_rope_spec s = posenc::load_hf_config(config(name));
+    EXPECT_EQ(j.at("num_attention_heads").get<std::size_t>(), s.num_attention_heads) << name;
+    EXPECT_EQ(j.at("num_key_value_heads").get<std::size_t>(), s.num_key_value_heads) << name;
+    EXPECT_EQ(j.at("attention_head_dim").get<std::size_t>(), s.attention_head_dim) << name;
+    EXPECT_EQ(j.at("sliding_window").get<std::size_t>(), s.sliding_window) << name;
+    EXPECT_EQ(j.at("served_max_position").get<std::size_t>(), s.served_max_position) << name;
+    EXPECT_EQ(j.at("max_position_embeddings").get<std::size_t>(), s.max_position_embeddings);
+    EXPECT_EQ(j.at("softmax_scale").get<double>(), s.softmax_scale()) << name;
+    EXPECT_EQ(j.at("softmax_scale_multiplier").get<double>(), s.softmax_scale_multiplier());
+    EXPECT_TRUE(j.at("scaling_parameters").is_object()) << name;
+  }
+  const nlohmann::json ds = nlohmann::json::parse(run({config("deepseek-v3.json"), "--json"}).out);
+  const nlohmann::json& y = ds.at("scaling_parameters");
+  EXPECT_EQ(y.at("factor"), 40.0);
+  EXPECT_EQ(y.at("mscale_all_dim"), 1.0);
+  EXPECT_TRUE(y.at("attention_factor").is_null());
+  const auto rg =
+      std::get<posenc::yarn_scaling>(posenc::load_hf_config(config("deepseek-v3.json")).scaling)
+          .correction_range(posenc::rope_dims{64, 64, 10000.0});
+  EXPECT_EQ(y.at("correction_range"), nlohmann::json::array({rg.low, rg.high}));
+  EXPECT_GT(ds.at("softmax_scale_multiplier").get<double>(), 1.87);  // (0.1 ln 40 + 1)^2
+  const nlohmann::json l = nlohmann::json::parse(run({"--json"}).out).at("scaling_parameters");
+  EXPECT_EQ(l.at("high_freq_wavelength"), 2048.0);  // 8192 / 4
+  EXPECT_EQ(l.at("low_freq_wavelength"), 8192.0);   // 8192 / 1
+}
+
+std::string svg_of(const std::vector<std::string>& args) {
+  const std::string path = ::testing::TempDir() + "posenc_inspect_marks.svg";
+  std::vector<std::string> a = args;
+  a.push_back("--svg");
+  a.push_back(path);
+  EXPECT_EQ(run(a).status, 0);
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::remove(path.c_str());
+  return ss.str();
+}
+
+TEST(Inspect, SvgMarksServedLengthThresholdsAndCorrectionRange) {
+  const std::string q = svg_of({config("qwen2.5-7b-instruct-yarn.json")});
+  EXPECT_NE(q.find("served length 131072"), std::string::npos);
+  EXPECT_NE(q.find("reference length 32768"), std::string::npos);
+  EXPECT_NE(q.find("yarn correction range [23, 40]"), std::string::npos);  // floor / ceil
+  EXPECT_NE(q.find("fill-opacity"), std::string::npos);                    // the shaded band
+  const std::string l = svg_of({});
+  EXPECT_NE(l.find("llama3 high-frequency threshold 2048"), std::string::npos);
+  EXPECT_NE(l.find("llama3 low-frequency threshold 8192"), std::string::npos);
+  EXPECT_NE(l.find("served length 131072"), std::string::npos);
+  EXPECT_EQ(l.find("correction range"), std::string::npos);
+  // no served mark when it equals the reference length (Llama-2: 4096 both)
+  EXPECT_EQ(svg_of({config("llama-2-7b.json")}).find("served length"), std::string::npos);
+}
+
 TEST(Inspect, Help) {
   const result r = run({"--help"});
   EXPECT_EQ(r.status, 0);

@@ -1,7 +1,8 @@
 # Runs posenc-inspect and checks its contract (cmake -P, from tools/CMakeLists.txt):
 #   EXPECT=ok    exit 0, non-empty stdout, empty stderr
 #   EXPECT=json  exit 0, stdout is exactly one JSON object with rotary_dim, inv_freq
-#                (rotary_dim/2 numbers) and attention_factor; empty stderr
+#                (rotary_dim/2 numbers), attention_factor, served_max_position,
+#                softmax_scale and a scaling_parameters object; empty stderr
 #   EXPECT=fail  non-zero exit, empty stdout, exactly one line on stderr
 # ARGS is a ;-list of arguments.
 execute_process(COMMAND "${EXE}" ${ARGS}
@@ -43,9 +44,16 @@ if(EXPECT STREQUAL "json")
   string(JSON _rd GET "${_j}" rotary_dim)
   string(JSON _n LENGTH "${_j}" inv_freq)
   string(JSON _af GET "${_j}" attention_factor)
+  string(JSON _served GET "${_j}" served_max_position)
+  string(JSON _ss GET "${_j}" softmax_scale)
+  string(JSON _sp TYPE "${_j}" scaling_parameters)
+  if(NOT _sp STREQUAL "OBJECT")
+    message(FATAL_ERROR "scaling_parameters is ${_sp}, not an object")
+  endif()
   math(EXPR _half "${_rd} / 2")
   if(NOT _n EQUAL _half)
     message(FATAL_ERROR "inv_freq has ${_n} entries, rotary_dim ${_rd}")
   endif()
-  message(STATUS "rotary_dim ${_rd}, ${_n} frequencies, attention_factor ${_af}")
+  message(STATUS "rotary_dim ${_rd}, ${_n} frequencies, attention_factor ${_af}, served "
+                 "${_served}, softmax_scale ${_ss}")
 endif()

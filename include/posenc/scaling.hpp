@@ -1,5 +1,5 @@
 // posenc — RoPE frequency scaling policies: the policy contract, no_scaling, and every policy
-// (linear, ntk, dynamic NTK, YaRN, Llama-3, LongRoPE, per-pair divisors).
+// (linear, ntk, dynamic NTK, YaRN, Llama-3, LongRoPE, per-pair divisors, YaRN over divisors).
 // SPDX-License-Identifier: Apache-2.0
 #ifndef POSENC_SCALING_HPP
 #define POSENC_SCALING_HPP
@@ -44,5 +44,6 @@ struct no_scaling {
 #include "posenc/scaling/longrope.hpp"
 #include "posenc/scaling/ntk.hpp"
 #include "posenc/scaling/yarn.hpp"
+#include "posenc/scaling/yarn_freq_factors.hpp"
 
 #endif  // POSENC_SCALING_HPP

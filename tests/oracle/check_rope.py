@@ -150,7 +150,7 @@ def main():
           "cos_f32/sin_f32 for %d/%d; numpy float32 trig within %.2f ulp of cos_hf/sin_hf; "
           "%d rows re-derived by mpmath@600; %d d<128 rows equal the matching d=128 rows"
           % (len(rows), f32_eq, f32_tot, hf_np_max, len(subset), ndup))
-    print("spec §7 check (b=1e4, d=128): max |err| of HF f32 cos/sin vs ideal cos(p*b^(-2k/d))")
+    print("precision check (b=1e4, d=128): max |err| of HF f32 cos/sin vs ideal cos(p*b^(-2k/d))")
     print("   pos          hf_vs_ideal  exact_f64_vs_ideal  hf_vs_trig(p*inv_hf)")
     for p in sorted(sec7):
         e = sec7[p]

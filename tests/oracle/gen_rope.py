@@ -9,9 +9,10 @@ Writes tests/data/rope_inv_freq.txt, rope_cos_sin.txt and rope_rotate.txt. The o
 deterministic (fixed seeds, no timestamps). Needs Python 3 with mpmath and numpy; the C++
 tests only read the text files, so CI does not need Python.
 
-Everything is derived from the RoPE formulas (RoFormer; HF transformers
-modeling_rope_utils.py `_compute_default_rope_parameters` and modeling_llama.py
-`LlamaRotaryEmbedding.forward` for the float32 mode), never from the library sources:
+Everything is derived from the RoPE formulas (Su et al. 2021, RoFormer, arXiv 2104.09864;
+HF transformers `modeling_rope_utils.py:_compute_default_rope_parameters` for the float32
+inv_freq and `LlamaRotaryEmbedding.forward` for the float32 angle, cos and sin), never from the
+library sources:
 
   exact mode
     inv_freq_exact[k] = RN64(base^(-2k/d))                 d = rotary_dim, k < d/2
@@ -32,7 +33,8 @@ is computed at two working precisions and the results must agree.
 Why powf is the correctly rounded one and not numpy.power: numpy 1.24 on AVX-512 machines
 evaluates float32 power with SVML, which is not correctly rounded (it differs from glibc powf
 in 63 of the 353 rows written here), so the data would depend on the generating machine.
-torch's float32 pow equals glibc powf on the spec's machine (spec §2.2), and glibc powf equals
+torch's float32 pow (HF's `base ** (torch.arange(0, dim, 2).float() / dim)`) equals glibc powf
+on x86-64 (they agreed bit for bit where compared), and glibc powf equals
 the correctly rounded value for every exponent in this file; the script asserts that against
 the local libm whenever it can load it, and cross-checks every basic float32 operation (the
 division, reciprocal and product) against numpy.float32 arithmetic.

@@ -11,9 +11,13 @@ parameters, the attention factor and every scaled inverse frequency, in two mode
 scaling_rotate.txt (head vectors rotated under those scalings). Deterministic (fixed seeds, no
 timestamps). Needs Python 3 with mpmath and numpy; the C++ tests only read the text files.
 
-Everything is written from the scalings' formulas as HF transformers modeling_rope_utils.py
-(`_compute_{linear_scaling,dynamic_ntk,yarn,longrope,llama3}_parameters`), vLLM
-`dynamic_ntk_scaling_rope.py` and ggml ops.cpp (`rope_yarn`) compute them, never from include/posenc:
+Everything is written from the upstream code's formulas, never from include/posenc: HF
+transformers `modeling_rope_utils.py` (`_compute_linear_scaling_rope_parameters`,
+`_compute_dynamic_ntk_parameters`, `_compute_yarn_parameters` with `get_mscale`,
+`_compute_longrope_parameters`, `_compute_llama3_parameters`) and its float32 arithmetic; vLLM
+`rotary_embedding/dynamic_ntk_scaling_rope.py` (served-length dynamic NTK) and
+`dynamic_ntk_alpha_rope.py`; llama.cpp `ggml.c:ggml_rope_yarn_corr_dims` and `ggml-cpu`
+`rope_yarn` (ggml's YaRN variant); the papers (YaRN arXiv 2309.00071, LongRoPE 2402.13753):
 
   exact mode    every value is the exact-math value (mpmath, 256 and 512 bits, both must agree)
                 rounded once: RN64 for inverse frequencies and attention factors.

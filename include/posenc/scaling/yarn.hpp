@@ -142,6 +142,12 @@ struct yarn_scaling {
     return static_cast<double>(ramp_ld(range_exact(d), k));
   }
 
+  /// 1 − γ_k (1 − 1/s), the exact mode's multiplier of θ_k, in long double (for policies that
+  /// compose YaRN with other per-pair changes, e.g. yarn_freq_factors_scaling).
+  long double multiplier_ld(const rope_dims& d, std::size_t k) const noexcept {
+    return 1.0L - ramp_ld(range_exact(d), k) * (1.0L - 1.0L / static_cast<long double>(factor));
+  }
+
   void inv_freq(const rope_dims& d, double* out) const noexcept {
     const range_ld rg = range_exact(d);
     const long double inv_s = 1.0L / static_cast<long double>(factor);
