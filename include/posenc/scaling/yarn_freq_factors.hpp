@@ -32,7 +32,10 @@ namespace posenc {
  *
  * Example (divisors from a GGUF's rope_freqs, YaRN 4x over 32768 tokens):
  *     posenc::yarn_freq_factors_scaling p{yarn, divisors};
- *     posenc::rope rope({.head_dim = 128, .base = 1e6}, p);
+ *     posenc::rope_config cfg;
+ *     cfg.head_dim = 128;
+ *     cfg.base = 1e6;
+ *     posenc::rope rope(cfg, p);
  */
 struct yarn_freq_factors_scaling {
   yarn_scaling yarn;             ///< factor, original length, betas, attention factor rules
@@ -62,7 +65,8 @@ struct yarn_freq_factors_scaling {
 
   void inv_freq_f32(const rope_dims& d, float* out) const noexcept {
     yarn.inv_freq_f32(d, out);
-    for (std::size_t k = 0; k < d.pairs(); ++k) out[k] = out[k] / static_cast<float>(divisors[k]);
+    for (std::size_t k = 0; k < d.pairs(); ++k)
+      out[k] = detail::div_rn(out[k], static_cast<float>(divisors[k]));
   }
 
   double attention_factor(const rope_dims& d = {}) const noexcept {
