@@ -654,8 +654,8 @@ TYPED_TEST(SimdStorage, Float16SubnormalPathsIgnoreFtzDaz) {
 }
 #endif  // POSENC_TEST_HAS_MXCSR
 
-// ---- binary16 by hardware conversion (simd::f16_load / f16_store: AVX-512, avx2f16c) ----
-#if XSIMD_WITH_AVX512F || POSENC_WITH_AVX2F16C
+// ---- binary16 by hardware conversion (simd::f16_load / f16_store: AVX-512, avx2f16c, neon64) ----
+#if XSIMD_WITH_AVX512F || POSENC_WITH_AVX2F16C || XSIMD_WITH_NEON64
 /// Every binary16 pattern through f16_load and `xs` through f16_store, against the scalar
 /// conversions bit for bit (NaN payloads included); the count of mismatches.
 template <class A>
@@ -717,6 +717,9 @@ void for_each_hw_f16_arch(F&& f) {
     f(posenc::avx2f16c{});
   }
 #endif
+#if XSIMD_WITH_NEON64
+  f(xsimd::neon64{});
+#endif
 }
 
 TEST(HardwareFloat16, LoadAndStoreEqualScalar) {
@@ -749,7 +752,7 @@ TEST(HardwareFloat16, LoadAndStoreIgnoreFtzDaz) {
   });
 }
 #endif  // POSENC_TEST_HAS_MXCSR
-#endif  // XSIMD_WITH_AVX512F || POSENC_WITH_AVX2F16C
+#endif  // XSIMD_WITH_AVX512F || POSENC_WITH_AVX2F16C || XSIMD_WITH_NEON64
 
 #endif  // POSENC_HAS_XSIMD
 

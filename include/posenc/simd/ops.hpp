@@ -605,7 +605,8 @@ batch<std::uint32_t, A> f16_pack(const batch<float, A>& even, const batch<float,
 }
 
 // ---- binary16 by hardware conversion: vcvtph2ps / vcvtps2ph (AVX-512F, and F16C on
-// posenc::avx2f16c; xsimd's own AVX2 tags do not imply F16C, so a kernel on them could differ
+// posenc::avx2f16c), fcvtl / fcvtn on AArch64 (neon64; FPCR's default round-to-nearest-even,
+// default-NaN off: payloads kept as on x86); xsimd's own AVX2 tags do not imply F16C, so a kernel on them could differ
 // between TUs built with and without -mf16c: they keep the integer conversion). Exact, round to
 // nearest even whatever MXCSR says, and the same bits as posenc::detail::f32_to_f16_bits /
 // f16_bits_to_f32 for every input, NaN payloads included (checked once on all 2^32 floats and
@@ -621,6 +622,9 @@ constexpr bool hw_f16() noexcept {
 #endif
 #if POSENC_WITH_AVX2F16C
   if (std::is_base_of<posenc::avx2f16c, A>::value) return true;
+#endif
+#if XSIMD_WITH_NEON64
+  if (std::is_base_of<xsimd::neon64, A>::value) return true;  // fcvtl / fcvtn (ARMv8-A base)
 #endif
   return false;
 }
@@ -652,6 +656,8 @@ POSENC_FORCE_INLINE batch<float, A> f16_load(const std::uint16_t* p) noexcept {
   else {
 #if POSENC_WITH_AVX2F16C
     return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+#elif XSIMD_WITH_NEON64
+    return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));
 #else
     (void)p;
     return {};
@@ -673,6 +679,8 @@ POSENC_FORCE_INLINE void f16_store(std::uint16_t* p, const batch<float, A>& f) n
 #if POSENC_WITH_AVX2F16C
     _mm_storeu_si128(reinterpret_cast<__m128i*>(p),
                      _mm256_cvtps_ph(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+#elif XSIMD_WITH_NEON64
+    vst1_u16(p, vreinterpret_u16_f16(vcvt_f16_f32(f)));  // FPCR rounding: nearest even
 #else
     (void)p, (void)f;
 #endif
@@ -681,7 +689,7 @@ POSENC_FORCE_INLINE void f16_store(std::uint16_t* p, const batch<float, A>& f) n
 /// (x0, x0, x2, x2, …) and (x1, x1, x3, x3, …) of a register (one shuffle each).
 template <class A>
 POSENC_FORCE_INLINE batch<float, A> dup_even(const batch<float, A>& x) noexcept {
-  static_assert(hw_f16<A>(), "dup_even: AVX-512 and avx2f16c only");
+  static_assert(hw_f16<A>(), "dup_even: AVX-512, avx2f16c and neon64 only");
   POSENC_IF_AVX512(A) {
 #if XSIMD_WITH_AVX512F
     return _mm512_maskz_moveldup_ps(detail::all16, x);
@@ -690,6 +698,8 @@ POSENC_FORCE_INLINE batch<float, A> dup_even(const batch<float, A>& x) noexcept 
   else {
 #if POSENC_WITH_AVX2F16C
     return _mm256_moveldup_ps(x);
+#elif XSIMD_WITH_NEON64
+    return vtrn1q_f32(x, x);
 #else
     return x;
 #endif
@@ -697,7 +707,7 @@ POSENC_FORCE_INLINE batch<float, A> dup_even(const batch<float, A>& x) noexcept 
 }
 template <class A>
 POSENC_FORCE_INLINE batch<float, A> dup_odd(const batch<float, A>& x) noexcept {
-  static_assert(hw_f16<A>(), "dup_odd: AVX-512 and avx2f16c only");
+  static_assert(hw_f16<A>(), "dup_odd: AVX-512, avx2f16c and neon64 only");
   POSENC_IF_AVX512(A) {
 #if XSIMD_WITH_AVX512F
     return _mm512_maskz_movehdup_ps(detail::all16, x);
@@ -706,6 +716,8 @@ POSENC_FORCE_INLINE batch<float, A> dup_odd(const batch<float, A>& x) noexcept {
   else {
 #if POSENC_WITH_AVX2F16C
     return _mm256_movehdup_ps(x);
+#elif XSIMD_WITH_NEON64
+    return vtrn2q_f32(x, x);
 #else
     return x;
 #endif
