@@ -168,7 +168,7 @@ class alibi_bias {
   explicit alibi_bias(const alibi_config& cfg, const Slopes& slopes = Slopes{}) : cfg_(cfg) {
     constexpr const char* who = "posenc::alibi_bias";
     if (cfg_.num_heads == 0) detail::invalid(who, "num_heads", cfg_.num_heads, "must be > 0");
-    if (!std::isfinite(cfg_.max_bias) || cfg_.max_bias < 0.0)
+    if (!detail::is_finite_bits(cfg_.max_bias) || cfg_.max_bias < 0.0)
       detail::invalid(who, "max_bias", cfg_.max_bias, "must be finite and >= 0");
     if (cfg_.mode != alibi_mode::causal && cfg_.mode != alibi_mode::symmetric)
       detail::invalid(who, "mode", static_cast<int>(cfg_.mode), "is not an alibi_mode");
@@ -178,8 +178,8 @@ class alibi_bias {
       detail::invalid(who, "form", "key_offset",
                       "needs mode = causal: the row-invariant form equals the relative one only "
                       "under a causal mask");
-    if (!std::isfinite(cfg_.bias_scale) || !(cfg_.bias_scale > 0.0) ||
-        !std::isfinite(static_cast<float>(cfg_.bias_scale)))
+    if (!detail::is_finite_bits(cfg_.bias_scale) || !(cfg_.bias_scale > 0.0) ||
+        !detail::is_finite_bits(static_cast<float>(cfg_.bias_scale)))
       detail::invalid(who, "bias_scale", cfg_.bias_scale, "must be finite and > 0 (also in float)");
     if (cfg_.key_origin < 0)
       detail::invalid(who, "key_origin", cfg_.key_origin,
@@ -206,9 +206,10 @@ class alibi_bias {
     slopes.slopes(d, eff_.data());
     for (std::size_t h = 0; h < cfg_.num_heads; ++h) {
       const double m = eff_[h];
-      if (!std::isfinite(m) || !(m > 0.0) || !std::isfinite(m * cfg_.bias_scale) ||
+      if (!detail::is_finite_bits(m) || !(m > 0.0) ||
+          !detail::is_finite_bits(m * cfg_.bias_scale) ||
           !(static_cast<float>(m * cfg_.bias_scale) > 0.0f) ||
-          !std::isfinite(static_cast<float>(m * cfg_.bias_scale))) {
+          !detail::is_finite_bits(static_cast<float>(m * cfg_.bias_scale))) {
         for (std::size_t j = 0; j < cfg_.num_heads; ++j) eff_[j] = slopes_[j] * cfg_.bias_scale;
         detail::invalid(who, "slope (from the slope policy)", m,
                         "must be finite and > 0 (also after bias_scale, in float)");

@@ -149,7 +149,7 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
   if (k.heads == 0 || q.heads % k.heads != 0)
     detail::invalid(who, "k.heads", k.heads, "must be > 0 and divide q.heads");
   if (opt.k_first < 0) detail::invalid(who, "k_first", opt.k_first, "must be >= 0");
-  if (!std::isfinite(opt.scale) || opt.scale < 0.0)
+  if (!detail::is_finite_bits(opt.scale) || opt.scale < 0.0)
     detail::invalid(who, "scale", opt.scale, "must be finite and >= 0 (0: 1/sqrt(head_dim))");
   // Every position q_first + i, k_first + j must be an int64 (no overflow anywhere below).
   constexpr std::int64_t pmax = std::numeric_limits<std::int64_t>::max();

@@ -398,7 +398,7 @@ struct bipe_alibi_config {
  * std::invalid_argument naming the field.
  */
 inline alibi_bias make_bipe_alibi(const bipe_alibi_config& cfg) {
-  if (!std::isfinite(cfg.slope_multiplier) || !(cfg.slope_multiplier > 0.0))
+  if (!detail::is_finite_bits(cfg.slope_multiplier) || !(cfg.slope_multiplier > 0.0))
     detail::invalid("posenc::make_bipe_alibi", "slope_multiplier", cfg.slope_multiplier,
                     "must be finite and > 0");
   alibi_config a;

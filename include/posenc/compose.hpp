@@ -125,7 +125,7 @@ class scaled {
   /// Throws std::invalid_argument if factor is not finite and > 0.
   scaled(B bias, double factor) : bias_(std::move(bias)), factor_(factor) {
     detail::check_bias<inner_t>();
-    if (!std::isfinite(factor_) || !(factor_ > 0.0))
+    if (!detail::is_finite_bits(factor_) || !(factor_ > 0.0))
       detail::invalid("posenc::scaled", "factor", factor_, "must be finite and > 0");
   }
   double factor() const noexcept { return factor_; }

@@ -22,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "posenc/detail/error.hpp"
 #include "posenc/frequency.hpp"
 #include "posenc/mrope.hpp"
 #include "posenc/rope.hpp"
@@ -302,7 +303,8 @@ inline std::optional<double> hf_number(const hf_json& obj, const char* key,
   if (!v) return std::nullopt;
   if (!v->is_number()) hf_fail(hf_path(parent, key), "= " + hf_show(*v) + " must be a number");
   const double d = v->get<double>();
-  if (!std::isfinite(d)) hf_fail(hf_path(parent, key), "= " + hf_show(*v) + " must be finite");
+  if (!detail::is_finite_bits(d))
+    hf_fail(hf_path(parent, key), "= " + hf_show(*v) + " must be finite");
   return d;
 }
 
@@ -346,7 +348,7 @@ inline std::vector<double> hf_number_list(const hf_json& obj, const char* key,
   out.reserve(v->size());
   for (std::size_t i = 0; i < v->size(); ++i) {
     const hf_json& e = (*v)[i];
-    if (!e.is_number() || !std::isfinite(e.get<double>()))
+    if (!e.is_number() || !detail::is_finite_bits(e.get<double>()))
       hf_fail(p + "[" + std::to_string(i) + "]", "= " + hf_show(e) + " must be a number");
     out.push_back(e.get<double>());
   }

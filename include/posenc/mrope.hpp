@@ -540,7 +540,7 @@ inline std::int64_t mrope_position_ids(const std::vector<mrope_item>& items,
   constexpr const char* who = "posenc::mrope_position_ids";
   const std::size_t m = opt.spatial_merge_size;
   if (m == 0) detail::invalid(who, "spatial_merge_size", m, "must be > 0");
-  if (!(opt.tokens_per_second >= 0.0) || !std::isfinite(opt.tokens_per_second))
+  if (!(opt.tokens_per_second >= 0.0) || !detail::is_finite_bits(opt.tokens_per_second))
     detail::invalid(who, "tokens_per_second", opt.tokens_per_second, "must be finite and >= 0");
   std::int64_t next = 0;  // 1 + largest position so far
   for (const mrope_item& it : items) {
@@ -557,7 +557,7 @@ inline std::int64_t mrope_position_ids(const std::vector<mrope_item>& items,
       detail::invalid(who, "grid (t*h*w)", it.t * it.h * it.w, "must be > 0");
     if (it.h % m != 0) detail::invalid(who, "grid h", it.h, "must be divisible by the merge size");
     if (it.w % m != 0) detail::invalid(who, "grid w", it.w, "must be divisible by the merge size");
-    if (!(it.seconds_per_grid >= 0.0) || !std::isfinite(it.seconds_per_grid))
+    if (!(it.seconds_per_grid >= 0.0) || !detail::is_finite_bits(it.seconds_per_grid))
       detail::invalid(who, "seconds_per_grid", it.seconds_per_grid, "must be finite and >= 0");
     const std::size_t gh = it.h / m, gw = it.w / m;
     std::int64_t largest = s;

@@ -25,7 +25,8 @@ void check_float_slopes(const char* who, const char* field, double value, const 
   p.slopes(d, m.data());
   for (std::size_t h = 0; h < d.num_heads; ++h) {
     const float mf = static_cast<float>(m[h]);
-    if (!std::isfinite(m[h]) || !(m[h] > 0.0) || !std::isfinite(mf) || !(mf > 0.0f))
+    if (!detail::is_finite_bits(m[h]) || !(m[h] > 0.0) || !detail::is_finite_bits(mf) ||
+        !(mf > 0.0f))
       invalid(who, field, value,
               ("makes the slope of head " + std::to_string(h) + " = " + show(m[h]) +
                ", not finite and > 0 in float")
@@ -77,7 +78,7 @@ struct ntk_alibi_slopes {
   }
   void validate(const alibi_dims& d) const {
     constexpr const char* who = "posenc::ntk_alibi_slopes";
-    if (!std::isfinite(factor) || !(factor > 0.0))
+    if (!detail::is_finite_bits(factor) || !(factor > 0.0))
       detail::invalid(who, "factor", factor, "must be finite and > 0");
     if (variant != ntk_alibi_variant::code && variant != ntk_alibi_variant::formula)
       detail::invalid(who, "variant", static_cast<int>(variant), "is not an ntk_alibi_variant");
@@ -115,7 +116,7 @@ struct interpolated_alibi_slopes {
 
   const char* name() const noexcept { return "alibi_interpolated"; }
   void validate(const alibi_dims& d) const {
-    if (!std::isfinite(factor) || !(factor > 0.0))
+    if (!detail::is_finite_bits(factor) || !(factor > 0.0))
       detail::invalid("posenc::interpolated_alibi_slopes", "factor", factor,
                       "must be finite and > 0");
     detail::check_float_slopes("posenc::interpolated_alibi_slopes", "factor", factor, *this, d);
@@ -139,7 +140,8 @@ struct interpolated_alibi_slopes {
  */
 inline double dynamic_alibi_factor(double a0, std::size_t length, std::size_t train_length) {
   constexpr const char* who = "posenc::dynamic_alibi_factor";
-  if (!std::isfinite(a0) || !(a0 > 0.0)) detail::invalid(who, "a0", a0, "must be finite and > 0");
+  if (!detail::is_finite_bits(a0) || !(a0 > 0.0))
+    detail::invalid(who, "a0", a0, "must be finite and > 0");
   if (train_length == 0) detail::invalid(who, "train_length", train_length, "must be > 0");
   const double a = a0 * static_cast<double>(length) / static_cast<double>(train_length);
   return a > 1.0 ? a : 1.0;

@@ -91,9 +91,9 @@ class rope {
       detail::invalid(who, "rotary_dim", cfg_.rotary_dim, "must be even (it defaults to head_dim)");
     if (cfg_.rotary_dim > cfg_.head_dim)
       detail::invalid(who, "rotary_dim", cfg_.rotary_dim, "must be <= head_dim");
-    if (!std::isfinite(cfg_.base) || !(cfg_.base > 1.0))
+    if (!detail::is_finite_bits(cfg_.base) || !(cfg_.base > 1.0))
       detail::invalid(who, "base", cfg_.base, "must be finite and > 1");
-    if (!std::isfinite(static_cast<float>(cfg_.base)))
+    if (!detail::is_finite_bits(static_cast<float>(cfg_.base)))
       detail::invalid(
           who, "base", cfg_.base,
           "must be finite in float (<= 3.4e38): the hf_f32 frequencies use float(base)");
@@ -112,18 +112,18 @@ class rope {
     const std::string why =
         std::string("must be finite and > 0: check the parameters of scaling ") + scaling.name();
     for (std::size_t k = 0; k < d.pairs(); ++k) {
-      if (!std::isfinite(inv_freq_[k]) || !(inv_freq_[k] > 0.0)) {
+      if (!detail::is_finite_bits(inv_freq_[k]) || !(inv_freq_[k] > 0.0)) {
         const std::string f = "inv_freq[" + std::to_string(k) + "] (after scaling)";
         detail::invalid(who, f.c_str(), inv_freq_[k], why.c_str());
       }
-      if (!std::isfinite(inv_freq_f32_[k]) || !(inv_freq_f32_[k] > 0.0f)) {
+      if (!detail::is_finite_bits(inv_freq_f32_[k]) || !(inv_freq_f32_[k] > 0.0f)) {
         const std::string f = "inv_freq_f32[" + std::to_string(k) + "] (after scaling)";
         detail::invalid(who, f.c_str(), inv_freq_f32_[k], why.c_str());
       }
     }
     attention_factor_ = scaling.attention_factor(d);
-    if (!std::isfinite(attention_factor_) || !(attention_factor_ > 0.0) ||
-        !std::isfinite(static_cast<float>(attention_factor_)) ||
+    if (!detail::is_finite_bits(attention_factor_) || !(attention_factor_ > 0.0) ||
+        !detail::is_finite_bits(static_cast<float>(attention_factor_)) ||
         !(static_cast<float>(attention_factor_) > 0.0f)) {
       const std::string f = std::string("attention_factor (of scaling ") + scaling.name() + ")";
       detail::invalid(who, f.c_str(), attention_factor_,

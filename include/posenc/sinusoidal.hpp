@@ -151,7 +151,7 @@ class sinusoidal_embedding {
         cfg_.frequencies != sinusoidal_frequencies::t2t)
       detail::invalid(who, "frequencies", static_cast<int>(cfg_.frequencies),
                       "is not a sinusoidal_frequencies");
-    if (!std::isfinite(cfg_.base) || !(cfg_.base > 1.0))
+    if (!detail::is_finite_bits(cfg_.base) || !(cfg_.base > 1.0))
       detail::invalid(who, "base", cfg_.base, "must be finite and > 1");
     const std::size_t d = cfg_.dim;
     n_cos_ = d / 2;

@@ -4,12 +4,28 @@
 #ifndef POSENC_DETAIL_ERROR_HPP
 #define POSENC_DETAIL_ERROR_HPP
 
+#include <cstdint>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 
 namespace posenc {
 namespace detail {
+
+/// x is finite (not ±inf, not NaN), decided on the bits: std::isfinite and NaN comparisons are
+/// folded away under -ffinite-math-only (-ffast-math, -Ofast), which would let a NaN or
+/// infinite configuration value through every validation. The library validates with these.
+inline bool is_finite_bits(double x) noexcept {
+  std::uint64_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return (u & 0x7ff0000000000000u) != 0x7ff0000000000000u;
+}
+inline bool is_finite_bits(float x) noexcept {
+  std::uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return (u & 0x7f800000u) != 0x7f800000u;
+}
 
 /// A value as the messages show it (17 significant digits for floating point; never the
 /// hundreds of digits std::to_string gives 1e300).

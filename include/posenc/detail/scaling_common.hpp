@@ -39,19 +39,19 @@ inline float hf_pos_freq_f32(double base, std::size_t rotary_dim, std::size_t k)
 
 /// A scaling factor s: finite and >= 1 (s = 1 means "no scaling").
 inline void check_factor(const char* who, const char* field, double v) {
-  if (!std::isfinite(v) || !(v >= 1.0)) invalid(who, field, v, "must be finite and >= 1");
+  if (!detail::is_finite_bits(v) || !(v >= 1.0)) invalid(who, field, v, "must be finite and >= 1");
 }
 
 /// A strictly positive finite value.
 inline void check_positive(const char* who, const char* field, double v) {
-  if (!std::isfinite(v) || !(v > 0.0)) invalid(who, field, v, "must be finite and > 0");
+  if (!detail::is_finite_bits(v) || !(v > 0.0)) invalid(who, field, v, "must be finite and > 0");
 }
 
 /// A strictly positive value that stays finite and > 0 once rounded to float, the coefficient
 /// type of float and 16-bit storage (an attention factor of 1e40 is finite in double and inf in
 /// every float output).
 inline void check_positive_f32(const char* who, const char* field, double v) {
-  if (!std::isfinite(v) || !(v > 0.0) || !std::isfinite(static_cast<float>(v)) ||
+  if (!detail::is_finite_bits(v) || !(v > 0.0) || !detail::is_finite_bits(static_cast<float>(v)) ||
       !(static_cast<float>(v) > 0.0f))
     invalid(who, field, v, "must be finite and > 0, also as a float (|v| in [1.2e-38, 3.4e38])");
 }
@@ -66,8 +66,8 @@ void check_scaled_freqs(const char* who, const char* field, double value, const 
   p.inv_freq(d, f.data());
   p.inv_freq_f32(d, f32.data());
   for (std::size_t k = 0; k < d.pairs(); ++k) {
-    const bool ok64 = std::isfinite(f[k]) && f[k] > 0.0;
-    const bool ok32 = std::isfinite(f32[k]) && f32[k] > 0.0f;
+    const bool ok64 = detail::is_finite_bits(f[k]) && f[k] > 0.0;
+    const bool ok32 = detail::is_finite_bits(f32[k]) && f32[k] > 0.0f;
     if (!ok64 || !ok32) {
       const std::string why =
           std::string("makes ") + (ok64 ? "inv_freq_f32[" : "inv_freq[") + std::to_string(k) +
@@ -85,8 +85,8 @@ inline void check_divided_freq(const char* who, const std::string& field, double
       static_cast<double>(inv_freq_ld(d.base, d.rotary_dim, k) / static_cast<long double>(c));
   const float f32 = hf_inv_freq_f32(d.base, d.rotary_dim, k) / static_cast<float>(c);
   const float f32b = 1.0f / (static_cast<float>(c) * hf_pos_freq_f32(d.base, d.rotary_dim, k));
-  if (!(std::isfinite(f) && f > 0.0) || !(std::isfinite(f32) && f32 > 0.0f) ||
-      !(std::isfinite(f32b) && f32b > 0.0f))
+  if (!(detail::is_finite_bits(f) && f > 0.0) || !(detail::is_finite_bits(f32) && f32 > 0.0f) ||
+      !(detail::is_finite_bits(f32b) && f32b > 0.0f))
     invalid(who, field.c_str(), c,
             ("makes inv_freq of pair " + std::to_string(k) +
              " not finite and > 0 in double or float (theta_k / c out of range)")
@@ -95,7 +95,7 @@ inline void check_divided_freq(const char* who, const std::string& field, double
 
 /// A finite, non-negative value.
 inline void check_non_negative(const char* who, const char* field, double v) {
-  if (!std::isfinite(v) || !(v >= 0.0)) invalid(who, field, v, "must be finite and >= 0");
+  if (!detail::is_finite_bits(v) || !(v >= 0.0)) invalid(who, field, v, "must be finite and >= 0");
 }
 
 /// A context length (tokens) that must be set.
@@ -113,7 +113,7 @@ inline void check_pair_list(const char* who, const char* field, const std::vecto
   }
   for (std::size_t k = 0; k < v.size(); ++k) {
     const std::string f = std::string(field) + "[" + std::to_string(k) + "]";
-    if (!std::isfinite(v[k]) || !(v[k] > 0.0))
+    if (!detail::is_finite_bits(v[k]) || !(v[k] > 0.0))
       invalid(who, f.c_str(), v[k], "must be finite and > 0");
     check_divided_freq(who, f, v[k], d, k);  // θ_k / v[k] in range, in double and in float
   }

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <optional>
 
+#include "posenc/detail/error.hpp"
 #include "posenc/detail/fp_barrier.hpp"
 #include "posenc/detail/scaling_common.hpp"
 #include "posenc/frequency.hpp"
@@ -116,7 +117,7 @@ struct yarn_scaling {
     if (mscale && mscale_all_dim) {  // their ratio is the attention factor: finite in float?
       const double a = attention_factor(d);
       const float af = static_cast<float>(a);
-      if (!std::isfinite(a) || !(a > 0.0) || !std::isfinite(af) || !(af > 0.0f))
+      if (!detail::is_finite_bits(a) || !(a > 0.0) || !detail::is_finite_bits(af) || !(af > 0.0f))
         detail::invalid(
             who, "mscale", *mscale,
             ("with mscale_all_dim = " + detail::show(*mscale_all_dim) + " gives attention factor " +
