@@ -19,7 +19,11 @@ struct rope_dims {
   std::size_t pairs() const noexcept { return rotary_dim / 2; }
 };
 
+/// 2π, the one spelling: in double (= Python's `2 * math.pi`; its float, `(float)two_pi`, is
+/// torch's float32 2π and ggml's `2 * (float)M_PI`) and in long double (64-bit significand on
+/// x86-64; the double value elsewhere).
 constexpr double two_pi = 6.283185307179586476925286766559;
+constexpr long double two_pi_ld = 6.283185307179586476925286766559005768L;
 
 /**
  * Unscaled inverse frequency of pair k: base^(−2k/r), correctly rounded to double in practice

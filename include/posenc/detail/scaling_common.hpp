@@ -15,8 +15,7 @@
 namespace posenc {
 namespace detail {
 
-/// 2π in long double (64-bit significand on x86-64; rounds to the double two_pi elsewhere).
-constexpr long double two_pi_ld = 6.283185307179586476925286766559005768L;
+using posenc::two_pi_ld;  // frequency.hpp
 
 /// base^(−2k/r) in long double, not rounded to double: the scaling policies multiply or divide
 /// it by their factors in long double and round once at the end, so that every exact-mode

@@ -85,7 +85,7 @@ struct llama3_scaling {
     const double L = static_cast<double>(original_max_position);
     const float low_wl = static_cast<float>(L / low_freq_factor);
     const float high_wl = static_cast<float>(L / high_freq_factor);
-    const float two_pi32 = static_cast<float>(2.0 * 3.141592653589793);
+    const float two_pi32 = static_cast<float>(two_pi);  // torch: 2 * math.pi on a float tensor
     const float L32 = static_cast<float>(L);
     const float lo32 = static_cast<float>(low_freq_factor);
     const float span32 = static_cast<float>(high_freq_factor - low_freq_factor);

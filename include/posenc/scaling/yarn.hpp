@@ -226,7 +226,7 @@ struct yarn_scaling {
   double corr_py(const rope_dims& d, double n) const noexcept {
     const double r = static_cast<double>(d.rotary_dim);
     const double L = static_cast<double>(original_max_position);
-    return (r * std::log(L / (n * 2.0 * 3.141592653589793))) / (2.0 * std::log(d.base));
+    return (r * std::log(L / (n * two_pi))) / (2.0 * std::log(d.base));  // (n·2)·π = n·(2π)
   }
   range_ld range_exact(const rope_dims& d) const noexcept {
     if (variant == yarn_variant::llama_cpp) return range_ggml(d);
@@ -242,9 +242,9 @@ struct yarn_scaling {
     const float r = static_cast<float>(d.rotary_dim);
     const float L = static_cast<float>(original_max_position);
     const float lb = 2.0f * std::log(static_cast<float>(d.base));
-    const float pi = 3.14159265358979323846f;
-    const float lo = r * std::log(L / (static_cast<float>(beta_fast) * 2.0f * pi)) / lb;
-    const float hi = r * std::log(L / (static_cast<float>(beta_slow) * 2.0f * pi)) / lb;
+    const float two_pi32 = static_cast<float>(two_pi);  // 2 · (float)M_PI, exactly
+    const float lo = r * std::log(L / (static_cast<float>(beta_fast) * two_pi32)) / lb;
+    const float hi = r * std::log(L / (static_cast<float>(beta_slow) * two_pi32)) / lb;
     return clamp_range(d, std::floor(static_cast<long double>(lo)),
                        std::ceil(static_cast<long double>(hi)));
   }
