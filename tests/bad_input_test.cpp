@@ -59,7 +59,7 @@ posenc::linear_scaling linear(double f) { return posenc::linear_scaling{f}; }
 posenc::freq_factors_scaling ff(std::vector<double> d, double af = 1.0) {
   posenc::freq_factors_scaling s;
   s.divisors = std::move(d);
-  s.attention_factor_value = af;
+  s.explicit_attention_factor = af;
   return s;
 }
 
@@ -174,13 +174,15 @@ std::vector<bad_case> cases() {
     d[5] = 1e300;  // underflows to 0 in float
     (void)rope(cfg(64), ff(d));
   });
-  add("ff_attention_0", "attention_factor_value", with(ff(std::vector<double>(32, 1.0), 0.0)));
-  add("ff_attention_negative", "attention_factor_value",
+  add("ff_attention_0", "explicit_attention_factor", with(ff(std::vector<double>(32, 1.0), 0.0)));
+  add("ff_attention_negative", "explicit_attention_factor",
       with(ff(std::vector<double>(32, 1.0), -1.0)));
-  add("ff_attention_1e40", "attention_factor_value", with(ff(std::vector<double>(32, 1.0), 1e40)));
-  add("ff_attention_1e-50", "attention_factor_value",
+  add("ff_attention_1e40", "explicit_attention_factor",
+      with(ff(std::vector<double>(32, 1.0), 1e40)));
+  add("ff_attention_1e-50", "explicit_attention_factor",
       with(ff(std::vector<double>(32, 1.0), 1e-50)));
-  add("ff_attention_nan", "attention_factor_value", with(ff(std::vector<double>(32, 1.0), kNaN)));
+  add("ff_attention_nan", "explicit_attention_factor",
+      with(ff(std::vector<double>(32, 1.0), kNaN)));
 
   // --- ntk / dynamic ---------------------------------------------------------------------------
   add("ntk_alpha_half", "alpha", with(posenc::ntk_scaling{0.5}));

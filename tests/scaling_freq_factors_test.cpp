@@ -44,7 +44,7 @@ TEST(ScalingFreqFactors, InvalidParametersThrowNamingTheField) {
       [&] {
         posenc::rope(cfg, freq_factors_scaling{std::vector<double>(32, 1.0), 0.0});
       },
-      "attention_factor_value", "0");
+      "explicit_attention_factor", "0");
 }
 
 }  // namespace

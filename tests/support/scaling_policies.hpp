@@ -114,7 +114,7 @@ inline posenc::longrope_scaling longrope_from(const scaling_case& c) {
 }
 inline posenc::freq_factors_scaling freq_factors_from(const scaling_case& c) {  // af | divisors
   posenc::freq_factors_scaling p;
-  p.attention_factor_value = c.params.at(0);
+  p.explicit_attention_factor = c.params.at(0);
   p.divisors = c.lists.at(0);
   return p;
 }

@@ -4,6 +4,7 @@
 #define POSENC_SCALING_FREQ_FACTORS_HPP
 
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "posenc/detail/scaling_common.hpp"
@@ -28,17 +29,19 @@ namespace posenc {
  *     posenc::rope rope({.head_dim = 128}, ff);
  */
 struct freq_factors_scaling {
-  std::vector<double> divisors;         ///< c_k > 0, r/2 entries
-  double attention_factor_value = 1.0;  ///< multiplies cos and sin (> 0)
+  std::vector<double> divisors;  ///< c_k > 0, r/2 entries
+  /// multiplies cos and sin (> 0); unset: 1. (The same name as yarn_scaling's and longrope's.)
+  std::optional<double> explicit_attention_factor = std::nullopt;
 
   const char* name() const noexcept { return "freq_factors"; }
 
   /// Throws std::invalid_argument naming the field: wrong list size, an entry ≤ 0 or
-  /// non-finite, attention_factor_value ≤ 0 or non-finite.
+  /// non-finite, explicit_attention_factor ≤ 0 or non-finite.
   void validate(const rope_dims& d) const {
     constexpr const char* who = "posenc::freq_factors_scaling";
     detail::check_pair_list(who, "divisors", divisors, d);
-    detail::check_positive_f32(who, "attention_factor_value", attention_factor_value);
+    if (explicit_attention_factor)
+      detail::check_positive_f32(who, "explicit_attention_factor", *explicit_attention_factor);
   }
 
   void inv_freq(const rope_dims& d, double* out) const noexcept {
@@ -53,7 +56,9 @@ struct freq_factors_scaling {
           detail::div_rn(hf_inv_freq_f32(d.base, d.rotary_dim, k), static_cast<float>(divisors[k]));
   }
 
-  double attention_factor(const rope_dims& = {}) const noexcept { return attention_factor_value; }
+  double attention_factor(const rope_dims& = {}) const noexcept {
+    return explicit_attention_factor.value_or(1.0);
+  }
 };
 
 }  // namespace posenc
