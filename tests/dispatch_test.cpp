@@ -46,6 +46,9 @@ using dispatch_archs = ::testing::Types<
 #if POSENC_HAS_XSIMD && XSIMD_WITH_AVX512BW
     xsimd::avx512bw,
 #endif
+#if defined(POSENC_WITH_AVX2F16C) && POSENC_WITH_AVX2F16C
+    posenc::avx2f16c,
+#endif
 #if POSENC_HAS_XSIMD && XSIMD_WITH_FMA3_AVX2
     xsimd::fma3<xsimd::avx2>,
 #endif
@@ -353,9 +356,15 @@ std::vector<std::pair<std::string, bool>> cpu_runs_x86() {
 #if POSENC_HAS_XSIMD && (defined(__x86_64__) || defined(__i386__))
   const auto cpu = xsimd::available_architectures();
   const bool avx512 = cpu.avx512f && cpu.avx512bw && cpu.avx512dq && cpu.avx512cd;
-  return {{"avx512bf16", posenc::cpu_has_avx512bf16()},
-          {"avx512bw", avx512},
-          {"fma3+avx2", cpu.fma3_avx2 != 0}};
+  return {
+    {"avx512bf16", posenc::cpu_has_avx512bf16()}, {"avx512bw", avx512},
+#if defined(POSENC_WITH_AVX2F16C)
+        {"avx2f16c", posenc::cpu_has_avx2f16c()},
+#endif
+    {
+      "fma3+avx2", cpu.fma3_avx2 != 0
+    }
+  };
 #else
   return {};
 #endif

@@ -88,7 +88,7 @@ int main() {
 
   std::printf("posenc runtime dispatch: q %zux%zux%zu, k %zux%zux%zu, bfloat16; selected: %s\n",
               kTokens, kQHeads, kDim, kTokens, kKHeads, kDim, posenc::dispatch::arch_name());
-  const char* const names[] = {"avx512bf16", "avx512bw", "fma3+avx2", "baseline"};
+  const char* const names[] = {"avx512bf16", "avx512bw", "avx2f16c", "fma3+avx2", "baseline"};
   std::vector<bf16> ref_q, ref_k, q, k;
   std::string ref_name;
   int failures = 0;

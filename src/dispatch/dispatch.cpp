@@ -25,6 +25,7 @@ struct candidate {
 // Widest first. The name of an entry is its architecture tag's name().
 constexpr candidate candidates[] = {{&avx512bf16_table, ""},
                                     {&avx512_table, "avx512"},
+                                    {&avx2f16c_table, ""},
                                     {&avx2_table, ""},
                                     {&baseline_table, "baseline"}};
 
@@ -38,6 +39,9 @@ bool cpu_runs(const kernel_table* t) noexcept {
   if (t == &avx512_table)
     return cpu.avx512f != 0 && cpu.avx512cd != 0 && cpu.avx512dq != 0 && cpu.avx512bw != 0;
   if (t == &avx2_table) return cpu.fma3_avx2 != 0;
+#if defined(POSENC_WITH_AVX2F16C)
+  if (t == &avx2f16c_table) return posenc::cpu_has_avx2f16c();
+#endif
 #endif
   return false;
 }
@@ -60,9 +64,10 @@ const candidate* find(const char* name) noexcept {
 const kernel_table* resolve(const char* what, const char* name) {
   const candidate* c = find(name);
   if (c == nullptr)
-    throw std::invalid_argument(std::string("posenc::dispatch: ") + what + " = " + name +
-                                " is not an architecture (avx512bf16, avx512bw, fma3+avx2, "
-                                "sse2 / neon64 / scalar, or the aliases avx512, baseline)");
+    throw std::invalid_argument(
+        std::string("posenc::dispatch: ") + what + " = " + name +
+        " is not an architecture (avx512bf16, avx512bw, fma3+avx2, "
+        "avx2f16c, sse2 / neon64 / scalar, or the aliases avx512, baseline)");
   if (!cpu_runs(c->table))
     throw std::invalid_argument(std::string("posenc::dispatch: ") + what + " = " + name +
                                 (c->table->compiled ? " is not supported by this CPU"

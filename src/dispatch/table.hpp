@@ -144,6 +144,7 @@ constexpr kernel_table missing_table(const char* name) noexcept {
 // One table per ISA TU (table_<isa>.cpp).
 extern const kernel_table baseline_table;    // the compiler's default ISA (sse2, neon64, scalar)
 extern const kernel_table avx2_table;        // -mavx2 -mfma
+extern const kernel_table avx2f16c_table;    // -mavx2 -mfma -mf16c (posenc::avx2f16c)
 extern const kernel_table avx512_table;      // AVX-512 F/CD/BW/DQ/VL
 extern const kernel_table avx512bf16_table;  // the same + -mavx512bf16
 
