@@ -359,7 +359,7 @@ std::vector<std::pair<std::string, bool>> cpu_runs_x86() {
   return {
     {"avx512bf16", posenc::cpu_has_avx512bf16()}, {"avx512bw", avx512},
 #if defined(POSENC_WITH_AVX2F16C)
-        {"avx2f16c", posenc::cpu_has_avx2f16c()},
+        {"fma3+avx2+f16c", posenc::cpu_has_avx2f16c()},
 #endif
     {
       "fma3+avx2", cpu.fma3_avx2 != 0

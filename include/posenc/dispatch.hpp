@@ -32,7 +32,7 @@ class sinusoidal_embedding;
  *
  * Selection: the widest of the library's architectures the CPU and OS support, lowered by the
  * environment variable POSENC_DISPATCH_ARCH (read once, at the first call) or by force_arch().
- * Names: "avx512bf16", "avx512bw" (alias "avx512"), "avx2f16c", "fma3+avx2", "sse2"
+ * Names: "avx512bf16", "avx512bw" (alias "avx512"), "fma3+avx2+f16c" (alias "avx2f16c"), "fma3+avx2", "sse2"
  * (alias "baseline"), "neon64", "scalar" (a build without xsimd). Asking for an architecture the
  * CPU lacks, or an unknown name, throws std::invalid_argument naming the value (for the
  * environment variable: from the first dispatched call).

@@ -25,7 +25,7 @@ struct candidate {
 // Widest first. The name of an entry is its architecture tag's name().
 constexpr candidate candidates[] = {{&avx512bf16_table, ""},
                                     {&avx512_table, "avx512"},
-                                    {&avx2f16c_table, ""},
+                                    {&avx2f16c_table, "avx2f16c"},
                                     {&avx2_table, ""},
                                     {&baseline_table, "baseline"}};
 
@@ -67,7 +67,7 @@ const kernel_table* resolve(const char* what, const char* name) {
     throw std::invalid_argument(
         std::string("posenc::dispatch: ") + what + " = " + name +
         " is not an architecture (avx512bf16, avx512bw, fma3+avx2, "
-        "avx2f16c, sse2 / neon64 / scalar, or the aliases avx512, baseline)");
+        "fma3+avx2+f16c, sse2 / neon64 / scalar, or the aliases avx512, avx2f16c, baseline)");
   if (!cpu_runs(c->table))
     throw std::invalid_argument(std::string("posenc::dispatch: ") + what + " = " + name +
                                 (c->table->compiled ? " is not supported by this CPU"

@@ -10,7 +10,7 @@ namespace detail {
 #if defined(POSENC_WITH_AVX2F16C) && POSENC_WITH_AVX2F16C
 extern const kernel_table avx2f16c_table = make_table<posenc::avx2f16c>();
 #else
-extern const kernel_table avx2f16c_table = missing_table("avx2f16c");
+extern const kernel_table avx2f16c_table = missing_table("fma3+avx2+f16c");
 #endif
 }  // namespace detail
 }  // namespace dispatch
