@@ -34,4 +34,13 @@ foreach(f include/posenc/posenc.hpp include/posenc/bipe.hpp share/cmake/posenc/p
     message(FATAL_ERROR "not installed: ${prefix}/${f}")
   endif()
 endforeach()
+# posenc::dispatch (ON by default at top level) was not built: neither its library nor its
+# export files may be installed, or find_package(posenc) would fail on the missing library.
+file(GLOB _dispatch_exports "${prefix}/share/cmake/posenc/posencDispatchTargets*.cmake")
+if(_dispatch_exports)
+  message(FATAL_ERROR "export files of the unbuilt posenc::dispatch installed: ${_dispatch_exports}")
+endif()
+if(NOT EXISTS "${prefix}/include/posenc/dispatch.hpp" OR NOT EXISTS "${prefix}/include/posenc/posenc.h")
+  message(FATAL_ERROR "the dispatch headers were not installed")
+endif()
 message(STATUS "install without build: headers and package files in ${prefix}")

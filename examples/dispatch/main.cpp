@@ -1,9 +1,11 @@
-// posenc example — runtime dispatch: one binary runs the best RoPE kernels the CPU has.
+// posenc example — runtime dispatch: one binary runs the best RoPE kernels the CPU has, through
+// the compiled library posenc::dispatch (posenc/dispatch.hpp; its per-ISA translation units are
+// in src/dispatch/).
 //
 // This file is compiled for the baseline ISA. It constructs the rope and its cache here (their
-// constructors are ordinary inline functions; see README §SIMD), asks each per-ISA entry
-// whether the CPU can run it, and calls the best one. Then it runs every runnable entry on the
-// same bfloat16 q/k tensors and checks they agree: bit for bit among the fused-multiply-add
+// constructors are ordinary inline functions; see README §SIMD), prints the architecture the
+// library selected, then forces each of the library's architectures this CPU runs in turn on
+// the same bfloat16 q/k tensors and checks they agree: bit for bit among the fused-multiply-add
 // instruction sets, and within the rounding bound against the baseline (SSE2 has no FMA, so a
 // product rounds once more before the final bfloat16 rounding; see excess()).
 // SPDX-License-Identifier: Apache-2.0
@@ -13,11 +15,12 @@
 #include <cstdio>
 #include <cstring>
 #include <numeric>
+#include <string>
 #include <vector>
 
+#include "posenc/dispatch.hpp"
 #include "posenc/rope.hpp"
-
-#include "dispatch.hpp"
+#include "posenc/rope_cache.hpp"
 
 // (An alias of its own: on AArch64, <arm_neon.h> declares a global ::bfloat16_t.)
 using bf16 = posenc::bfloat16_t;
@@ -45,8 +48,33 @@ double excess(bf16 x, bf16 y) {
 }
 }  // namespace
 
+namespace {
+// Rotates copies of q0/k0 on the architecture `name` (forced); returns the microseconds.
+double run(const char* name, const posenc::rope_cache<float>& cache, const std::vector<bf16>& q0,
+           const std::vector<bf16>& k0, const std::vector<std::int64_t>& pos, std::vector<bf16>& q,
+           std::vector<bf16>& k) {
+  posenc::dispatch::force_arch(name);
+  double us = 0.0;
+  for (int rep = 0; rep < 2; ++rep) {  // the first is a warm-up
+    q = q0;
+    k = k0;
+    const auto t0 = std::chrono::steady_clock::now();
+    posenc::dispatch::apply(cache, posenc::make_head_view(q.data(), kTokens, kQHeads, kDim),
+                            posenc::make_head_view(k.data(), kTokens, kKHeads, kDim), pos.data());
+    us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  }
+  return us;
+}
+
+// How far q/k are from the reference outside the no-FMA rounding bound (≤ 0: within).
+double worst_excess(const std::vector<bf16>& x, const std::vector<bf16>& ref) {
+  double worst = -1.0;
+  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, excess(x[i], ref[i]));
+  return worst;
+}
+}  // namespace
+
 int main() {
-  using namespace dispatch_example;
   posenc::rope_config cfg;
   cfg.head_dim = kDim;
   cfg.base = 500000.0;
@@ -58,71 +86,38 @@ int main() {
   const std::vector<bf16> q0 = make(kTokens * kQHeads * kDim, 1);
   const std::vector<bf16> k0 = make(kTokens * kKHeads * kDim, 7);
 
-  // The CPU checks run here, in the baseline TU (see kernel_entry).
-#if POSENC_HAS_XSIMD
-  const auto cpu = xsimd::available_architectures();  // CPUID bits (xsimd 8.1 skips XCR0)
-  const bool has_avx2 = cpu.fma3_avx2 != 0;
-  const bool has_avx512 =
-      cpu.avx512f != 0 && cpu.avx512cd != 0 && cpu.avx512dq != 0 && cpu.avx512bw != 0;
-#else
-  const bool has_avx2 = false, has_avx512 = false;
-#endif
-  struct candidate {
-    const kernel_entry& entry;
-    bool runs;
-  };
-  const candidate entries[] = {{avx512bf16_entry, posenc::cpu_has_avx512bf16()},
-                               {avx512_entry, has_avx512},
-                               {avx2_entry, has_avx2},
-                               {baseline_entry, true}};
-  std::printf("posenc runtime dispatch: q %zux%zux%zu, k %zux%zux%zu, bfloat16\n", kTokens, kQHeads,
-              kDim, kTokens, kKHeads, kDim);
-  std::vector<bf16> ref_q, ref_k;  // the first (best) runnable entry's result
-  const char* ref_name = nullptr;
+  std::printf("posenc runtime dispatch: q %zux%zux%zu, k %zux%zux%zu, bfloat16; selected: %s\n",
+              kTokens, kQHeads, kDim, kTokens, kKHeads, kDim, posenc::dispatch::arch_name());
+  const char* const names[] = {"avx512bf16", "avx512bw", "avx2f16c", "fma3+avx2", "baseline"};
+  std::vector<bf16> ref_q, ref_k, q, k;
+  std::string ref_name;
   int failures = 0;
-  for (const candidate& c : entries) {
-    const kernel_entry& e = c.entry;
-    if (e.fn == nullptr || !c.runs) {
-      std::printf("  %-26s skipped (%s)\n", e.name,
-                  e.fn == nullptr ? "not compiled" : "this CPU lacks it");
+  for (const char* name : names) {
+    if (!posenc::dispatch::arch_available(name)) {
+      std::printf("  %-26s skipped (not compiled in, or this CPU lacks it)\n", name);
       continue;
     }
-    std::vector<bf16> q = q0, k = k0;
-    e.fn(cache, posenc::make_head_view(q.data(), kTokens, kQHeads, kDim),  // warm-up
-         posenc::make_head_view(k.data(), kTokens, kKHeads, kDim), pos.data());
-    q = q0;
-    k = k0;
-    const auto t0 = std::chrono::steady_clock::now();
-    e.fn(cache, posenc::make_head_view(q.data(), kTokens, kQHeads, kDim),
-         posenc::make_head_view(k.data(), kTokens, kKHeads, kDim), pos.data());
-    const double us =
-        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("  %-26s %8.1f us%s\n", e.name, us, ref_name == nullptr ? "  <- selected" : "");
-    if (ref_name == nullptr) {
-      ref_name = e.name;
+    const double us = run(name, cache, q0, k0, pos, q, k);
+    const std::string actual = posenc::dispatch::arch_name();
+    std::printf("  %-26s %8.1f us%s\n", actual.c_str(), us, ref_name.empty() ? "  <- best" : "");
+    if (ref_name.empty()) {
+      ref_name = actual;
       ref_q = q;
       ref_k = k;
-    } else if (&e != &baseline_entry) {
+    } else if (actual != "sse2" && actual != "scalar") {  // FMA: the same bits
       const bool same = std::memcmp(q.data(), ref_q.data(), q.size() * sizeof(bf16)) == 0 &&
                         std::memcmp(k.data(), ref_k.data(), k.size() * sizeof(bf16)) == 0;
-      std::printf("  %-26s %s %s\n", "", same ? "bit-identical to" : "DIFFERS from", ref_name);
+      std::printf("  %-26s %s %s\n", "", same ? "bit-identical to" : "DIFFERS from",
+                  ref_name.c_str());
       failures += same ? 0 : 1;
     } else {
-      double worst = -1.0, diff = 0.0;
-      for (std::size_t i = 0; i < q.size(); ++i) {
-        worst = std::max(worst, excess(q[i], ref_q[i]));
-        diff =
-            std::max(diff, std::fabs(double(posenc::to_float(q[i])) - posenc::to_float(ref_q[i])));
-      }
-      for (std::size_t i = 0; i < k.size(); ++i) {
-        worst = std::max(worst, excess(k[i], ref_k[i]));
-        diff =
-            std::max(diff, std::fabs(double(posenc::to_float(k[i])) - posenc::to_float(ref_k[i])));
-      }
-      std::printf("  %-26s max |difference| %.3g from %s: %s (no FMA here)\n", "", diff, ref_name,
-                  worst <= 0.0 ? "within the rounding bound" : "OUTSIDE the rounding bound");
+      const double worst = std::max(worst_excess(q, ref_q), worst_excess(k, ref_k));
+      std::printf("  %-26s %s from %s (no FMA here)\n", "",
+                  worst <= 0.0 ? "within the rounding bound" : "OUTSIDE the rounding bound",
+                  ref_name.c_str());
       failures += worst <= 0.0 ? 0 : 1;
     }
   }
+  posenc::dispatch::force_arch(nullptr);
   return failures == 0 ? 0 : 1;
 }
