@@ -539,6 +539,7 @@ class positioned {
         bool have = false, masked = false;
         std::int64_t cached = 0;
         [[maybe_unused]] const std::size_t ahead = (4096 + nc * sizeof(T) - 1) / (nc * sizeof(T));
+        [[maybe_unused]] const bool hint = prefetch_enabled();  // posenc/tuning.hpp
         for (std::size_t r = 0; r < block.rows; ++r) {
           const std::int64_t q = q_first + static_cast<std::int64_t>(r);
           const std::int64_t qm = q_map_.at(q);
@@ -558,7 +559,7 @@ class positioned {
           // The row ~4 KiB ahead, for write (as ALiBi's tile loop): tile rows are short
           // stretches of long rows, which the hardware prefetcher does not follow.
 #if POSENC_HAS_XSIMD
-          if (r + ahead < block.rows) {
+          if (hint && r + ahead < block.rows) {
             const T* p = block.row(r + ahead) + c0;
             for (std::size_t j = 0; j < nc; j += 128 / sizeof(T))
               kernels::detail::prefetch_for_write(p + j);

@@ -18,6 +18,7 @@
 #include "posenc/kernels/rotate.hpp"  // detail::load_elem / store_elem / unpack16 / pack16
 #include "posenc/simd/ops.hpp"
 #include "posenc/storage.hpp"
+#include "posenc/tuning.hpp"
 #include "posenc/types.hpp"
 
 #if POSENC_HAS_XSIMD
@@ -437,19 +438,21 @@ void ramp_2d_impl(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m,
   // few misses in flight when the tile is not in cache (half the in-place limit at 128 × 128
   // over DRAM). So the rows about 4 KiB ahead are requested (for write, one hint per 128-byte
   // line pair, which the L2 spatial prefetcher completes) while a row is added; in cache a hint
-  // costs one instruction per 32 floats. Inside the tile only: a hint, never a write.
+  // costs one instruction per 32 floats. Inside the tile only: a hint, never a write. Where
+  // prefetch_enabled() is false (AMD Zen, posenc/tuning.hpp) there is no hint.
+  const bool hint = prefetch_enabled();
   const std::size_t row_bytes = n * sizeof(T);
   const std::size_t ahead = std::max<std::size_t>(1, (4096 + row_bytes - 1) / row_bytes);
   const auto prefetch_row = [n](const T* p) {
     for (std::size_t j = 0; j < n; j += 128 / sizeof(T)) prefetch_for_write(p + j);
   };
-  for (std::size_t r = 0; r < std::min(ahead, rows); ++r)
+  for (std::size_t r = 0; hint && r < std::min(ahead, rows); ++r)
     prefetch_row(x + static_cast<std::ptrdiff_t>(r) * ld);
   // Row by row with the registers above, set up once per tile.
   for (std::size_t r = 0; r < rows; ++r) {
     T* xr = x + static_cast<std::ptrdiff_t>(r) * ld;
     const std::int64_t er = e0 + static_cast<std::int64_t>(r) * es;
-    if (r + ahead < rows) prefetch_row(xr + static_cast<std::ptrdiff_t>(ahead) * ld);
+    if (hint && r + ahead < rows) prefetch_row(xr + static_cast<std::ptrdiff_t>(ahead) * ld);
     const std::size_t i = ramp_row<NegAbs, false>(k, xr, n, er);
     add_ramp_ref<T, C, Arch>(xr + i, n - i, m, er + static_cast<std::int64_t>(i), sign);
   }
@@ -505,8 +508,9 @@ void store_values(Arch, T* x, const C* v, std::size_t n) noexcept {
 template <class Arch, class T, class C>
 void fill(Arch, T* x, std::size_t n, C value) noexcept {
   std::size_t i = 0;
-  for (std::size_t b = 0; b < n * sizeof(T); b += 64)
-    detail::prefetch_for_write(reinterpret_cast<const char*>(x) + b);
+  if (n * sizeof(T) > 64 && prefetch_enabled())
+    for (std::size_t b = 0; b < n * sizeof(T); b += 64)
+      detail::prefetch_for_write(reinterpret_cast<const char*>(x) + b);
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t N = B::size;

@@ -1,0 +1,82 @@
+// posenc — memory-level tuning chosen per core: whether the kernels issue software prefetches
+// when they stream views larger than the caches (the RoPE L2 read hint, the ALiBi / positioned
+// tile write hints). Decided once from the CPU's vendor (CPUID leaf 0), overridable at run time
+// (set_prefetch) so that both choices can be measured on any machine.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_TUNING_HPP
+#define POSENC_TUNING_HPP
+
+#include <atomic>
+#include <cstring>
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#define POSENC_HAS_CPUID 1
+#else
+#define POSENC_HAS_CPUID 0
+#endif
+
+namespace posenc {
+
+/// Software prefetch in the streaming kernels: automatic (per core, see prefetch_enabled), or
+/// forced on / off (benchmarks, or an engine that measured its own machine).
+enum class prefetch_mode { automatic, on, off };
+
+namespace detail {
+/// The CPU's vendor string (CPUID leaf 0: "GenuineIntel", "AuthenticAMD", ...); "" where CPUID
+/// is not available.
+inline void cpu_vendor(char (&out)[13]) noexcept {
+  std::memset(out, 0, sizeof out);
+#if POSENC_HAS_CPUID
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(0, &a, &b, &c, &d) == 0) return;
+  std::memcpy(out, &b, 4);
+  std::memcpy(out + 4, &d, 4);
+  std::memcpy(out + 8, &c, 4);
+#endif
+}
+
+/// The automatic choice. The hints were tuned on Intel Sapphire Rapids, where they raise a
+/// DRAM-sized RoPE pass from 0.94 to 0.99× and an ALiBi pass over 128 × 128 tiles from about
+/// half to 0.9× of the in-place limit. On AMD Zen cores they cost: Zen 4 (family 25 model 17,
+/// issue 18's measurements: ALiBi over 128 MiB 0.65 → 0.99–1.01×, RoPE 512 tokens 0.73 →
+/// 0.79–0.83×, 4096 tokens 0.90 → 0.95–0.98× without them) and Zen 5 (bench/run_*_bench.sh,
+/// prefetch on/off variants; README "Measured"): Zen's own L2 stream and region prefetchers
+/// already keep the lines in flight, and prefetchw takes line-fill buffers the loads need.
+/// So: off on AMD (and Hygon, a Zen derivative), on elsewhere (measured only on Intel; other
+/// vendors keep the behaviour they had).
+inline bool prefetch_default() noexcept {
+  char v[13];
+  cpu_vendor(v);
+  return std::strcmp(v, "AuthenticAMD") != 0 && std::strcmp(v, "HygonGenuine") != 0;
+}
+
+inline std::atomic<int>& prefetch_setting() noexcept {
+  static std::atomic<int> s{static_cast<int>(prefetch_mode::automatic)};
+  return s;
+}
+}  // namespace detail
+
+/// Overrides the automatic choice for every later call (thread-safe; takes effect at the next
+/// kernel call, never inside one).
+inline void set_prefetch(prefetch_mode m) noexcept {
+  detail::prefetch_setting().store(static_cast<int>(m), std::memory_order_relaxed);
+}
+
+/// Whether the streaming kernels issue their software prefetches: set_prefetch's choice, or
+/// the per-core default (decided once). Read once per call, outside the hot loops.
+inline bool prefetch_enabled() noexcept {
+  static const bool automatic = detail::prefetch_default();
+  switch (static_cast<prefetch_mode>(detail::prefetch_setting().load(std::memory_order_relaxed))) {
+    case prefetch_mode::on:
+      return true;
+    case prefetch_mode::off:
+      return false;
+    default:
+      return automatic;
+  }
+}
+
+}  // namespace posenc
+
+#endif  // POSENC_TUNING_HPP
