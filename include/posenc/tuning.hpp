@@ -1,7 +1,7 @@
 // posenc — memory-level tuning chosen per core: whether the kernels issue software prefetches
 // when they stream views larger than the caches (the RoPE L2 read hint, the ALiBi / positioned
-// tile write hints). Decided once from the CPU's vendor (CPUID leaf 0), overridable at run time
-// (set_prefetch) so that both choices can be measured on any machine.
+// tile write hints). Decided once from the CPU's vendor and family (CPUID leaves 0 and 1),
+// overridable at run time (set_prefetch) so that both choices can be measured on any machine.
 // SPDX-License-Identifier: Apache-2.0
 #ifndef POSENC_TUNING_HPP
 #define POSENC_TUNING_HPP
@@ -36,19 +36,38 @@ inline void cpu_vendor(char (&out)[13]) noexcept {
 #endif
 }
 
-/// The automatic choice. The hints were tuned on Intel Sapphire Rapids, where they raise a
-/// DRAM-sized RoPE pass from 0.94 to 0.99× and an ALiBi pass over 128 × 128 tiles from about
-/// half to 0.9× of the in-place limit. On AMD Zen cores they cost: Zen 4 (family 25 model 17,
-/// issue 18's measurements: ALiBi over 128 MiB 0.65 → 0.99–1.01×, RoPE 512 tokens 0.73 →
-/// 0.79–0.83×, 4096 tokens 0.90 → 0.95–0.98× without them) and Zen 5 (bench/run_*_bench.sh,
-/// prefetch on/off variants; README "Measured"): Zen's own L2 stream and region prefetchers
-/// already keep the lines in flight, and prefetchw takes line-fill buffers the loads need.
-/// So: off on AMD (and Hygon, a Zen derivative), on elsewhere (measured only on Intel; other
-/// vendors keep the behaviour they had).
+/// CPUID family of the processor (base + extended family, leaf 1); 0 where unknown.
+inline unsigned cpu_family() noexcept {
+#if POSENC_HAS_CPUID
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid(1, &a, &b, &c, &d) == 0) return 0;
+  const unsigned base = (a >> 8) & 0xf;
+  return base == 0xf ? base + ((a >> 20) & 0xff) : base;
+#else
+  return 0;
+#endif
+}
+
+/// The automatic choice, from what the CPU reports (vendor, family). The hints were tuned on
+/// Intel Sapphire Rapids, where they raise a DRAM-sized RoPE pass from 0.94 to 0.99× of the
+/// in-place limit and keep ALiBi tiles streamed from DRAM fed. Measured elsewhere (paired
+/// ratios, bench/run_rope_bench.sh and bench/run_alibi_bench.sh, prefetch forced on / off):
+///   - AMD Zen 4 (family 0x19 model 0x11, bare metal, issue 18): the hints cost 5–35 % (ALiBi
+///     over 128 MiB 0.65 with them, 0.99–1.01× without; RoPE 512 tokens 0.73 → 0.79–0.83×,
+///     4096 tokens 0.90 → 0.95–0.98×): Zen 4's L2 stream / region prefetchers already keep
+///     the lines in flight and prefetchw takes fill buffers the loads need. Off from family
+///     0x19 on (Zen 3, Zen 4, Zen 5 — family 0x1A has the same prefetcher design; not measured
+///     on bare metal).
+///   - A Zen 5 host whose VM reports family 0x17 model 1 (QEMU "EPYC", AVX2 only, 4 KiB
+///     pages): the hints help (RoPE 16384 tokens 0.82–0.84 → 0.85–0.89×, ALiBi over 128 MiB
+///     0.70 → 0.77×; in-cache tiles unchanged). With 4 KiB pages the hardware prefetchers stop
+///     at every page boundary and the hint 16 KiB ahead crosses it. On for family 0x17 (Zen 1,
+///     Zen 2, and such VMs), on for every other vendor (the behaviour they had).
 inline bool prefetch_default() noexcept {
   char v[13];
   cpu_vendor(v);
-  return std::strcmp(v, "AuthenticAMD") != 0 && std::strcmp(v, "HygonGenuine") != 0;
+  const bool amd = std::strcmp(v, "AuthenticAMD") == 0 || std::strcmp(v, "HygonGenuine") == 0;
+  return !(amd && cpu_family() >= 0x19);
 }
 
 inline std::atomic<int>& prefetch_setting() noexcept {

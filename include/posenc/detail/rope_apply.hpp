@@ -31,7 +31,8 @@ constexpr std::size_t rope_chunk = 128;
 /// 0.99× of the in-place limit (half-split) and from 0.88 to 0.94× (interleaved); bf16
 /// 6.2 → 8.7 GB/s. Hints into L1 with write intent (prefetchw) instead hold the line-fill
 /// buffers and cost 20–30 %. Smaller views (decode, cache-resident prefill) get none. The hint
-/// is issued only where prefetch_enabled() (posenc/tuning.hpp): on AMD Zen it costs instead.
+/// is issued only where prefetch_enabled() (posenc/tuning.hpp: off on AMD Zen 3/4/5, where it
+/// costs instead).
 constexpr std::size_t rope_prefetch_min_bytes = std::size_t{8} << 20;
 constexpr std::ptrdiff_t rope_prefetch_bytes = 16384;
 
