@@ -557,7 +557,8 @@ class positioned {
           if (lo > hi) lo = hi;
           T* x = block.row(r) + c0;
           // The row ~4 KiB ahead, for write (as ALiBi's tile loop): tile rows are short
-          // stretches of long rows, which the hardware prefetcher does not follow.
+          // stretches of long rows, which the hardware prefetcher does not follow. Only where
+          // prefetch_enabled() (posenc/tuning.hpp: not on AMD Zen 3/4/5).
 #if POSENC_HAS_XSIMD
           if (hint && r + ahead < block.rows) {
             const T* p = block.row(r + ahead) + c0;
