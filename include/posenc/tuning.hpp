@@ -12,6 +12,9 @@
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
 #define POSENC_HAS_CPUID 1
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#define POSENC_HAS_CPUID 1
 #else
 #define POSENC_HAS_CPUID 0
 #endif
@@ -23,29 +26,41 @@ namespace posenc {
 enum class prefetch_mode { automatic, on, off };
 
 namespace detail {
+/// CPUID leaf `leaf` into r = {eax, ebx, ecx, edx}; false where CPUID is not available.
+inline bool cpuid(unsigned leaf, unsigned (&r)[4]) noexcept {
+#if POSENC_HAS_CPUID && defined(_MSC_VER) && !defined(__clang__)
+  int v[4];
+  __cpuid(v, 0);
+  if (static_cast<unsigned>(v[0]) < leaf) return false;
+  __cpuid(v, static_cast<int>(leaf));
+  for (int i = 0; i < 4; ++i) r[i] = static_cast<unsigned>(v[i]);
+  return true;
+#elif POSENC_HAS_CPUID
+  return __get_cpuid(leaf, &r[0], &r[1], &r[2], &r[3]) != 0;
+#else
+  (void)leaf;
+  (void)r;
+  return false;
+#endif
+}
+
 /// The CPU's vendor string (CPUID leaf 0: "GenuineIntel", "AuthenticAMD", ...); "" where CPUID
 /// is not available.
 inline void cpu_vendor(char (&out)[13]) noexcept {
   std::memset(out, 0, sizeof out);
-#if POSENC_HAS_CPUID
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (__get_cpuid(0, &a, &b, &c, &d) == 0) return;
-  std::memcpy(out, &b, 4);
-  std::memcpy(out + 4, &d, 4);
-  std::memcpy(out + 8, &c, 4);
-#endif
+  unsigned r[4];
+  if (!cpuid(0, r)) return;
+  std::memcpy(out, &r[1], 4);  // ebx, edx, ecx
+  std::memcpy(out + 4, &r[3], 4);
+  std::memcpy(out + 8, &r[2], 4);
 }
 
 /// CPUID family of the processor (base + extended family, leaf 1); 0 where unknown.
 inline unsigned cpu_family() noexcept {
-#if POSENC_HAS_CPUID
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (__get_cpuid(1, &a, &b, &c, &d) == 0) return 0;
-  const unsigned base = (a >> 8) & 0xf;
-  return base == 0xf ? base + ((a >> 20) & 0xff) : base;
-#else
-  return 0;
-#endif
+  unsigned r[4];
+  if (!cpuid(1, r)) return 0;
+  const unsigned base = (r[0] >> 8) & 0xf;
+  return base == 0xf ? base + ((r[0] >> 20) & 0xff) : base;
 }
 
 /// The automatic choice, from what the CPU reports (vendor, family). The hints were tuned on
