@@ -71,13 +71,15 @@ inline unsigned cpu_family() noexcept {
 ///     over 128 MiB 0.65 with them, 0.99–1.01× without; RoPE 512 tokens 0.73 → 0.79–0.83×,
 ///     4096 tokens 0.90 → 0.95–0.98×): Zen 4's L2 stream / region prefetchers already keep
 ///     the lines in flight and prefetchw takes fill buffers the loads need. Off from family
-///     0x19 on (Zen 3, Zen 4, Zen 5 — family 0x1A has the same prefetcher design; not measured
-///     on bare metal).
-///   - A Zen 5 host whose VM reports family 0x17 model 1 (QEMU "EPYC", AVX2 only, 4 KiB
-///     pages): the hints help (RoPE 16384 tokens 0.82–0.84 → 0.85–0.89×, ALiBi over 128 MiB
-///     0.70 → 0.77×; in-cache tiles unchanged). With 4 KiB pages the hardware prefetchers stop
-///     at every page boundary and the hint 16 KiB ahead crosses it. On for family 0x17 (Zen 1,
-///     Zen 2, and such VMs), on for every other vendor (the behaviour they had).
+///     0x19 on (Zen 3 and Zen 5 — family 0x1A, whose L2 prefetchers follow Zen 4's — not
+///     measured on bare metal).
+///   - posenc's development VM (described as an AMD Zen 5 host; its KVM guest reports family
+///     0x17 model 1, QEMU "EPYC": AVX2 only, 4 KiB pages; loaded): the hints help where the data streams from DRAM (RoPE 16384 tokens
+///     0.85–0.86 → 0.95–1.00×; ALiBi over 128 MiB in 128 × 128 tiles 0.79 → 0.85–0.89×) and
+///     cost 5–10 % on tiles already in L2 (0.59–0.70 → 0.56–0.64×). With 4 KiB pages the
+///     hardware prefetchers stop at every page boundary and the hint 16 KiB ahead crosses it.
+///     On for family 0x17 (Zen 1, Zen 2 and such guests), and for every other vendor (the
+///     behaviour they had).
 inline bool prefetch_default() noexcept {
   char v[13];
   cpu_vendor(v);
