@@ -17,6 +17,12 @@
 //           so no loop-carried position increment limits small tiles.
 // Buffers are 64-byte aligned (bench/common.hpp), as an engine's are.
 // row/…     decode: one row of 4096 keys per head, 32 heads (add_to_row).
+// paired/…  the in-place limit and the bias timed back to back (posenc_bench::paired, median
+//           ratio, per-call time): tile/… as above (all keys visible, 64–512 KiB), and dram/…
+//           32 heads × 1024 × 1024 fp32 (128 MiB) in 128 × 128 tiles, all keys visible; the
+//           DRAM one also with posenc's prefetch forced on and off (pf_on_paired/…,
+//           pf_off_paired/…; posenc/tuning.hpp). bench/run_alibi_bench.sh prints the table.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
@@ -181,6 +187,53 @@ void bm_row_limit(benchmark::State& st) {
   finish(st, x.size() * sizeof(float), x.size());
 }
 
+// ---- paired ----
+template <class Bias>
+void bm_paired_tile(benchmark::State& st, tile_shape s, const Bias* bias,
+                    posenc::prefetch_mode pf) {
+  const posenc_bench::prefetch_scope scope(pf);
+  posenc_bench::vector<float> x = tile_data(s);
+  const auto view = posenc::make_logits_view(x.data(), s.rows, s.cols);
+  const std::int64_t q0 = 100000, k0 = q0 - 4096;  // every key visible
+  float a = 1.0f;
+  posenc_bench::paired(
+      st, static_cast<int>(std::max<std::size_t>(1, (std::size_t{4} << 20) / s.bytes())),
+      static_cast<double>(s.bytes()),
+      [&] {
+        scale_in_place(x.data(), x.size(), a);
+        a = a == 1.0f ? 0.999999f : 1.0f;
+      },
+      [&] { bias->add_to(view, 5, q0, k0); });
+  benchmark::DoNotOptimize(x.data());
+}
+
+// 32 heads × 1024 × 1024 (128 MiB) in 128 × 128 tiles, every key visible (queries 10^5 + i,
+// keys from 10^5 − 4096): the load + add + store per logit of a DRAM-bound pass.
+template <class Bias>
+void bm_paired_dram(benchmark::State& st, const Bias* bias, posenc::prefetch_mode pf) {
+  const posenc_bench::prefetch_scope scope(pf);
+  constexpr std::size_t S = 1024;
+  posenc_bench::vector<float>& x = full_logits<float>();       // the first 128 MiB of it
+  const std::size_t n = x.size() / ((kSeq / S) * (kSeq / S));  // 32 × 1024 × 1024
+  float a = 1.0f;
+  const auto bias_pass = [&] {
+    for (std::size_t h = 0; h < kHeads; ++h)
+      for (std::size_t i0 = 0; i0 < S; i0 += kTile)
+        for (std::size_t j0 = 0; j0 < S; j0 += kTile)
+          bias->add_to(posenc::make_logits_view(x.data() + h * S * S + i0 * S + j0, kTile, kTile,
+                                                static_cast<std::ptrdiff_t>(S)),
+                       h, static_cast<std::int64_t>(100000 + i0),
+                       static_cast<std::int64_t>(100000 - 4096 + j0));
+  };
+  posenc_bench::paired(
+      st, 1, static_cast<double>(n * sizeof(float)),
+      [&] {
+        scale_in_place(x.data(), n, a);
+        a = a == 1.0f ? 0.999999f : 1.0f;
+      },
+      bias_pass);
+}
+
 const posenc::alibi_bias& causal() {
   static const posenc::alibi_bias a({kHeads});
   return a;
@@ -235,10 +288,25 @@ const int registered = [] {
     benchmark::RegisterBenchmark(("tile/scalar_alibi_causal/" + n).c_str(),
                                  bm_tile<scalar_arch, posenc::alibi_bias>, s, &causal());
   }
+  const int paired_iters = std::getenv("POSENC_BENCH_SMOKE") == nullptr ? 201 : 2;
+  for (auto pf :
+       {posenc::prefetch_mode::automatic, posenc::prefetch_mode::on, posenc::prefetch_mode::off}) {
+    const std::string tag = posenc_bench::prefetch_tag(pf);
+    for (const tile_shape& s : kTiles)
+      benchmark::RegisterBenchmark((tag + "paired/tile/alibi_causal/" + s.name()).c_str(),
+                                   bm_paired_tile<posenc::alibi_bias>, s, &causal(), pf)
+          ->Iterations(paired_iters)
+          ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((tag + "paired/dram/alibi_causal/128MiB_32x1024x1024").c_str(),
+                                 bm_paired_dram<posenc::alibi_bias>, &causal(), pf)
+        ->Iterations(std::getenv("POSENC_BENCH_SMOKE") == nullptr ? 21 : 2)
+        ->Unit(benchmark::kMillisecond);
+  }
   benchmark::RegisterBenchmark("row/inplace_limit/32x4096", bm_row_limit);
   benchmark::RegisterBenchmark("row/alibi_causal/32x4096", bm_row<default_arch>, &causal());
   benchmark::RegisterBenchmark("row/scalar_alibi_causal/32x4096", bm_row<scalar_arch>, &causal());
   benchmark::AddCustomContext("posenc_arch", posenc::arch_name());
+  posenc_bench::add_cpu_context();
   return 0;
 }();
 

@@ -8,8 +8,12 @@
 //   alibi/{alibi,bipe}/R×C     a causal ALiBi tile add vs BiPE-ALiBi (ALiBi at int32 segment
 //                      indices through positioned<>), beside the in-place limit of the tile;
 //                      bipe_one_segment: the same with no delimiter (one bias row per tile)
+//   paired/bipe_vs_alibi/R×C   plain ALiBi and BiPE-ALiBi over the same tile, timed back to
+//                      back (posenc_bench::paired with the ALiBi call as the yardstick): the
+//                      ratio is t(ALiBi) / t(BiPE-ALiBi), its inverse the cost of BiPE
 // Token ids: uniform in [0, 32000) with two delimiter ids drawn ~1 in 20 tokens.
 // SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -124,26 +128,48 @@ const posenc::alibi_bias& bipe_alibi() {
   return a;
 }
 
+/// A tile with every key visible (queries after the keys) and the BiPE segment map of its
+/// positions (one_segment: no delimiter, one bias row for the whole tile).
+struct tile_case {
+  posenc_bench::vector<float> x;
+  std::vector<std::int32_t> seg;
+  std::int64_t k0, q0;
+  tile_case(std::size_t R, std::size_t C, bool one_segment)
+      : x(R * C), k0(4096), q0(4096 + static_cast<std::int64_t>(C)) {
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = posenc_bench::pattern(i);
+    auto ids = make_ids(static_cast<std::size_t>(q0) + R);
+    if (one_segment)
+      for (auto& id : ids) id = id == 869 || id == 13 ? 1 : id;
+    seg.resize(ids.size());
+    std::vector<std::int32_t> intra(ids.size());
+    segmenter().segment(ids.data(), ids.size(), seg.data(), intra.data());
+  }
+};
+
 void bm_tile(benchmark::State& st, std::size_t R, std::size_t C, bool bipe, bool one_segment) {
-  posenc_bench::vector<float> x(R * C);
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = posenc_bench::pattern(i);
-  const auto view = posenc::make_logits_view(x.data(), R, C);
-  const std::int64_t k0 = 4096, q0 = k0 + static_cast<std::int64_t>(C);  // every key visible
-  auto ids = make_ids(static_cast<std::size_t>(q0) + R);
-  if (one_segment)
-    for (auto& id : ids) id = id == 869 || id == 13 ? 1 : id;
-  std::vector<std::int32_t> seg(ids.size()), intra(ids.size());
-  segmenter().segment(ids.data(), ids.size(), seg.data(), intra.data());
-  const auto b = posenc::bipe_alibi_bias(std::cref(bipe_alibi()), seg.data(), seg.size());
+  tile_case t(R, C, one_segment);
+  const auto view = posenc::make_logits_view(t.x.data(), R, C);
+  const auto b = posenc::bipe_alibi_bias(std::cref(bipe_alibi()), t.seg.data(), t.seg.size());
   for (auto _ : st) {
     if (bipe) {
-      b.add_to(view, 5, q0, k0);
+      b.add_to(view, 5, t.q0, t.k0);
     } else {
-      plain_alibi().add_to(view, 5, q0, k0);
+      plain_alibi().add_to(view, 5, t.q0, t.k0);
     }
     benchmark::ClobberMemory();
   }
-  finish(st, x.size() * 2 * sizeof(float), x.size());
+  finish(st, t.x.size() * 2 * sizeof(float), t.x.size());
+}
+
+void bm_paired_tile(benchmark::State& st, std::size_t R, std::size_t C, posenc::prefetch_mode pf) {
+  const posenc_bench::prefetch_scope scope(pf);
+  tile_case t(R, C, false);
+  const auto view = posenc::make_logits_view(t.x.data(), R, C);
+  const auto b = posenc::bipe_alibi_bias(std::cref(bipe_alibi()), t.seg.data(), t.seg.size());
+  posenc_bench::paired(
+      st, static_cast<int>(std::max<std::size_t>(1, (std::size_t{4} << 20) / (R * C * 4))),
+      static_cast<double>(R * C * sizeof(float)),
+      [&] { plain_alibi().add_to(view, 5, t.q0, t.k0); }, [&] { b.add_to(view, 5, t.q0, t.k0); });
 }
 
 const bool registered = [] {
@@ -171,7 +197,18 @@ const bool registered = [] {
     reg(benchmark::RegisterBenchmark(("alibi/bipe/" + s).c_str(), bm_tile, n, n, true, false));
     reg(benchmark::RegisterBenchmark(("alibi/bipe_one_segment/" + s).c_str(), bm_tile, n, n, true,
                                      true));
+    for (auto pf :
+         {posenc::prefetch_mode::automatic, posenc::prefetch_mode::on, posenc::prefetch_mode::off})
+      benchmark::RegisterBenchmark(
+          (posenc_bench::prefetch_tag(pf) + "paired/bipe_vs_alibi/" + s).c_str(), bm_paired_tile, n,
+          n, pf)
+          ->Iterations(smoke       ? 2
+                       : n >= 2048 ? 31
+                                   : 201)
+          ->Unit(benchmark::kMicrosecond);
   }
+  benchmark::AddCustomContext("posenc_arch", posenc::arch_name());
+  posenc_bench::add_cpu_context();
   return true;
 }();
 

@@ -4,9 +4,13 @@
 #ifndef POSENC_BENCH_COMMON_HPP
 #define POSENC_BENCH_COMMON_HPP
 
+#include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -15,6 +19,7 @@
 #include "posenc/config.hpp"
 #include "posenc/detail/aligned.hpp"
 #include "posenc/storage.hpp"
+#include "posenc/tuning.hpp"
 
 #if POSENC_HAS_XSIMD
 #include <xsimd/xsimd.hpp>
@@ -84,6 +89,89 @@ inline void scale_in_place(float* p, std::size_t n, float a) {
   }
 #endif
   for (; i < n; ++i) p[i] *= a;
+}
+
+/// Median of v (upper median for an even count).
+inline double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0.0 : v[v.size() / 2];
+}
+
+/// The in-place limit and a kernel over the same bytes, timed back to back in every iteration
+/// (order alternating), reporting the median of the per-iteration ratios. On a VM whose
+/// L3/DRAM bandwidth drifts by ±10 % between benchmarks, the ratio of two separate benchmarks
+/// inherits that drift; the paired ratio mostly cancels it. limit() and kernel() each run
+/// `reps` calls (short calls are timed in batches, so that the clock's overhead does not
+/// count). Counters: ratio_to_limit (median), kernel_GBps and limit_GBps over `bytes` per
+/// call, and kernel_ns (median time of one call).
+template <class Limit, class Kernel>
+void paired(benchmark::State& st, int reps, double bytes, const Limit& limit,
+            const Kernel& kernel) {
+  using clock = std::chrono::steady_clock;
+  const auto time = [reps](const auto& f) {
+    const auto t0 = clock::now();
+    for (int i = 0; i < reps; ++i) {
+      f();
+      benchmark::ClobberMemory();
+    }
+    return std::chrono::duration<double>(clock::now() - t0).count();
+  };
+  std::vector<double> ratio, tl, tk;
+  bool flip = false;
+  for (auto _ : st) {
+    double l, k;
+    if (flip) {
+      k = time(kernel);
+      l = time(limit);
+    } else {
+      l = time(limit);
+      k = time(kernel);
+    }
+    flip = !flip;
+    tl.push_back(l);
+    tk.push_back(k);
+    ratio.push_back(l / k);
+  }
+  st.counters["ratio_to_limit"] = median(ratio);
+  st.counters["kernel_GBps"] = bytes * reps / median(tk) / 1e9;
+  st.counters["limit_GBps"] = bytes * reps / median(tl) / 1e9;
+  st.counters["kernel_ns"] = median(tk) / reps * 1e9;
+}
+
+/// Sets posenc's prefetch choice for one benchmark and restores the automatic one after it.
+struct prefetch_scope {
+  explicit prefetch_scope(posenc::prefetch_mode m) { posenc::set_prefetch(m); }
+  ~prefetch_scope() { posenc::set_prefetch(posenc::prefetch_mode::automatic); }
+  prefetch_scope(const prefetch_scope&) = delete;
+  prefetch_scope& operator=(const prefetch_scope&) = delete;
+};
+
+/// Name prefix of a forced prefetch variant: "" (automatic), "pf_on_", "pf_off_".
+inline std::string prefetch_tag(posenc::prefetch_mode m) {
+  return m == posenc::prefetch_mode::automatic ? ""
+         : m == posenc::prefetch_mode::on      ? "pf_on_"
+                                               : "pf_off_";
+}
+
+/// The CPU as the OS names it (/proc/cpuinfo "model name", family, model), for the context of
+/// every benchmark run: figures from two machines are compared side by side by this line.
+inline std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line, name, family, model;
+  const auto value = [&line] { return line.substr(line.find(':') + 2); };
+  while (std::getline(f, line) && (name.empty() || family.empty() || model.empty())) {
+    if (line.rfind("model name", 0) == 0) name = value();
+    if (line.rfind("cpu family", 0) == 0) family = value();
+    if (line.rfind("model\t", 0) == 0) model = value();
+  }
+  if (name.empty()) return "unknown";
+  return name + " (family " + family + " model " + model + ")";
+}
+
+/// Records the CPU model and posenc's prefetch choice in the benchmark context.
+inline void add_cpu_context() {
+  benchmark::AddCustomContext("cpu_model", cpu_model());
+  benchmark::AddCustomContext("posenc_prefetch", posenc::prefetch_enabled() ? "on" : "off");
 }
 
 }  // namespace posenc_bench

@@ -11,7 +11,6 @@
 // ratios as a table. paired/…: limit and rope timed back to back per iteration (median ratio),
 // for decode and the L3/DRAM-sized shapes, where separate runs drift.
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -120,18 +119,14 @@ void bm_rope(benchmark::State& st, shape s, posenc::rope_layout layout, source s
   finish(st, s.elems() * sizeof(T), s.elems());
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0.0 : v[v.size() / 2];
-}
-
-// The in-place limit and the cached rope over the same buffer, timed back to back in every
-// iteration (order alternating), reporting the median of the per-iteration ratios. On a VM
-// whose L3/DRAM bandwidth drifts by ±10 % between benchmarks, the ratio of two separate
-// benchmarks inherits that drift; the paired ratio mostly cancels it. A decode step (1 token,
-// ~0.1 µs) is timed as 512 calls back to back, so that the clock's overhead does not count.
+// The in-place limit and the cached rope back to back (posenc_bench::paired). A decode step
+// (1 token, ~0.1 µs) is timed as 512 calls. pf: posenc's prefetch choice for the run
+// (automatic: the per-core default of posenc/tuning.hpp; on / off: forced, to measure the
+// decision on any core).
 template <class T>
-void bm_paired(benchmark::State& st, shape s, posenc::rope_layout layout) {
+void bm_paired(benchmark::State& st, shape s, posenc::rope_layout layout,
+               posenc::prefetch_mode pf) {
+  const posenc_bench::prefetch_scope scope(pf);
   posenc::rope_config cfg;
   cfg.head_dim = s.head_dim;
   cfg.base = 500000.0;
@@ -139,54 +134,20 @@ void bm_paired(benchmark::State& st, shape s, posenc::rope_layout layout) {
   const posenc::rope r(cfg);
   posenc::rope_cache<posenc::coef_t<T>> cache(
       r, std::max<std::size_t>(s.tokens, static_cast<std::size_t>(kDecodePos) + 1));
-  const int reps = s.tokens == 1 ? 512 : 1;
   posenc_bench::vector<T> x = make_data<T>(s.elems());
   const std::vector<std::int64_t> pos = positions(s.tokens);
   const auto view = posenc::make_head_view(x.data(), s.tokens, kHeads, s.head_dim);
   float* xf = reinterpret_cast<float*>(x.data());
   const std::size_t nf = s.elems() * sizeof(T) / sizeof(float);
   float a = 1.0f;
-  using clock = std::chrono::steady_clock;
-  const auto time = [](auto&& f) {
-    const auto t0 = clock::now();
-    f();
-    benchmark::ClobberMemory();
-    return std::chrono::duration<double>(clock::now() - t0).count();
-  };
-  std::vector<double> ratio, tl, tr;
-  bool flip = false;
-  for (auto _ : st) {
-    const auto limit = [&] {
-      for (int i = 0; i < reps; ++i) {
+  posenc_bench::paired(
+      st, s.tokens == 1 ? 512 : 1, static_cast<double>(s.elems() * sizeof(T)),
+      [&] {
         scale_in_place(xf, nf, a);
         a = a == 1.0f ? 0.999999f : 1.0f;
-        benchmark::ClobberMemory();
-      }
-    };
-    const auto rope = [&] {
-      for (int i = 0; i < reps; ++i) {
-        cache.apply(view, pos.data());
-        benchmark::ClobberMemory();
-      }
-    };
-    double l, q;
-    if (flip) {
-      q = time(rope);
-      l = time(limit);
-    } else {
-      l = time(limit);
-      q = time(rope);
-    }
-    flip = !flip;
-    tl.push_back(l);
-    tr.push_back(q);
-    ratio.push_back(l / q);
-  }
+      },
+      [&] { cache.apply(view, pos.data()); });
   benchmark::DoNotOptimize(x.data());
-  const double bytes = static_cast<double>(s.elems() * sizeof(T)) * reps;
-  st.counters["ratio_to_limit"] = median(ratio);
-  st.counters["rope_GBps"] = bytes / median(tr) / 1e9;
-  st.counters["limit_GBps"] = bytes / median(tl) / 1e9;
 }
 
 const char* layout_name(posenc::rope_layout l) {
@@ -237,16 +198,27 @@ void register_type() {
   }
 }
 
+// Paired runs: decode and every prefill size for f32, 4096 and 16384 for bf16; at the sizes
+// where posenc may prefetch (views >= 8 MiB, detail/rope_apply.hpp) also with the prefetch
+// forced on and off (pf_on_paired/…, pf_off_paired/…).
+template <class T>
 void register_paired() {
+  const bool f32 = std::is_same<T, float>::value;
   for (const shape& s : kShapes) {
     const bool decode = s.tokens == 1;
-    if ((!decode && s.tokens < 4096) || s.head_dim != 128) continue;
-    for (auto layout : {posenc::rope_layout::half_split, posenc::rope_layout::interleaved}) {
-      auto* b = benchmark::RegisterBenchmark(
-          ("paired/" + std::string(layout_name(layout)) + "/f32/" + s.name()).c_str(),
-          bm_paired<float>, s, layout);
-      b->Unit(decode ? benchmark::kMicrosecond : benchmark::kMillisecond);
-      b->Iterations(std::getenv("POSENC_BENCH_SMOKE") == nullptr ? (decode ? 201 : 31) : 2);
+    if (s.head_dim != 128 || (!f32 && s.tokens < 4096)) continue;
+    const bool streamed = s.elems() * sizeof(T) >= posenc::detail::rope_prefetch_min_bytes;
+    for (auto pf : {posenc::prefetch_mode::automatic, posenc::prefetch_mode::on,
+                    posenc::prefetch_mode::off}) {
+      if (pf != posenc::prefetch_mode::automatic && !streamed) continue;
+      const std::string kind = posenc_bench::prefetch_tag(pf) + "paired";
+      for (auto layout : {posenc::rope_layout::half_split, posenc::rope_layout::interleaved}) {
+        auto* b = benchmark::RegisterBenchmark(
+            (kind + "/" + layout_name(layout) + "/" + type_name<T>() + "/" + s.name()).c_str(),
+            bm_paired<T>, s, layout, pf);
+        b->Unit(decode ? benchmark::kMicrosecond : benchmark::kMillisecond);
+        b->Iterations(std::getenv("POSENC_BENCH_SMOKE") == nullptr ? (decode ? 201 : 31) : 2);
+      }
     }
   }
 }
@@ -255,8 +227,10 @@ const int registered = [] {
   register_type<float>();
   register_type<posenc::bfloat16_t>();
   register_type<posenc::float16_t>();
-  register_paired();
+  register_paired<float>();
+  register_paired<posenc::bfloat16_t>();
   benchmark::AddCustomContext("posenc_arch", posenc::arch_name());
+  posenc_bench::add_cpu_context();
   return 0;
 }();
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run the RoPE benchmark and print one table: GB/s, ratio to the in-place limit (x *= a over
-# the same bytes, same binary, same run) and ratio to posenc's scalar reference.
+# the same bytes, same binary, same run) and ratio to posenc's scalar reference; then the
+# paired table (bench/paired_table.py: CPU model, ratio to the limit timed back to back, time
+# per call; the prefetch forced on / off where posenc may prefetch).
 #
 #   bash bench/run_rope_bench.sh [BUILD_DIR] [extra Google Benchmark flags...]
 #
@@ -21,16 +23,14 @@ import json, sys, re
 data = json.load(open(sys.argv[1]))
 ctx = data["context"]
 rows = {}
-paired = {}
 for b in data["benchmarks"]:
     if b.get("aggregate_name", "mean") != "median" and "aggregate_name" in b:
         continue
     name = re.sub(r"/(min_time|iterations):[0-9.]+", "", b["run_name"])
-    if name.startswith("paired/"):
-        paired[name] = b
+    if "paired/" in name:
         continue
     rows[name] = b["bytes_per_second"] / 1e9
-print(f"posenc rope_bench on {ctx.get('posenc_arch', '?')}, {ctx['num_cpus']} cpus @ {ctx['mhz_per_cpu']} MHz (median of repetitions)")
+print(f"posenc rope_bench on {ctx.get('cpu_model', '?')}; posenc arch {ctx.get('posenc_arch', '?')}, {ctx['num_cpus']} cpus @ {ctx['mhz_per_cpu']} MHz (median of repetitions)")
 print(f"{'benchmark':46s} {'GB/s':>8s} {'vs in-place':>12s} {'vs scalar':>10s}")
 for name, gbs in rows.items():
     kind, *rest = name.split("/")
@@ -43,10 +43,6 @@ for name, gbs in rows.items():
     limit = rows.get(f"inplace_limit/{typ}/{shape}")
     scalar = rows.get(f"scalar_cached/{layout}/{typ}/{shape}")
     print(f"{name:46s} {gbs:8.2f} {gbs / limit:11.2f}x {gbs / scalar:9.2f}x")
-if paired:
-    print()
-    print("paired: in-place limit and cached rope back to back in each iteration, median ratio")
-    print(f"{'benchmark':46s} {'GB/s':>8s} {'limit GB/s':>11s} {'vs in-place':>12s}")
-    for name, b in paired.items():
-        print(f"{name:46s} {b['rope_GBps']:8.2f} {b['limit_GBps']:11.2f} {b['ratio_to_limit']:11.2f}x")
 PY
+echo
+python3 "$(dirname "$0")/paired_table.py" "$json" "posenc rope_bench"

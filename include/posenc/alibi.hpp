@@ -316,7 +316,8 @@ class alibi_bias {
    * float/double tiles: the rows whose keys are all visible go through one loop nest
    * (kernels::add_ramp_2d: one load, one add, one store per logit; the offsets of each register
    * come from integers, so there is no loop-carried position increment and nothing else to
-   * load), with the next row prefetched; fully masked row segments are only stored (−∞).
+   * load), with the rows ahead prefetched where posenc::prefetch_enabled() (posenc/tuning.hpp);
+   * fully masked row segments are only stored (−∞).
    * 16-bit tiles use the per-row kernel. Same values as add_to_row in every case.
    */
   template <class Arch = default_arch, class T>

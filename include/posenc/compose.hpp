@@ -532,21 +532,22 @@ class positioned {
       }
     } else {
       constexpr std::size_t W = 2048;  // 8 KiB of float, 16 KiB of double
-      alignas(64) C vals[W];
+      alignas(64) C vals[W + run_slack];
+      std::uint16_t runs[W];
       for (std::size_t c0 = 0; c0 < block.cols; c0 += W) {
         const std::size_t nc = block.cols - c0 < W ? block.cols - c0 : W;
         const std::int64_t kc = k_first + static_cast<std::int64_t>(c0);
+        const std::size_t nruns = key_runs(kc, nc, runs);
         bool have = false, masked = false;
         std::int64_t cached = 0;
         [[maybe_unused]] const std::size_t ahead = (4096 + nc * sizeof(T) - 1) / (nc * sizeof(T));
+        [[maybe_unused]] const bool hint = prefetch_enabled();  // posenc/tuning.hpp
         for (std::size_t r = 0; r < block.rows; ++r) {
           const std::int64_t q = q_first + static_cast<std::int64_t>(r);
           const std::int64_t qm = q_map_.at(q);
           if (!have || qm != cached) {
-            // −0 + v = v for every v, so the buffer holds the values exactly (−∞ where masked).
-            kernels::fill(Arch{}, vals, nc, -C(0));
-            detail::fused_add_row<Arch>(*this, head, q, affine_keys{kc}, vals, nc);
-            masked = detail::any_ninf<Arch>(vals, nc);
+            masked = nruns < nc ? run_values<Arch>(head, q, kc, nc, runs, nruns, vals)
+                                : row_values<Arch>(head, q, kc, nc, vals);
             have = true;
             cached = qm;
           }
@@ -556,9 +557,10 @@ class positioned {
           if (lo > hi) lo = hi;
           T* x = block.row(r) + c0;
           // The row ~4 KiB ahead, for write (as ALiBi's tile loop): tile rows are short
-          // stretches of long rows, which the hardware prefetcher does not follow.
+          // stretches of long rows, which the hardware prefetcher does not follow. Only where
+          // prefetch_enabled() (posenc/tuning.hpp: not on AMD Zen 3/4/5).
 #if POSENC_HAS_XSIMD
-          if (r + ahead < block.rows) {
+          if (hint && r + ahead < block.rows) {
             const T* p = block.row(r + ahead) + c0;
             for (std::size_t j = 0; j < nc; j += 128 / sizeof(T))
               kernels::detail::prefetch_for_write(p + j);
@@ -619,6 +621,63 @@ class positioned {
   }
 
  private:
+  // Slack after add_to_masked's row buffer: run_values stores whole registers from the start of
+  // each run (the next run overwrites the excess).
+  static constexpr std::size_t run_slack = 16;
+
+  /// The bias row of query q over keys kc .. kc + nc − 1 into vals (−∞ where masked), through
+  /// the fused row; whether any key is masked. −0 + v = v for every v, so the buffer holds the
+  /// values exactly.
+  template <class Arch, class C>
+  bool row_values(std::size_t head, std::int64_t q, std::int64_t kc, std::size_t nc,
+                  C* vals) const noexcept {
+    kernels::fill(Arch{}, vals, nc, -C(0));
+    detail::fused_add_row<Arch>(*this, head, q, affine_keys{kc}, vals, nc);
+    return detail::any_ninf<Arch>(vals, nc);
+  }
+
+  /// Keys kc .. kc + nc − 1 in runs of equal mapped position (BiPE: the tokens of a segment):
+  /// the start of each run into start[], and their count; nc (no runs recorded) as soon as the
+  /// runs average fewer than 8 keys, where the fused row is cheaper.
+  std::size_t key_runs(std::int64_t kc, std::size_t nc, std::uint16_t* start) const noexcept {
+    std::size_t n = 0;
+    std::int64_t prev = 0;
+    for (std::size_t c = 0; c < nc; ++c) {
+      const std::int64_t km = k_map_.at(kc + static_cast<std::int64_t>(c));
+      if (c == 0 || km != prev) {
+        if (8 * n >= nc) return nc;
+        start[n++] = static_cast<std::uint16_t>(c);
+      }
+      prev = km;
+    }
+    return n;
+  }
+
+  /// row_values when the keys come in runs: the value depends on the mapped key position only,
+  /// so it is evaluated once per run (value(), the same arithmetic as the fused row) and
+  /// broadcast over the run. vals needs run_slack elements after nc.
+  template <class Arch, class C>
+  bool run_values(std::size_t head, std::int64_t q, std::int64_t kc, std::size_t nc,
+                  const std::uint16_t* start, std::size_t nruns, C* vals) const noexcept {
+    bool masked = false;
+    for (std::size_t j = 0; j < nruns; ++j) {
+      const std::size_t a = start[j], b = j + 1 < nruns ? start[j + 1] : nc;
+      const C v = value<C>(head, q, kc + static_cast<std::int64_t>(a));
+      masked |= v == -std::numeric_limits<C>::infinity();
+#if POSENC_HAS_XSIMD
+      if constexpr (!std::is_same<Arch, scalar_arch>::value) {
+        using V = xsimd::batch<C, Arch>;
+        static_assert(V::size <= run_slack, "posenc: run_slack below the register width");
+        const V vb(v);
+        for (std::size_t c = a; c < b; c += V::size) vb.store_unaligned(vals + c);
+        continue;
+      }
+#endif
+      for (std::size_t c = a; c < b; ++c) vals[c] = v;
+    }
+    return masked;
+  }
+
   B bias_;
   position_map<P> q_map_, k_map_;
 };

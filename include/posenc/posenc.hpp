@@ -23,6 +23,7 @@
 #include "posenc/scaling.hpp"
 #include "posenc/sinusoidal.hpp"
 #include "posenc/storage.hpp"
+#include "posenc/tuning.hpp"
 #include "posenc/types.hpp"
 #include "posenc/version.hpp"
 #include "posenc/view.hpp"

@@ -334,11 +334,12 @@ template <class Arch, class T>
 void ramp_2d_sweep() {
   // A tile of `rows` rows with leading dimension ld > n (es = −1: the ALiBi tile, whose offset
   // drops by one per row; 0: the same ramp in every row; +1 for completeness), at offsets
-  // inside and across the exact-conversion boundary.
+  // inside and across the exact-conversion boundary. 8 and 13 rows: with registers of at most
+  // 256 bits an ALiBi tile of 8 rows or more takes the table path (detail::ramp_2d_table).
   const std::size_t N = posenc::lane_count<T, Arch>();
   auto rng = posenc_test::make_rng(0x400 + sizeof(T));
   for (std::size_t n : posenc_test::lane_sweep({N, 4 * N})) {
-    for (std::size_t rows : {1u, 2u, 3u, 5u}) {
+    for (std::size_t rows : {1u, 2u, 3u, 5u, 8u, 13u}) {
       for (std::int64_t es : {-1, 0, 1}) {
         for (std::int64_t e0 : kOffsets) {
           for (ramp_sign sign : {ramp_sign::keep, ramp_sign::neg_abs}) {

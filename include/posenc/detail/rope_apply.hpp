@@ -11,6 +11,7 @@
 #include "posenc/config.hpp"
 #include "posenc/kernels/rotate.hpp"
 #include "posenc/storage.hpp"
+#include "posenc/tuning.hpp"
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
 
@@ -29,7 +30,9 @@ constexpr std::size_t rope_chunk = 128;
 /// runs (limit and kernel back to back, median ratio of 31): 16384×32×128 f32 from 0.94 to
 /// 0.99× of the in-place limit (half-split) and from 0.88 to 0.94× (interleaved); bf16
 /// 6.2 → 8.7 GB/s. Hints into L1 with write intent (prefetchw) instead hold the line-fill
-/// buffers and cost 20–30 %. Smaller views (decode, cache-resident prefill) get none.
+/// buffers and cost 20–30 %. Smaller views (decode, cache-resident prefill) get none. The hint
+/// is issued only where prefetch_enabled() (posenc/tuning.hpp: off on AMD Zen 3/4/5, where it
+/// costs instead).
 constexpr std::size_t rope_prefetch_min_bytes = std::size_t{8} << 20;
 constexpr std::ptrdiff_t rope_prefetch_bytes = 16384;
 
@@ -67,9 +70,10 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
   alignas(64) C s2[2 * rope_chunk];
   const std::size_t last = std::min(r.last, views[0].tokens);
   // L2 hint distance of a view, in elements (0: none); see rope_prefetch_min_bytes.
-  const auto ahead_of = [](const head_view<T>& view) -> std::ptrdiff_t {
+  const bool hint = prefetch_enabled();
+  const auto ahead_of = [hint](const head_view<T>& view) -> std::ptrdiff_t {
     const std::size_t span = view.tokens * view.heads * view.dim * sizeof(T);
-    return span >= rope_prefetch_min_bytes
+    return hint && span >= rope_prefetch_min_bytes
                ? rope_prefetch_bytes / static_cast<std::ptrdiff_t>(sizeof(T))
                : 0;
   };

@@ -18,6 +18,7 @@
 #include "posenc/kernels/rotate.hpp"  // detail::load_elem / store_elem / unpack16 / pack16
 #include "posenc/simd/ops.hpp"
 #include "posenc/storage.hpp"
+#include "posenc/tuning.hpp"
 #include "posenc/types.hpp"
 
 #if POSENC_HAS_XSIMD
@@ -427,6 +428,47 @@ void add_values(Arch, T* x, const C* v, std::size_t n) noexcept {
 }
 
 namespace detail {
+/// Longest table of an ALiBi tile's values (rows + cols − 1 of them; 8 KiB of float).
+constexpr std::size_t ramp_table_max = 2048;
+
+/// Whether add_ramp_2d adds an ALiBi tile (es = −1) from a table of its values instead of
+/// computing them per register. The value of a logit depends on k − q only, so a tile of R
+/// rows and n columns has R + n − 1 distinct values: computed once (ramp_values, the same
+/// arithmetic), each row is then x[i] += tab[R − 1 − r + i], one load, one add and one store
+/// per register more than an in-place pass and two fewer arithmetic instructions. Chosen with
+/// registers of at most 256 bits, where it was measured faster (an AVX2 machine, a VM of an
+/// AMD EPYC: 0.53 → 0.61–0.63 of the in-place limit on a 64 KiB tile,
+/// bench/run_alibi_bench.sh); with 512-bit registers every other unaligned table load splits
+/// across two cache lines, and those cores keep the per-register kernel they were tuned with.
+/// Same bits either way (both are the contract's v(e), then one rounded add).
+template <class Arch, class C>
+constexpr bool ramp_2d_table(std::size_t rows, std::size_t n, std::int64_t es) noexcept {
+  return sizeof(xsimd::batch<C, Arch>) <= 32 && es == -1 && rows >= 8 &&
+         rows + n - 1 <= ramp_table_max;
+}
+
+/// x[i] = x[i] + v[i] for i < n (float or double rows of their own type), four registers per
+/// step.
+template <class Arch, class C>
+POSENC_FORCE_INLINE void add_table_row(C* x, const C* v, std::size_t n) noexcept {
+  using B = xsimd::batch<C, Arch>;
+  constexpr std::size_t N = B::size;
+  std::size_t i = 0;
+  for (; i + 4 * N <= n; i += 4 * N) {
+    const B y0 = B::load_unaligned(x + i) + B::load_unaligned(v + i);
+    const B y1 = B::load_unaligned(x + i + N) + B::load_unaligned(v + i + N);
+    const B y2 = B::load_unaligned(x + i + 2 * N) + B::load_unaligned(v + i + 2 * N);
+    const B y3 = B::load_unaligned(x + i + 3 * N) + B::load_unaligned(v + i + 3 * N);
+    y0.store_unaligned(x + i);
+    y1.store_unaligned(x + i + N);
+    y2.store_unaligned(x + i + 2 * N);
+    y3.store_unaligned(x + i + 3 * N);
+  }
+  for (; i + N <= n; i += N)
+    (B::load_unaligned(x + i) + B::load_unaligned(v + i)).store_unaligned(x + i);
+  for (; i < n; ++i) x[i] = x[i] + v[i];
+}
+
 template <bool NegAbs, class Arch, class T, class C>
 void ramp_2d_impl(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m, std::int64_t e0,
                   std::int64_t es) noexcept {
@@ -437,27 +479,39 @@ void ramp_2d_impl(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m,
   // few misses in flight when the tile is not in cache (half the in-place limit at 128 × 128
   // over DRAM). So the rows about 4 KiB ahead are requested (for write, one hint per 128-byte
   // line pair, which the L2 spatial prefetcher completes) while a row is added; in cache a hint
-  // costs one instruction per 32 floats. Inside the tile only: a hint, never a write.
+  // costs one instruction per 32 floats. Inside the tile only: a hint, never a write. Where
+  // prefetch_enabled() is false (AMD Zen, posenc/tuning.hpp) there is no hint.
+  const bool hint = prefetch_enabled();
   const std::size_t row_bytes = n * sizeof(T);
   const std::size_t ahead = std::max<std::size_t>(1, (4096 + row_bytes - 1) / row_bytes);
   const auto prefetch_row = [n](const T* p) {
     for (std::size_t j = 0; j < n; j += 128 / sizeof(T)) prefetch_for_write(p + j);
   };
-  for (std::size_t r = 0; r < std::min(ahead, rows); ++r)
+  for (std::size_t r = 0; hint && r < std::min(ahead, rows); ++r)
     prefetch_row(x + static_cast<std::ptrdiff_t>(r) * ld);
-  // Row by row with the registers above, set up once per tile.
+  // An ALiBi tile (es = −1) through a table when ramp_2d_table says so, otherwise row by row
+  // with the registers above, set up once per tile.
+  alignas(64) C tab[ramp_table_max];
+  const bool table = ramp_2d_table<Arch, C>(rows, n, es);
+  if (table)
+    ramp_impl<NegAbs, true, Arch>(tab, rows + n - 1, m, e0 - static_cast<std::int64_t>(rows - 1));
   for (std::size_t r = 0; r < rows; ++r) {
     T* xr = x + static_cast<std::ptrdiff_t>(r) * ld;
     const std::int64_t er = e0 + static_cast<std::int64_t>(r) * es;
-    if (r + ahead < rows) prefetch_row(xr + static_cast<std::ptrdiff_t>(ahead) * ld);
-    const std::size_t i = ramp_row<NegAbs, false>(k, xr, n, er);
-    add_ramp_ref<T, C, Arch>(xr + i, n - i, m, er + static_cast<std::int64_t>(i), sign);
+    if (hint && r + ahead < rows) prefetch_row(xr + static_cast<std::ptrdiff_t>(ahead) * ld);
+    if (table) {
+      add_table_row<Arch>(xr, tab + (rows - 1 - r), n);
+    } else {
+      const std::size_t i = ramp_row<NegAbs, false>(k, xr, n, er);
+      add_ramp_ref<T, C, Arch>(xr + i, n - i, m, er + static_cast<std::int64_t>(i), sign);
+    }
   }
 }
 }  // namespace detail
 
 /// xsimd kernel: same contract as add_ramp_2d_ref. One loop nest for a whole tile: the row
-/// offsets come from integers (no per-row call, no table to load).
+/// offsets come from integers (no per-row call), or, for ALiBi tiles with registers of at most
+/// 256 bits, a table of the tile's R + n − 1 values (detail::ramp_2d_table).
 template <class Arch, class T, class C>
 void add_ramp_2d(Arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m,
                  std::int64_t e0, std::int64_t es, ramp_sign sign) noexcept {
@@ -505,8 +559,9 @@ void store_values(Arch, T* x, const C* v, std::size_t n) noexcept {
 template <class Arch, class T, class C>
 void fill(Arch, T* x, std::size_t n, C value) noexcept {
   std::size_t i = 0;
-  for (std::size_t b = 0; b < n * sizeof(T); b += 64)
-    detail::prefetch_for_write(reinterpret_cast<const char*>(x) + b);
+  if (n * sizeof(T) > 64 && prefetch_enabled())
+    for (std::size_t b = 0; b < n * sizeof(T); b += 64)
+      detail::prefetch_for_write(reinterpret_cast<const char*>(x) + b);
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     using B = xsimd::batch<T, Arch>;
     constexpr std::size_t N = B::size;

@@ -1,0 +1,118 @@
+// posenc — memory-level tuning chosen per core: whether the kernels issue software prefetches
+// when they stream views larger than the caches (the RoPE L2 read hint, the ALiBi / positioned
+// tile write hints). Decided once from the CPU's vendor and family (CPUID leaves 0 and 1),
+// overridable at run time (set_prefetch) so that both choices can be measured on any machine.
+// SPDX-License-Identifier: Apache-2.0
+#ifndef POSENC_TUNING_HPP
+#define POSENC_TUNING_HPP
+
+#include <atomic>
+#include <cstring>
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#define POSENC_HAS_CPUID 1
+#elif defined(_MSC_VER) && (defined(_M_X64) || defined(_M_IX86))
+#include <intrin.h>
+#define POSENC_HAS_CPUID 1
+#else
+#define POSENC_HAS_CPUID 0
+#endif
+
+namespace posenc {
+
+/// Software prefetch in the streaming kernels: automatic (per core, see prefetch_enabled), or
+/// forced on / off (benchmarks, or an engine that measured its own machine).
+enum class prefetch_mode { automatic, on, off };
+
+namespace detail {
+/// CPUID leaf `leaf` into r = {eax, ebx, ecx, edx}; false where CPUID is not available.
+inline bool cpuid(unsigned leaf, unsigned (&r)[4]) noexcept {
+#if POSENC_HAS_CPUID && defined(_MSC_VER) && !defined(__clang__)
+  int v[4];
+  __cpuid(v, 0);
+  if (static_cast<unsigned>(v[0]) < leaf) return false;
+  __cpuid(v, static_cast<int>(leaf));
+  for (int i = 0; i < 4; ++i) r[i] = static_cast<unsigned>(v[i]);
+  return true;
+#elif POSENC_HAS_CPUID
+  return __get_cpuid(leaf, &r[0], &r[1], &r[2], &r[3]) != 0;
+#else
+  (void)leaf;
+  (void)r;
+  return false;
+#endif
+}
+
+/// The CPU's vendor string (CPUID leaf 0: "GenuineIntel", "AuthenticAMD", ...); "" where CPUID
+/// is not available.
+inline void cpu_vendor(char (&out)[13]) noexcept {
+  std::memset(out, 0, sizeof out);
+  unsigned r[4];
+  if (!cpuid(0, r)) return;
+  std::memcpy(out, &r[1], 4);  // ebx, edx, ecx
+  std::memcpy(out + 4, &r[3], 4);
+  std::memcpy(out + 8, &r[2], 4);
+}
+
+/// CPUID family of the processor (base + extended family, leaf 1); 0 where unknown.
+inline unsigned cpu_family() noexcept {
+  unsigned r[4];
+  if (!cpuid(1, r)) return 0;
+  const unsigned base = (r[0] >> 8) & 0xf;
+  return base == 0xf ? base + ((r[0] >> 20) & 0xff) : base;
+}
+
+/// The automatic choice, from what the CPU reports (vendor, family). The hints were tuned on
+/// Intel Sapphire Rapids, where they raise a DRAM-sized RoPE pass from 0.94 to 0.99× of the
+/// in-place limit and keep ALiBi tiles streamed from DRAM fed. Measured elsewhere (paired
+/// ratios, bench/run_rope_bench.sh and bench/run_alibi_bench.sh, prefetch forced on / off):
+///   - AMD Zen 4 (family 0x19 model 0x11, bare metal, issue 18): the hints cost 5–35 % (ALiBi
+///     over 128 MiB 0.65 with them, 0.99–1.01× without; RoPE 512 tokens 0.73 → 0.79–0.83×,
+///     4096 tokens 0.90 → 0.95–0.98×): Zen 4's L2 stream / region prefetchers already keep
+///     the lines in flight and prefetchw takes fill buffers the loads need. Off from family
+///     0x19 on (Zen 3 and Zen 5 — family 0x1A, whose L2 prefetchers follow Zen 4's — not
+///     measured on bare metal).
+///   - posenc's development VM (described as an AMD Zen 5 host; its KVM guest reports family
+///     0x17 model 1, QEMU "EPYC": AVX2 only, 4 KiB pages; loaded): the hints help where the data streams from DRAM (RoPE 16384 tokens
+///     0.85–0.86 → 0.95–1.00×; ALiBi over 128 MiB in 128 × 128 tiles 0.79 → 0.85–0.89×) and
+///     cost 5–10 % on tiles already in L2 (0.59–0.70 → 0.56–0.64×). With 4 KiB pages the
+///     hardware prefetchers stop at every page boundary and the hint 16 KiB ahead crosses it.
+///     On for family 0x17 (Zen 1, Zen 2 and such guests), and for every other vendor (the
+///     behaviour they had).
+inline bool prefetch_default() noexcept {
+  char v[13];
+  cpu_vendor(v);
+  const bool amd = std::strcmp(v, "AuthenticAMD") == 0 || std::strcmp(v, "HygonGenuine") == 0;
+  return !(amd && cpu_family() >= 0x19);
+}
+
+inline std::atomic<int>& prefetch_setting() noexcept {
+  static std::atomic<int> s{static_cast<int>(prefetch_mode::automatic)};
+  return s;
+}
+}  // namespace detail
+
+/// Overrides the automatic choice for every later call (thread-safe; takes effect at the next
+/// kernel call, never inside one).
+inline void set_prefetch(prefetch_mode m) noexcept {
+  detail::prefetch_setting().store(static_cast<int>(m), std::memory_order_relaxed);
+}
+
+/// Whether the streaming kernels issue their software prefetches: set_prefetch's choice, or
+/// the per-core default (decided once). Read once per call, outside the hot loops.
+inline bool prefetch_enabled() noexcept {
+  static const bool automatic = detail::prefetch_default();
+  switch (static_cast<prefetch_mode>(detail::prefetch_setting().load(std::memory_order_relaxed))) {
+    case prefetch_mode::on:
+      return true;
+    case prefetch_mode::off:
+      return false;
+    default:
+      return automatic;
+  }
+}
+
+}  // namespace posenc
+
+#endif  // POSENC_TUNING_HPP
