@@ -16,6 +16,7 @@
 
 #include "posenc/config.hpp"
 #include "posenc/detail/aligned.hpp"
+#include "posenc/detail/apply_interface.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/detail/rope_apply.hpp"
 #include "posenc/rope.hpp"
@@ -173,7 +174,14 @@ void select_axis(Arch, const C* const* r, const C* sel, C* out, std::size_t n) n
  * coefficient row of a token is gathered per pair from its axes, then every head of q and k
  * is rotated by it. Positions: mrope_positions (make_mrope_positions).
  */
-class mrope {
+namespace detail {
+template <class P>
+using mrope_positions_ref = const mrope_positions<P>&;
+}  // namespace detail
+
+class mrope : public detail::apply_interface<mrope, detail::mrope_positions_ref> {
+  friend class detail::apply_interface<mrope, detail::mrope_positions_ref>;
+
  public:
   /// M-RoPE over `base` (any rope: scaling, precision, layout, partial rotary).
   mrope(const rope& base, const std::array<std::size_t, 3>& section, mrope_mode mode)
@@ -240,28 +248,7 @@ class mrope {
     }
   }
 
-  /// Rotates q and k in place (one pass, shared coefficients; GQA head counts may differ).
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> q, head_view<T> k, const mrope_positions<P>& pos,
-             token_range range = {}) const noexcept {
-    const head_view<T> views[2] = {q, k};
-    run<Arch, false>(views, 2, pos, range);
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> x, const mrope_positions<P>& pos, token_range range = {}) const noexcept {
-    run<Arch, false>(&x, 1, pos, range);
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> q, head_view<T> k, const mrope_positions<P>& pos,
-                     token_range range = {}) const noexcept {
-    const head_view<T> views[2] = {q, k};
-    run<Arch, true>(views, 2, pos, range);
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> x, const mrope_positions<P>& pos,
-                     token_range range = {}) const noexcept {
-    run<Arch, true>(&x, 1, pos, range);
-  }
+  // apply / apply_inverse (q and k, or one tensor): detail::apply_interface, over run below.
 
   /// Chunk fetch for token positions pos[0..axes()): pairs [k0, k0 + n) into cb/sb.
   template <class Arch, class C, class P>
@@ -349,9 +336,10 @@ class mrope {
  * (same values). Same apply API as mrope.
  */
 template <class C = float>
-class mrope_cache {
+class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope_positions_ref> {
   static_assert(std::is_same<C, float>::value || std::is_same<C, double>::value,
                 "posenc::mrope_cache: C is float or double");
+  friend class detail::apply_interface<mrope_cache<C>, detail::mrope_positions_ref>;
 
  public:
   template <class Arch = default_arch>
@@ -384,27 +372,7 @@ class mrope_cache {
   }
   const C* sin_row(std::size_t pos) const noexcept { return cos_row(pos) + m_.pairs(); }
 
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> q, head_view<T> k, const mrope_positions<P>& pos,
-             token_range range = {}) const noexcept {
-    const head_view<T> views[2] = {q, k};
-    run<Arch, false>(views, 2, pos, range);
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> x, const mrope_positions<P>& pos, token_range range = {}) const noexcept {
-    run<Arch, false>(&x, 1, pos, range);
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> q, head_view<T> k, const mrope_positions<P>& pos,
-                     token_range range = {}) const noexcept {
-    const head_view<T> views[2] = {q, k};
-    run<Arch, true>(views, 2, pos, range);
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> x, const mrope_positions<P>& pos,
-                     token_range range = {}) const noexcept {
-    run<Arch, true>(&x, 1, pos, range);
-  }
+  // apply / apply_inverse (q and k, or one tensor): detail::apply_interface, over run below.
 
  private:
   template <class Arch, bool Inverse, class T, class P>
