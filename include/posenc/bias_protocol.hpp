@@ -113,6 +113,28 @@ inline constexpr bool is_attention_bias_v =
     detail::has_double_value<B>::value || detail::has_template_value<B, float>::value ||
     has_fused_rows_v<B, affine_keys>;
 
+/**
+ * The neutral part of the fused rows protocol: every key visible, nothing added, value() 0.
+ * no_bias derives from it, and so does a contextual bias (cope_bias), whose own term is
+ * applied through the contextual protocol while the position pass sees it as neutral.
+ */
+struct neutral_rows {
+  template <class C = float>
+  C value(std::size_t, std::int64_t, std::int64_t) const noexcept {
+    return C(0);
+  }
+  static constexpr bool has_values = false;
+  template <class C, class Keys = affine_keys>
+  struct row_type {
+    std::size_t lo = 0, hi = 0;
+    bool exact = true;
+  };
+  template <class C, class Keys>
+  row_type<C, Keys> row(std::size_t, std::int64_t, const Keys&, std::size_t n) const noexcept {
+    return row_type<C, Keys>{0, n, true};
+  }
+};
+
 }  // namespace posenc
 
 #endif  // POSENC_BIAS_PROTOCOL_HPP

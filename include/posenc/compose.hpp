@@ -32,26 +32,11 @@
 namespace posenc {
 
 /// The bias that adds nothing ("no positional bias", NoPE / RoPE-only models).
-struct no_bias {
-  template <class C = float>
-  C value(std::size_t, std::int64_t, std::int64_t) const noexcept {
-    return C(0);
-  }
+struct no_bias : neutral_rows {
   template <class Arch = default_arch, class T>
   void add_to_row(std::size_t, std::int64_t, std::int64_t, T*, std::size_t) const noexcept {}
   template <class Arch = default_arch, class T>
   void add_to(logits_view<T>, std::size_t, std::int64_t, std::int64_t) const noexcept {}
-
-  static constexpr bool has_values = false;
-  template <class C, class Keys>
-  struct row_type {
-    std::size_t lo = 0, hi = 0;
-    bool exact = true;
-  };
-  template <class C, class Keys>
-  row_type<C, Keys> row(std::size_t, std::int64_t, const Keys&, std::size_t n) const noexcept {
-    return row_type<C, Keys>{0, n, true};
-  }
 };
 
 /**

@@ -414,7 +414,7 @@ struct cope_options {
  * gate keys of another head dimension.
  */
 template <class E, class GK = E>
-class cope_bias {
+class cope_bias : public neutral_rows {
  public:
   template <class TE, class TG = const GK>
   cope_bias(head_view<TE> table, cope_options opt, head_view<TG> gate_keys = {})
@@ -534,20 +534,7 @@ class cope_bias {
   // that masks nothing); the contextual term is applied through the protocol above
   // (reference_attention does so). value() is 0 for the same reason.
 
-  template <class C = float>
-  C value(std::size_t, std::int64_t, std::int64_t) const noexcept {
-    return C(0);
-  }
-  static constexpr bool has_values = false;
-  template <class C, class Keys = affine_keys>
-  struct row_type {
-    std::size_t lo = 0, hi = 0;
-    bool exact = true;
-  };
-  template <class C, class Keys>
-  row_type<C, Keys> row(std::size_t, std::int64_t, const Keys&, std::size_t n) const noexcept {
-    return row_type<C, Keys>{0, n, true};
-  }
+  // (value, has_values, row_type, row: inherited from neutral_rows.)
 
  private:
   template <class T>
