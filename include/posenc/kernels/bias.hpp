@@ -395,16 +395,20 @@ void add_ramp_positions(Arch, T* x, std::size_t n, C m, std::int64_t anchor, con
   add_ramp_positions_ref<T, C, P, Arch>(x + i, n - i, m, anchor, kpos + i, sign, mask_above);
 }
 
-/// xsimd kernel: same contract as add_values_ref.
-template <class Arch, class T, class C>
-void add_values(Arch, T* x, const C* v, std::size_t n) noexcept {
+namespace detail {
+/// x[i] = x[i] + v[i] (Add) or x[i] = v[i] (store), i < n, rounded once to T: the one vector
+/// loop of add_values and store_values (16-bit storage: the split16 kernel form of v).
+template <bool Add, class Arch, class T, class C>
+std::size_t put_values(T* x, const C* v, std::size_t n) noexcept {
   static_assert(std::is_same<C, coef_t<T>>::value, "posenc: value type must be coef_t<T>");
   std::size_t i = 0;
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     using B = xsimd::batch<C, Arch>;
     constexpr std::size_t N = B::size;
-    for (; i + N <= n; i += N)
-      (B::load_unaligned(x + i) + B::load_unaligned(v + i)).store_unaligned(x + i);
+    for (; i + N <= n; i += N) {
+      const B y = B::load_unaligned(v + i);
+      (Add ? B::load_unaligned(x + i) + y : y).store_unaligned(x + i);
+    }
   } else {
     using F = xsimd::batch<float, Arch>;
     using U = xsimd::batch<std::uint32_t, Arch>;
@@ -414,16 +418,27 @@ void add_values(Arch, T* x, const C* v, std::size_t n) noexcept {
     std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
     for (; i + 32 <= n; i += 32) {
       for (std::size_t q = 0; q < 16; q += N) {
-        F a, b;
-        kernels::detail::unpack16<T, Arch>(
-            xsimd::bitwise_cast<U>(H::load_unaligned(x16 + i + 2 * q)), a, b);
-        a = a + F::load_unaligned(v + i + q);
-        b = b + F::load_unaligned(v + i + 16 + q);
+        F a = F::load_unaligned(v + i + q), b = F::load_unaligned(v + i + 16 + q);
+        if constexpr (Add) {
+          F xa, xb;
+          kernels::detail::unpack16<T, Arch>(
+              xsimd::bitwise_cast<U>(H::load_unaligned(x16 + i + 2 * q)), xa, xb);
+          a = xa + a;
+          b = xb + b;
+        }
         xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, b))
             .store_unaligned(x16 + i + 2 * q);
       }
     }
   }
+  return i;
+}
+}  // namespace detail
+
+/// xsimd kernel: same contract as add_values_ref.
+template <class Arch, class T, class C>
+void add_values(Arch, T* x, const C* v, std::size_t n) noexcept {
+  const std::size_t i = detail::put_values<true, Arch>(x, v, n);
   add_values_ref<T, C, Arch>(x + i, v + i, n - i);
 }
 
@@ -532,26 +547,7 @@ void add_ramp_2d(Arch, T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n,
 /// xsimd kernel: same contract as store_values_ref.
 template <class Arch, class T, class C>
 void store_values(Arch, T* x, const C* v, std::size_t n) noexcept {
-  static_assert(std::is_same<C, coef_t<T>>::value, "posenc: value type must be coef_t<T>");
-  std::size_t i = 0;
-  if constexpr (!posenc::detail::is_16bit_storage<T>()) {
-    using B = xsimd::batch<C, Arch>;
-    constexpr std::size_t N = B::size;
-    for (; i + N <= n; i += N) B::load_unaligned(v + i).store_unaligned(x + i);
-  } else {
-    using F = xsimd::batch<float, Arch>;
-    using H = xsimd::batch<std::uint16_t, Arch>;
-    constexpr std::size_t N = F::size;
-    static_assert(16 % N == 0, "the split16 kernel form needs 16 % lanes == 0");
-    std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
-    for (; i + 32 <= n; i += 32) {
-      for (std::size_t q = 0; q < 16; q += N) {
-        xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(F::load_unaligned(v + i + q),
-                                                                F::load_unaligned(v + i + 16 + q)))
-            .store_unaligned(x16 + i + 2 * q);
-      }
-    }
-  }
+  const std::size_t i = detail::put_values<false, Arch>(x, v, n);
   store_values_ref<T, C, Arch>(x + i, v + i, n - i);
 }
 
