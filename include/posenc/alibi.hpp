@@ -342,18 +342,7 @@ class alibi_bias {
                   "posenc::alibi_bias: null tile");
     if constexpr (posenc::detail::is_16bit_storage<T>()) {
       // 16-bit rows: the fused row pass on the range the other biases leave visible.
-      using C = coef_t<T>;
-      constexpr C ninf = -std::numeric_limits<C>::infinity();
-      for (std::size_t r = 0; r < block.rows; ++r) {
-        const auto v = visible(r);
-        const std::size_t hi = std::min(v.second, block.cols), lo = std::min(v.first, hi);
-        T* x = block.row(r);
-        kernels::fill(Arch{}, x, lo, ninf);
-        detail::fused_add_row<Arch>(*this, head, q_first + static_cast<std::int64_t>(r),
-                                    affine_keys{k_first + static_cast<std::int64_t>(lo)}, x + lo,
-                                    hi - lo);
-        kernels::fill(Arch{}, x + hi, block.cols - hi, ninf);
-      }
+      detail::fused_add_tile_masked<Arch>(*this, block, head, q_first, k_first, visible);
     } else {
       add_tile<Arch>(block, head, q_first, k_first, visible);
     }

@@ -506,15 +506,7 @@ class positioned {
       return std::pair<std::size_t, std::size_t>{v.first < hi ? v.first : hi, hi};
     };
     if constexpr (posenc::detail::is_16bit_storage<T>() || !has_values) {
-      for (std::size_t r = 0; r < block.rows; ++r) {
-        const auto [lo, hi] = row_range(r);
-        T* x = block.row(r);
-        kernels::fill(Arch{}, x, lo, ninf);
-        detail::fused_add_row<Arch>(*this, head, q_first + static_cast<std::int64_t>(r),
-                                    affine_keys{k_first + static_cast<std::int64_t>(lo)}, x + lo,
-                                    hi - lo);
-        kernels::fill(Arch{}, x + hi, block.cols - hi, ninf);
-      }
+      detail::fused_add_tile_masked<Arch>(*this, block, head, q_first, k_first, visible);
     } else {
       constexpr std::size_t W = 2048;  // 8 KiB of float, 16 KiB of double
       alignas(64) C vals[W + run_slack];

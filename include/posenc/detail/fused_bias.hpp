@@ -321,6 +321,26 @@ void fused_add_tile(const B& b, logits_view<T> block, std::size_t head, std::int
                         block.row(r), block.cols);
 }
 
+/// fused_add_tile under other biases' masks: row r is −∞ outside the column range [lo, hi) that
+/// visible(r) leaves (clamped to the tile), and b's fused row inside it. The per-row route of
+/// add_to_masked (16-bit tiles; biases without a faster tile path).
+template <class Arch, class B, class T, class Visible>
+void fused_add_tile_masked(const B& b, logits_view<T> block, std::size_t head, std::int64_t q_first,
+                           std::int64_t k_first, const Visible& visible) noexcept {
+  using C = coef_t<T>;
+  constexpr C ninf = -std::numeric_limits<C>::infinity();
+  for (std::size_t r = 0; r < block.rows; ++r) {
+    const auto v = visible(r);
+    const std::size_t hi = v.second < block.cols ? v.second : block.cols;
+    const std::size_t lo = v.first < hi ? v.first : hi;
+    T* x = block.row(r);
+    kernels::fill(Arch{}, x, lo, ninf);
+    fused_add_row<Arch>(b, head, q_first + static_cast<std::int64_t>(r),
+                        affine_keys{k_first + static_cast<std::int64_t>(lo)}, x + lo, hi - lo);
+    kernels::fill(Arch{}, x + hi, block.cols - hi, ninf);
+  }
+}
+
 }  // namespace detail
 }  // namespace posenc
 
