@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "posenc/detail/angle_range.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/detail/rope_apply.hpp"
+#include "posenc/detail/rope_apply_to.hpp"
 #include "posenc/frequency.hpp"
 #include "posenc/kernels/sincos.hpp"
 #include "posenc/scaling.hpp"
@@ -245,6 +247,47 @@ class rope {
   void apply_inverse(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
     run<Arch, true>(&x, 1, pos, range);
   }
+
+  /**
+   * Out of place (rotate-and-store): rotates src into dst, e.g. f32 activations into a bf16 KV
+   * cache, in one pass. src and dst name the same tokens and heads (same dim == head_dim) and
+   * may differ in storage type and strides: a paged cache is a dst view per block (see
+   * tests/rope_test.cpp, PagedCache). Storage pairs: float, bfloat16_t, float16_t among
+   * themselves (arithmetic in float), double with double; src may be a head_view<const T>.
+   * Values: each output is the in-place rotation of src in the arithmetic type (float for
+   * 16-bit src too: the rows are widened exactly), rounded once to dst's type; so dst is
+   * bit for bit what apply on a float copy of src, then one conversion to dst's type, gives,
+   * and apply_to(x, x, pos) is apply(x, pos). Partial rotary: channels r..D−1 are converted and
+   * copied. Aliasing: dst is src (same data, strides and type: the in-place rotation) or does
+   * not overlap it; a partial overlap gives unspecified values (never an access outside the
+   * two views).
+   */
+  template <class Arch = default_arch, class S, class D, class P>
+  void apply_to(head_view<S> src, head_view<D> dst, const P* pos,
+                token_range range = {}) const noexcept {
+    run_to<Arch, false>(pos, range, detail::view_pair<S, D>{src, dst});
+  }
+  /// q and k out of place in one pass (sharing the angles): q_src → q_dst and k_src → k_dst.
+  /// Pass q_dst = q_src to rotate q in place while k goes to the cache.
+  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
+  void apply_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src, head_view<D2> k_dst,
+                const P* pos, token_range range = {}) const noexcept {
+    run_to<Arch, false>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
+                        detail::view_pair<S2, D2>{k_src, k_dst});
+  }
+  /// The inverse rotation, out of place.
+  template <class Arch = default_arch, class S, class D, class P>
+  void apply_inverse_to(head_view<S> src, head_view<D> dst, const P* pos,
+                        token_range range = {}) const noexcept {
+    run_to<Arch, true>(pos, range, detail::view_pair<S, D>{src, dst});
+  }
+  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
+  void apply_inverse_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src,
+                        head_view<D2> k_dst, const P* pos, token_range range = {}) const noexcept {
+    run_to<Arch, true>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
+                       detail::view_pair<S2, D2>{k_src, k_dst});
+  }
+
 #if POSENC_HAS_SPAN
   template <class Arch = default_arch, class T, class P>
   void apply(head_view<T> q, head_view<T> k, std::span<const P> pos,
@@ -346,6 +389,15 @@ class rope {
                            const C*& s) { this->fetch<Arch>(p, k0, n, cb, sb, c, s); };
     detail::rope_apply<Arch, Inverse>(fetch_fn, cfg_.layout, cfg_.head_dim, pairs(), views, nviews,
                                       pos, range);
+  }
+
+  template <class Arch, bool Inverse, class P, class V0, class... V>
+  void run_to(const P* pos, token_range range, const V0& v0, const V&... vp) const noexcept {
+    using C = coef_t<std::remove_const_t<std::remove_pointer_t<decltype(v0.src.data)>>>;
+    auto fetch_fn = [this](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
+                           const C*& s) { this->fetch<Arch>(p, k0, n, cb, sb, c, s); };
+    detail::rope_apply_to<Arch, Inverse, C>(fetch_fn, cfg_.layout, cfg_.head_dim, pairs(), pos,
+                                            range, v0, vp...);
   }
 
   rope_config cfg_;

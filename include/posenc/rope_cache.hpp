@@ -11,6 +11,7 @@
 #include "posenc/detail/aligned.hpp"
 #include "posenc/detail/angle_range.hpp"
 #include "posenc/detail/rope_apply.hpp"
+#include "posenc/detail/rope_apply_to.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
@@ -102,6 +103,29 @@ class rope_cache {
   void apply_inverse(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
     run<Arch, true>(&x, 1, pos, range);
   }
+  /// Same as rope::apply_to (out of place, rotate-and-store), reading the table.
+  template <class Arch = default_arch, class S, class D, class P>
+  void apply_to(head_view<S> src, head_view<D> dst, const P* pos,
+                token_range range = {}) const noexcept {
+    run_to<Arch, false>(pos, range, detail::view_pair<S, D>{src, dst});
+  }
+  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
+  void apply_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src, head_view<D2> k_dst,
+                const P* pos, token_range range = {}) const noexcept {
+    run_to<Arch, false>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
+                        detail::view_pair<S2, D2>{k_src, k_dst});
+  }
+  template <class Arch = default_arch, class S, class D, class P>
+  void apply_inverse_to(head_view<S> src, head_view<D> dst, const P* pos,
+                        token_range range = {}) const noexcept {
+    run_to<Arch, true>(pos, range, detail::view_pair<S, D>{src, dst});
+  }
+  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
+  void apply_inverse_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src,
+                        head_view<D2> k_dst, const P* pos, token_range range = {}) const noexcept {
+    run_to<Arch, true>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
+                       detail::view_pair<S2, D2>{k_src, k_dst});
+  }
 #if POSENC_HAS_SPAN
   template <class Arch = default_arch, class T, class P>
   void apply(head_view<T> q, head_view<T> k, std::span<const P> pos,
@@ -125,19 +149,27 @@ class rope_cache {
     static_assert(std::is_same<coef_t<T>, C>::value,
                   "posenc::rope_cache: use rope_cache<float> for float/16-bit storage and "
                   "rope_cache<double> for double storage");
-    const std::size_t w = row_width();
-    const std::size_t half = rope_.pairs();
-    auto fetch_fn = [this, w, half](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
-                                    const C*& s) {
+    detail::rope_apply<Arch, Inverse>(table_fetch<Arch, P>(), rope_.layout(), rope_.head_dim(),
+                                      rope_.pairs(), views, nviews, pos, range);
+  }
+
+  // The table's fetch: a row pointer for positions < capacity(), else computed on the fly.
+  template <class Arch, class P>
+  auto table_fetch() const noexcept {
+    return [this](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c, const C*& s) {
       if (static_cast<std::size_t>(p) < capacity_) {
-        c = table_.data() + static_cast<std::size_t>(p) * w + k0;
-        s = c + half;
+        c = table_.data() + static_cast<std::size_t>(p) * row_width() + k0;
+        s = c + rope_.pairs();
       } else {
         rope_.fetch<Arch>(p, k0, n, cb, sb, c, s);
       }
     };
-    detail::rope_apply<Arch, Inverse>(fetch_fn, rope_.layout(), rope_.head_dim(), half, views,
-                                      nviews, pos, range);
+  }
+
+  template <class Arch, bool Inverse, class P, class... V>
+  void run_to(const P* pos, token_range range, const V&... vp) const noexcept {
+    detail::rope_apply_to<Arch, Inverse, C>(table_fetch<Arch, P>(), rope_.layout(),
+                                            rope_.head_dim(), rope_.pairs(), pos, range, vp...);
   }
 
   rope rope_;

@@ -676,6 +676,40 @@ POSENC_FORCE_INLINE batch<float, A> dup_odd(const batch<float, A>& x) noexcept {
 #endif
 }
 
+// ---- natural-order stores of one float register to 16-bit storage (the out-of-place
+// rotation's destination): element i of f goes to p[i], rounded once (nearest even). ----
+namespace detail {
+template <class A>
+void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::generic) noexcept {
+  constexpr std::size_t N = batch<std::uint32_t, A>::size;
+  alignas(64) std::uint32_t w[N];
+  u.store_aligned(w);
+  for (std::size_t i = 0; i < N; ++i) p[i] = static_cast<std::uint16_t>(w[i]);
+}
+#if XSIMD_WITH_AVX512F
+template <class A>
+void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::avx512f) noexcept {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_maskz_cvtepi32_epi16(all16, u));
+}
+#endif
+}  // namespace detail
+
+/// Round f to bfloat16 and store batch<float, A>::size values at p (natural order).
+template <class A>
+POSENC_FORCE_INLINE void bf16_store(std::uint16_t* p, const batch<float, A>& f) noexcept {
+  detail::narrow_store16(p, shr<16, A>(bf16_round_bits<A>(f)), A{});
+}
+/// Round f to binary16 and store batch<float, A>::size values at p (natural order), in
+/// hardware where hw_f16<A>().
+template <class A>
+POSENC_FORCE_INLINE void f16_store_any(std::uint16_t* p, const batch<float, A>& f) noexcept {
+  if constexpr (hw_f16<A>()) {
+    f16_store<A>(p, f);
+  } else {
+    detail::narrow_store16(p, f32_to_f16<A>(f), A{});
+  }
+}
+
 }  // namespace simd
 }  // namespace posenc
 
