@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "posenc/posenc.hpp"
+
 #include "support/arch_types.hpp"
 
 namespace {
@@ -239,9 +240,9 @@ TYPED_TEST(RopeStore, StridedViewsAndRange) {
   std::vector<float16_t> dst(T * H * (D + pad), sentinel);  // rows of D + pad
   const auto src = posenc::make_head_view(bhsd.data(), T, H, D, static_cast<std::ptrdiff_t>(D),
                                           static_cast<std::ptrdiff_t>(T * D));
-  const auto out = posenc::make_head_view(dst.data(), T, H, D,
-                                          static_cast<std::ptrdiff_t>(H * (D + pad)),
-                                          static_cast<std::ptrdiff_t>(D + pad));
+  const auto out =
+      posenc::make_head_view(dst.data(), T, H, D, static_cast<std::ptrdiff_t>(H * (D + pad)),
+                             static_cast<std::ptrdiff_t>(D + pad));
   r.apply_to<Arch>(src, out, pos, posenc::token_range{1, 4});
   const std::vector<float16_t> want = reference<Arch, float16_t>(r, bshd, T, H, pos);
   for (std::size_t t = 0; t < T; ++t) {

@@ -156,10 +156,12 @@ class rope_cache {
   // The table's fetch: a row pointer for positions < capacity(), else computed on the fly.
   template <class Arch, class P>
   auto table_fetch() const noexcept {
-    return [this](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c, const C*& s) {
+    const std::size_t w = row_width(), half = rope_.pairs();
+    return [this, w, half](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
+                           const C*& s) {
       if (static_cast<std::size_t>(p) < capacity_) {
-        c = table_.data() + static_cast<std::size_t>(p) * row_width() + k0;
-        s = c + rope_.pairs();
+        c = table_.data() + static_cast<std::size_t>(p) * w + k0;
+        s = c + half;
       } else {
         rope_.fetch<Arch>(p, k0, n, cb, sb, c, s);
       }

@@ -112,15 +112,24 @@ void copy_rest(const view_pair<S, D>& v, std::size_t t, std::size_t first) noexc
 template <class Arch, bool Inverse, rope_layout L, class C, class Pos, class Fetch, class... V>
 void rope_apply_to_layout(const Fetch& fetch, std::size_t pairs, std::size_t tokens, Pos pos,
                           token_range r, const V&... vp) noexcept {
-  coef_scratch<C> scratch;
+  alignas(64) C cbuf[rope_chunk];
+  alignas(64) C sbuf[rope_chunk];
+  alignas(64) C c2[2 * rope_chunk];
+  alignas(64) C s2[2 * rope_chunk];
   const std::size_t last = std::min(r.last, tokens);
   for (std::size_t t = r.first; t < last; ++t) {
     const auto p = pos[t];
     POSENC_ASSERT(key_valid(p), "posenc: positions must be >= 0");
     for (std::size_t k0 = 0; k0 < pairs; k0 += rope_chunk) {
       const std::size_t n = std::min(rope_chunk, pairs - k0);
-      // The natural-order float/double kernels read the coefficients' float form.
-      const auto cf = scratch.template fill<Arch, Inverse, L, C>(fetch, p, k0, n);
+      kernels::coef_block<C> cf;
+      fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
+      // The kernels read C rows in natural order: the kernel form of C storage.
+      if constexpr (kernels::needs_kernel_form<Arch, L, C>()) {
+        kernels::prepare<Arch, L, C, Inverse>(cf.c, cf.s, n, c2, s2);
+        cf.c2 = c2;
+        cf.s2 = s2;
+      }
       (rotate_token_to<Arch, Inverse, L>(vp, t, k0, n, pairs, cf), ...);
     }
     (copy_rest<C>(vp, t, 2 * pairs), ...);
@@ -132,8 +141,7 @@ constexpr bool check_pair_types() noexcept {
   static_assert(!std::is_const<D>::value,
                 "posenc::rope::apply_to: the destination view is const (head_view<const T>); "
                 "pass a head_view<T> of writable memory");
-  static_assert(storage_traits<std::remove_const_t<S>>::supported &&
-                    storage_traits<D>::supported,
+  static_assert(storage_traits<std::remove_const_t<S>>::supported && storage_traits<D>::supported,
                 "posenc: unsupported storage type (float, double, bfloat16_t, float16_t; "
                 "Eigen::half / Eigen::bfloat16 with posenc/eigen.hpp)");
   static_assert(std::is_same<coef_t<S>, coef_t<D>>::value,
@@ -150,8 +158,8 @@ struct pair_types_ok<view_pair<S, D>> : std::bool_constant<check_pair_types<S, D
 /// The out-of-place rotation of the pairs vp... (each src → dst, all over the same tokens and
 /// positions). C: the coefficient type of the fetch, that of every pair.
 template <class Arch, bool Inverse, class C, class Pos, class Fetch, class... V>
-void rope_apply_to(const Fetch& fetch, rope_layout layout, std::size_t head_dim,
-                   std::size_t pairs, Pos pos, token_range r, const V&... vp) noexcept {
+void rope_apply_to(const Fetch& fetch, rope_layout layout, std::size_t head_dim, std::size_t pairs,
+                   Pos pos, token_range r, const V&... vp) noexcept {
   static_assert((pair_types_ok<V>::value && ...), "posenc::rope::apply_to: see above");
   const std::size_t tokens = std::min({vp.src.tokens...});
   (void)head_dim;
@@ -167,8 +175,8 @@ void rope_apply_to(const Fetch& fetch, rope_layout layout, std::size_t head_dim,
     rope_apply_to_layout<Arch, Inverse, rope_layout::half_split, C>(fetch, pairs, tokens, pos, r,
                                                                     vp...);
   } else {
-    rope_apply_to_layout<Arch, Inverse, rope_layout::interleaved, C>(fetch, pairs, tokens, pos,
-                                                                     r, vp...);
+    rope_apply_to_layout<Arch, Inverse, rope_layout::interleaved, C>(fetch, pairs, tokens, pos, r,
+                                                                     vp...);
   }
 }
 

@@ -303,8 +303,7 @@ void rotate_interleaved_heads(scalar_arch, T* x0, std::ptrdiff_t head_stride, st
 
 template <bool Inverse, class S, class D, class C>
 void rotate_half_split_heads_to(scalar_arch, head_rows<const S> src, head_rows<D> dst,
-                                std::size_t heads,
-                                const coef_block<C>& cf, std::size_t n,
+                                std::size_t heads, const coef_block<C>& cf, std::size_t n,
                                 std::ptrdiff_t /*ahead*/ = 0) noexcept {
   for (std::size_t h = 0; h < heads; ++h)
     rotate_half_split_ref_to<Inverse>(src.row(h), src.row(h) + src.hi_offset, dst.row(h),
@@ -332,6 +331,18 @@ POSENC_FORCE_INLINE void store_reg(D* p, const xsimd::batch<C, Arch>& y) noexcep
   } else {
     static_assert(k == storage_kind::f16, "posenc: destination storage of another arithmetic type");
     simd::f16_store_any<Arch>(reinterpret_cast<std::uint16_t*>(p), y);
+  }
+}
+
+/// Row h of dst; when InPlace (dst is src), src's row itself, so that the in-place kernels
+/// address one row, not two.
+template <bool InPlace, class T, class D>
+POSENC_FORCE_INLINE D* out_row(const head_rows<const T>& src, const head_rows<D>& dst,
+                               std::size_t h) noexcept {
+  if constexpr (InPlace) {
+    return const_cast<D*>(src.row(h));
+  } else {
+    return dst.row(h);
   }
 }
 
@@ -389,8 +400,8 @@ void rotate_half_split_to(Arch, const S* lo, const S* hi, D* dlo, D* dhi, const 
   for (; i + N <= n; i += N) {
     B ya, yb;
     detail::rotate_pair<Inverse, Arch>(B::load_unaligned(lo + i), B::load_unaligned(hi + i),
-                                       B::load_unaligned(cf.c + i), B::load_unaligned(cf.s + i),
-                                       ya, yb);
+                                       B::load_unaligned(cf.c + i), B::load_unaligned(cf.s + i), ya,
+                                       yb);
     detail::store_reg<Arch>(dlo + i, ya);
     detail::store_reg<Arch>(dhi + i, yb);
   }
@@ -444,16 +455,17 @@ void rotate_half_split(Arch, T* lo, T* hi, const coef_block<C>& cf, std::size_t 
 /// xsimd kernel, interleaved pairs out of place (kernel form): float/double pairs read from x
 /// in their own type C, written to y of storage D as in rotate_half_split_to.
 template <bool Inverse, class Arch, class S, class D, class C>
-void rotate_interleaved_to(Arch, const S* x, D* y, const coef_block<C>& cf, std::size_t n) noexcept {
+void rotate_interleaved_to(Arch, const S* x, D* y, const coef_block<C>& cf,
+                           std::size_t n) noexcept {
   static_assert(std::is_same<S, C>::value, "posenc: the source rotates in its own type");
   using B = xsimd::batch<C, Arch>;
-  constexpr std::size_t N = B::size;   // elements per register = N/2 pairs
-  const S* xo = simd::opaque(x);       // odd lanes: a separate load
-  std::size_t k = 0;                   // pairs done
+  constexpr std::size_t N = B::size;  // elements per register = N/2 pairs
+  const S* xo = simd::opaque(x);      // odd lanes: a separate load
+  std::size_t k = 0;                  // pairs done
   for (std::size_t i = 0; i + N <= 2 * n; i += N) {
-    detail::store_reg<Arch>(y + i, detail::rotate_interleaved_reg<Arch>(
-                                       x + i, xo + i, B::load_unaligned(cf.c2 + i),
-                                       B::load_unaligned(cf.s2 + i)));
+    detail::store_reg<Arch>(
+        y + i, detail::rotate_interleaved_reg<Arch>(x + i, xo + i, B::load_unaligned(cf.c2 + i),
+                                                    B::load_unaligned(cf.s2 + i)));
     k += N / 2;
   }
   rotate_interleaved_ref_to<Inverse, S, D, C, Arch>(x + 2 * k, y + 2 * k, cf.c + k, cf.s + k,
@@ -517,7 +529,7 @@ POSENC_FORCE_INLINE void prefetch_span(const T* p, std::ptrdiff_t ahead,
 /// tail): the coefficient registers are loaded once and kept across the heads. (They are
 /// initialised by pack expansion: g++ 12 keeps arrays filled in a loop as stack copies,
 /// 2·NV extra stores and loads per call.)
-template <bool Inverse, class Arch, class T, class D, std::size_t... I>
+template <bool Inverse, bool InPlace, class Arch, class T, class D, std::size_t... I>
 void half_split_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size_t heads,
                             const coef_block<T>& cf, std::size_t n, std::ptrdiff_t ahead,
                             std::index_sequence<I...>) noexcept {
@@ -529,7 +541,7 @@ void half_split_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size_
   for (std::size_t h = 0; h < heads; ++h) {
     const T* lo = src.row(h);
     const T* hi = lo + src.hi_offset;
-    D* dlo = dst.row(h);
+    D* dlo = out_row<InPlace>(src, dst, h);
     D* dhi = dlo + dst.hi_offset;
     if (ahead != 0) {
       prefetch_span(lo, ahead, NV * N);
@@ -561,7 +573,7 @@ void half_split_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size_
 
 /// Interleaved, float/double, NV = sizeof...(I) full registers per row (2n = NV·N + tail),
 /// kernel form held (initialised as in half_split_heads_fixed).
-template <bool Inverse, class Arch, class T, class D, std::size_t... I>
+template <bool Inverse, bool InPlace, class Arch, class T, class D, std::size_t... I>
 void interleaved_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size_t heads,
                              const coef_block<T>& cf, std::size_t n, std::ptrdiff_t ahead,
                              std::index_sequence<I...>) noexcept {
@@ -574,7 +586,7 @@ void interleaved_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size
   for (std::size_t h = 0; h < heads; ++h) {
     const T* x = src.row(h);
     const T* xo = simd::opaque(x);  // odd lanes: a separate load
-    D* out = dst.row(h);
+    D* out = out_row<InPlace>(src, dst, h);
     if (ahead != 0) prefetch_span(x, ahead, NV * N);
     B y[NV];
     POSENC_UNROLL
@@ -585,9 +597,8 @@ void interleaved_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size
   }
   if (done < n) {  // tails apart, as in half_split_heads_fixed
     for (std::size_t h = 0; h < heads; ++h)
-      rotate_interleaved_ref_to<Inverse, T, D, T, Arch>(src.row(h) + 2 * done,
-                                                        dst.row(h) + 2 * done, cf.c + done,
-                                                        cf.s + done, n - done);
+      rotate_interleaved_ref_to<Inverse, T, D, T, Arch>(
+          src.row(h) + 2 * done, dst.row(h) + 2 * done, cf.c + done, cf.s + done, n - done);
   }
 }
 }  // namespace detail
@@ -604,14 +615,14 @@ bool with_count(std::size_t v, const F& f, std::index_sequence<I...>) noexcept {
 
 /// xsimd kernel over the heads of one token, out of place: float/double rows read in their own
 /// type C from `src`, written to `dst` of storage D (see rotate_half_split_to).
-template <bool Inverse, class Arch, class S, class D, class C>
-void rotate_half_split_heads_to(Arch, head_rows<const S> src, head_rows<D> dst,
-                                std::size_t heads, const coef_block<C>& cf, std::size_t n,
+template <bool Inverse, bool InPlace = false, class Arch, class S, class D, class C>
+void rotate_half_split_heads_to(Arch, head_rows<const S> src, head_rows<D> dst, std::size_t heads,
+                                const coef_block<C>& cf, std::size_t n,
                                 std::ptrdiff_t ahead = 0) noexcept {
   constexpr std::size_t N = xsimd::batch<C, Arch>::size;
   const auto fixed = [&](auto nv) {
-    detail::half_split_heads_fixed<Inverse, Arch>(src, dst, heads, cf, n, ahead,
-                                                  std::make_index_sequence<decltype(nv)::value>{});
+    detail::half_split_heads_fixed<Inverse, InPlace, Arch>(
+        src, dst, heads, cf, n, ahead, std::make_index_sequence<decltype(nv)::value>{});
   };
   if (detail::with_count(n / N, fixed, std::make_index_sequence<4>{})) return;
   for (std::size_t h = 0; h < heads; ++h) {
@@ -620,25 +631,26 @@ void rotate_half_split_heads_to(Arch, head_rows<const S> src, head_rows<D> dst,
       detail::prefetch_span(lo, ahead, n);
       detail::prefetch_span(lo + src.hi_offset, ahead, n);
     }
-    rotate_half_split_to<Inverse>(Arch{}, lo, lo + src.hi_offset, dst.row(h),
-                                  dst.row(h) + dst.hi_offset, cf, n);
+    D* out = detail::out_row<InPlace>(src, dst, h);
+    rotate_half_split_to<Inverse>(Arch{}, lo, lo + src.hi_offset, out, out + dst.hi_offset, cf, n);
   }
 }
 
 /// xsimd kernel over the heads of one token, out of place (see rotate_interleaved_to).
-template <bool Inverse, class Arch, class S, class D, class C>
-void rotate_interleaved_heads_to(Arch, head_rows<const S> src, head_rows<D> dst,
-                                 std::size_t heads, const coef_block<C>& cf, std::size_t n,
+template <bool Inverse, bool InPlace = false, class Arch, class S, class D, class C>
+void rotate_interleaved_heads_to(Arch, head_rows<const S> src, head_rows<D> dst, std::size_t heads,
+                                 const coef_block<C>& cf, std::size_t n,
                                  std::ptrdiff_t ahead = 0) noexcept {
   constexpr std::size_t N = xsimd::batch<C, Arch>::size;
   const auto fixed = [&](auto nv) {
-    detail::interleaved_heads_fixed<Inverse, Arch>(src, dst, heads, cf, n, ahead,
-                                                   std::make_index_sequence<decltype(nv)::value>{});
+    detail::interleaved_heads_fixed<Inverse, InPlace, Arch>(
+        src, dst, heads, cf, n, ahead, std::make_index_sequence<decltype(nv)::value>{});
   };
   if (detail::with_count(2 * n / N, fixed, std::make_index_sequence<8>{})) return;
   for (std::size_t h = 0; h < heads; ++h) {
     if (ahead != 0) detail::prefetch_span(src.row(h), ahead, 2 * n);
-    rotate_interleaved_to<Inverse>(Arch{}, src.row(h), dst.row(h), cf, n);
+    rotate_interleaved_to<Inverse>(Arch{}, src.row(h), detail::out_row<InPlace>(src, dst, h), cf,
+                                   n);
   }
 }
 
@@ -648,9 +660,9 @@ void rotate_half_split_heads(Arch, T* x0, std::size_t hi_offset, std::ptrdiff_t 
                              std::size_t heads, const coef_block<C>& cf, std::size_t n,
                              std::ptrdiff_t ahead = 0) noexcept {
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
-    rotate_half_split_heads_to<Inverse>(Arch{}, head_rows<const T>{x0, head_stride, hi_offset},
-                                        head_rows<T>{x0, head_stride, hi_offset}, heads, cf, n,
-                                        ahead);
+    rotate_half_split_heads_to<Inverse, true>(
+        Arch{}, head_rows<const T>{x0, head_stride, hi_offset},
+        head_rows<T>{x0, head_stride, hi_offset}, heads, cf, n, ahead);
   } else {
     for (std::size_t h = 0; h < heads; ++h) {
       T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
@@ -669,8 +681,9 @@ void rotate_interleaved_heads(Arch, T* x0, std::ptrdiff_t head_stride, std::size
                               const coef_block<C>& cf, std::size_t n,
                               std::ptrdiff_t ahead = 0) noexcept {
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
-    rotate_interleaved_heads_to<Inverse>(Arch{}, head_rows<const T>{x0, head_stride, 0},
-                                         head_rows<T>{x0, head_stride, 0}, heads, cf, n, ahead);
+    rotate_interleaved_heads_to<Inverse, true>(Arch{}, head_rows<const T>{x0, head_stride, 0},
+                                               head_rows<T>{x0, head_stride, 0}, heads, cf, n,
+                                               ahead);
   } else {
     for (std::size_t h = 0; h < heads; ++h) {
       T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
