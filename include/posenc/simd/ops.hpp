@@ -686,6 +686,21 @@ void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::g
   u.store_aligned(w);
   for (std::size_t i = 0; i < N; ++i) p[i] = static_cast<std::uint16_t>(w[i]);
 }
+// (Every lane holds a value < 2^16, so the saturating packs are exact.)
+#if XSIMD_WITH_SSE4_1
+template <class A>
+void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::sse4_1) noexcept {
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi32(u, u));
+}
+#endif
+#if XSIMD_WITH_AVX2
+template <class A>
+void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::avx2) noexcept {
+  // Per 128-bit lane (u0..3 packed twice | u4..7 twice); quadwords 0 and 2 hold u0..7.
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(u, u), 0x08);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
+}
+#endif
 #if XSIMD_WITH_AVX512F
 template <class A>
 void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::avx512f) noexcept {
