@@ -278,11 +278,10 @@ class rope {
    * k (kv_heads rows) of one token, contiguous, rotated in place at position pos (>= 0).
    * The same values as apply on 1-token views.
    */
-  template <class Arch = default_arch, class T>
-  void apply_token(T* q, std::size_t q_heads, T* k, std::size_t kv_heads,
-                   std::int64_t pos) const POSENC_HOT_NOEXCEPT {
-    apply<Arch>(make_head_view(q, 1, q_heads, cfg_.head_dim),
-                make_head_view(k, 1, kv_heads, cfg_.head_dim), &pos);
+  template <class Arch = default_arch, class T, class I, class J>
+  void apply_token(T* q, I q_heads, T* k, J kv_heads, std::int64_t pos) const POSENC_HOT_NOEXCEPT {
+    apply<Arch>(make_head_view(q, std::size_t{1}, detail::extent(q_heads), cfg_.head_dim),
+                make_head_view(k, std::size_t{1}, detail::extent(kv_heads), cfg_.head_dim), &pos);
   }
 
   /// Validates a call of apply / apply_inverse in any build (what POSENC_CHECKED runs):

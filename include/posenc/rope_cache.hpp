@@ -128,11 +128,11 @@ class rope_cache {
     apply<Arch>(q, k, detail::container_positions(pos, q.tokens), range);
   }
   /// One decode step (see rope::apply_token), reading the table.
-  template <class Arch = default_arch, class T>
-  void apply_token(T* q, std::size_t q_heads, T* k, std::size_t kv_heads,
-                   std::int64_t pos) const POSENC_HOT_NOEXCEPT {
-    apply<Arch>(make_head_view(q, 1, q_heads, rope_.head_dim()),
-                make_head_view(k, 1, kv_heads, rope_.head_dim()), &pos);
+  template <class Arch = default_arch, class T, class I, class J>
+  void apply_token(T* q, I q_heads, T* k, J kv_heads, std::int64_t pos) const POSENC_HOT_NOEXCEPT {
+    apply<Arch>(make_head_view(q, std::size_t{1}, detail::extent(q_heads), rope_.head_dim()),
+                make_head_view(k, std::size_t{1}, detail::extent(kv_heads), rope_.head_dim()),
+                &pos);
   }
 
   /// Same as rope::apply_to (out of place, rotate-and-store), reading the table.
