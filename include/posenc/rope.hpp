@@ -67,9 +67,20 @@ struct rope_config {
  * Threads: none are started; apply takes a token_range so an engine can split the work. A rope
  * is immutable after construction: every member may be called from several threads at once.
  *
- * Example:
- *     posenc::rope rope({.head_dim = 128, .base = 500000.0});
+ * Example (C++17; C++20 may write rope_config{.head_dim = 128, .base = 500000.0}):
+ *     posenc::rope_config cfg;
+ *     cfg.head_dim = 128;
+ *     cfg.base = 500000.0;
+ *     posenc::rope rope(cfg);
  *     rope.apply(posenc::make_head_view(q, T, 32, 128), posenc::make_head_view(k, T, 8, 128), pos);
+ *     rope.apply_token(q1, 32, k1, 8, step);                   // one decode step
+ *     rope.apply_to(posenc::make_head_view(k_f32, T, 8, 128),  // k rotated into a bf16 cache
+ *                   posenc::make_head_view(k_bf16, T, 8, 128), pos);
+ * 16-bit types of an engine (ggml_bf16_t, at::BFloat16, __nv_bfloat16 on the host): they hold
+ * the same bits as posenc::bfloat16_t / float16_t, so view them through a reinterpret_cast
+ * pointer (reinterpret_cast<posenc::bfloat16_t*>(p)), or specialise posenc::storage_traits for
+ * the type (a standard-layout struct whose one member is the 16 bits; see storage.hpp and
+ * posenc/eigen.hpp). A raw std::uint16_t buffer is rejected at compile time: it has no format.
  *
  * This functor computes angles on the fly (vectorised sincos in double, ~10 ns per pair on
  * one core); rope_cache precomputes them for a range of positions.
@@ -140,6 +151,10 @@ class rope {
   rope_precision precision() const noexcept { return cfg_.precision; }
   const std::string& scaling_name() const noexcept { return scaling_name_; }
 
+  /// All θ_k after scaling (pairs() entries), in double (exact mode) and in HF's float32.
+  /// A std::vector (a std::span<const double> converts from it in C++20).
+  [[nodiscard]] const std::vector<double>& inv_freqs() const noexcept { return inv_freq_; }
+  [[nodiscard]] const std::vector<float>& inv_freqs_f32() const noexcept { return inv_freq_f32_; }
   /// θ_k after scaling, in double (exact mode).
   [[nodiscard]] double inv_freq(std::size_t pair) const noexcept { return inv_freq_[pair]; }
   /// θ_k after scaling, in HF's float32 arithmetic (hf_f32 mode).

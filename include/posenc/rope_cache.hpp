@@ -25,7 +25,16 @@ namespace posenc {
  * and shared by every layer that uses the same rope.
  *
  * C is the coefficient type: float for float and 16-bit storage, double for double storage.
- * Row p holds cos of pairs 0..r/2−1 followed by their sin (r/2 + r/2 values of type C).
+ * Layout (table(), row_width() = r): row p holds cos of pairs 0..r/2−1 followed by their sin
+ * (r/2 + r/2 values of type C), rows contiguous: [capacity() × r], the layout of vLLM's
+ * RotaryEmbedding.cos_sin_cache ([max_position, rotary_dim], cos half then sin half), so
+ * table() can be handed to a kernel that reads that layout. The values are those of
+ * rope::cos_sin (magnitude folded in): hf_f32 mode follows torch's float32 arithmetic as vLLM
+ * builds its cache; exact mode is correctly rounded (they differ by a few float ulps).
+ *
+ * The cache keeps its own copy of the rope (functor()); the rope passed in may be destroyed.
+ * Threads: every const member (apply*, table, cos_row, ...) may run on several threads at once;
+ * reserve() allocates and must not run while another thread uses the cache.
  *
  * Growth is explicit: reserve(n) before a longer sequence; nothing grows inside a const
  * apply. A position ≥ capacity() is never read from the table: apply computes that token's
@@ -70,6 +79,10 @@ class rope_cache {
 
   std::size_t capacity() const noexcept { return capacity_; }
   const rope& functor() const noexcept { return rope_; }
+  /// The table: capacity() rows of row_width() values (see the class comment for the layout).
+  const C* table() const noexcept { return table_.data(); }
+  /// Values per row: 2 · pairs() = rotary_dim (cos half, then sin half).
+  std::size_t row_width() const noexcept { return 2 * rope_.pairs(); }
   /// Size of the table in bytes.
   std::size_t bytes() const noexcept { return table_.size() * sizeof(C); }
   /// cos of pairs 0..r/2−1 at position pos (pos < capacity()).
@@ -165,8 +178,6 @@ class rope_cache {
   }
 
  private:
-  std::size_t row_width() const noexcept { return 2 * rope_.pairs(); }
-
   template <class Arch, bool Inverse, class T, class P>
   void run(const head_view<T>* views, std::size_t nviews, const P* pos,
            token_range range) const noexcept {
