@@ -29,8 +29,10 @@ struct view_pair {
 /// 16 KiB of float, at least 16 heads of one chunk (2·rope_chunk elements a head).
 constexpr std::size_t rope_stage_elems = 4096;
 
-/// Is the pair the in-place rotation (same memory, strides and type)?
-template <class S, class D>
+/// Is the pair the in-place rotation (same memory, strides and type)? (This and the helpers
+/// below are templates on Arch: compiled into an ISA translation unit, a helper the compiler
+/// keeps out of line must not be a symbol the baseline TUs share; see check_isa_symbols.sh.)
+template <class Arch, class S, class D>
 bool same_rows(const view_pair<S, D>& v) noexcept {
   if constexpr (std::is_same<std::remove_const_t<S>, D>::value) {
     return static_cast<const void*>(v.src.data) == static_cast<const void*>(v.dst.data) &&
@@ -41,7 +43,7 @@ bool same_rows(const view_pair<S, D>& v) noexcept {
 }
 
 /// L2 hint distance for the rows of a source view, as rope_apply_layout's for in-place views.
-template <class S>
+template <class Arch, class S>
 std::ptrdiff_t stream_ahead(const head_view<S>& view) noexcept {
   const std::size_t span = view.tokens * view.heads * view.dim * sizeof(S);
   return span >= rope_prefetch_min_bytes
@@ -73,7 +75,7 @@ void rotate_token_to(const view_pair<S, D>& v, std::size_t t, std::size_t k0, st
   const kernels::head_rows<D> out{dst, v.dst.head_stride, pairs};
   if constexpr (std::is_same<std::remove_const_t<S>, C>::value) {
     rotate_rows_to<Arch, Inverse, L>(kernels::head_rows<const C>{src, v.src.head_stride, pairs},
-                                     out, heads, cf, n, stream_ahead(v.src));
+                                     out, heads, cf, n, stream_ahead<Arch>(v.src));
   } else {
     alignas(64) C stage[rope_stage_elems];
     const std::size_t per = rope_stage_elems / (2 * n);
@@ -98,9 +100,9 @@ void rotate_token_to(const view_pair<S, D>& v, std::size_t t, std::size_t k0, st
 }
 
 /// Channels [first, dim) of token t (the part partial rotary leaves alone): converted copy.
-template <class C, class S, class D>
+template <class Arch, class C, class S, class D>
 void copy_rest(const view_pair<S, D>& v, std::size_t t, std::size_t first) noexcept {
-  if (first >= v.src.dim || same_rows(v)) return;
+  if (first >= v.src.dim || same_rows<Arch>(v)) return;
   for (std::size_t h = 0; h < v.src.heads; ++h) {
     const S* row = v.src.row(t, h);
     D* out = v.dst.row(t, h);
@@ -132,7 +134,7 @@ void rope_apply_to_layout(const Fetch& fetch, std::size_t pairs, std::size_t tok
       }
       (rotate_token_to<Arch, Inverse, L>(vp, t, k0, n, pairs, cf), ...);
     }
-    (copy_rest<C>(vp, t, 2 * pairs), ...);
+    (copy_rest<Arch, C>(vp, t, 2 * pairs), ...);
   }
 }
 
