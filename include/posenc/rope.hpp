@@ -345,7 +345,7 @@ class rope {
    * Out of place (rotate-and-store): rotates src into dst, e.g. f32 activations into a bf16 KV
    * cache, in one pass. src and dst name the same tokens and heads (same dim == head_dim) and
    * may differ in storage type and strides: a paged cache is a dst view per block (see
-   * tests/rope_test.cpp, PagedCache). Storage pairs: float, bfloat16_t, float16_t among
+   * tests/rope_store_test.cpp, PagedCache). Storage pairs: float, bfloat16_t, float16_t among
    * themselves (arithmetic in float), double with double; src may be a head_view<const T>.
    * Values: each output is the in-place rotation of src in the arithmetic type (float for
    * 16-bit src too: the rows are widened exactly), rounded once to dst's type; so dst is

@@ -36,7 +36,10 @@
 /// rope_cache apply, apply_inverse, apply_to and apply_inverse_to validates its views and
 /// positions first, in release builds too, throwing std::invalid_argument naming the field and
 /// its value (the calls are then not noexcept). Without it, the same checks are available as
-/// rope::check / rope::check_to (and rope_cache's), which always throw.
+/// rope::check / rope::check_to (and rope_cache's), which always throw. In a translation unit
+/// compiled with extra -m flags (a dispatch ISA TU), leave POSENC_CHECKED off and call check /
+/// check_to from baseline code before dispatching: the checks are ordinary inline functions,
+/// which such a TU must not emit (tests/support/check_isa_symbols.sh).
 #ifndef POSENC_CHECKED
 #define POSENC_CHECKED 0
 #endif
