@@ -129,8 +129,11 @@ void from_double(T& x, double v) noexcept {
  *
  * Throws std::invalid_argument naming the field when the shapes do not fit.
  *
- * Example (decode step over a cache of L tokens, ALiBi + RoPE):
- *     posenc::reference_attention(q1, k_cache, v_cache, out1, rope, alibi);   // q1: 1 token
+ * Example (decode step over a cache of L tokens, ALiBi + RoPE). A KV cache holds rotated keys
+ * (rope.apply_to wrote them): say so, or they would be rotated a second time.
+ *     posenc::attention_options opt;
+ *     opt.keys_rotated = true;
+ *     posenc::reference_attention(q1, k_cache, v_cache, out1, rope, alibi, opt);  // q1: 1 token
  */
 template <class Rotation = identity_rotation, class Bias = no_bias, class Q, class K, class V,
           class O>

@@ -67,7 +67,11 @@ enum class ntk_alibi_variant { code, formula };
  * Reference: keezen/ntk_alibi (readme, 2023); see ntk_alibi_variant.
  *
  * Example:
- *     posenc::alibi_bias alibi({.num_heads = 40}, posenc::ntk_alibi_slopes{.factor = 4.0});
+ *     posenc::alibi_config cfg;
+ *     cfg.num_heads = 40;
+ *     posenc::ntk_alibi_slopes ntk;
+ *     ntk.factor = 4.0;  // L_infer / L_train
+ *     posenc::alibi_bias alibi(cfg, ntk);
  */
 struct ntk_alibi_slopes {
   double factor = 1.0;  ///< a = L_infer / L_train (static), or dynamic_alibi_factor(...)

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -16,16 +17,14 @@
 #include "posenc/detail/angle_range.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/detail/rope_apply.hpp"
+#include "posenc/detail/rope_apply_to.hpp"
+#include "posenc/detail/rope_check.hpp"
 #include "posenc/frequency.hpp"
 #include "posenc/kernels/sincos.hpp"
 #include "posenc/scaling.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
-
-#if POSENC_HAS_SPAN
-#include <span>
-#endif
 
 namespace posenc {
 
@@ -68,9 +67,20 @@ struct rope_config {
  * Threads: none are started; apply takes a token_range so an engine can split the work. A rope
  * is immutable after construction: every member may be called from several threads at once.
  *
- * Example:
- *     posenc::rope rope({.head_dim = 128, .base = 500000.0});
+ * Example (C++17; C++20 may write rope_config{.head_dim = 128, .base = 500000.0}):
+ *     posenc::rope_config cfg;
+ *     cfg.head_dim = 128;
+ *     cfg.base = 500000.0;
+ *     posenc::rope rope(cfg);
  *     rope.apply(posenc::make_head_view(q, T, 32, 128), posenc::make_head_view(k, T, 8, 128), pos);
+ *     rope.apply_token(q1, 32, k1, 8, step);                   // one decode step
+ *     rope.apply_to(posenc::make_head_view(k_f32, T, 8, 128),  // k rotated into a bf16 cache
+ *                   posenc::make_head_view(k_bf16, T, 8, 128), pos);
+ * 16-bit types of an engine (ggml_bf16_t, at::BFloat16, __nv_bfloat16 on the host): they hold
+ * the same bits as posenc::bfloat16_t / float16_t, so view them through a reinterpret_cast
+ * pointer (reinterpret_cast<posenc::bfloat16_t*>(p)), or specialise posenc::storage_traits for
+ * the type (a standard-layout struct whose one member is the 16 bits; see storage.hpp and
+ * posenc/eigen.hpp). A raw std::uint16_t buffer is rejected at compile time: it has no format.
  *
  * This functor computes angles on the fly (vectorised sincos in double, ~10 ns per pair on
  * one core); rope_cache precomputes them for a range of positions.
@@ -141,6 +151,10 @@ class rope {
   rope_precision precision() const noexcept { return cfg_.precision; }
   const std::string& scaling_name() const noexcept { return scaling_name_; }
 
+  /// All θ_k after scaling (pairs() entries), in double (exact mode) and in HF's float32.
+  /// A std::vector (a std::span<const double> converts from it in C++20).
+  [[nodiscard]] const std::vector<double>& inv_freqs() const noexcept { return inv_freq_; }
+  [[nodiscard]] const std::vector<float>& inv_freqs_f32() const noexcept { return inv_freq_f32_; }
   /// θ_k after scaling, in double (exact mode).
   [[nodiscard]] double inv_freq(std::size_t pair) const noexcept { return inv_freq_[pair]; }
   /// θ_k after scaling, in HF's float32 arithmetic (hf_f32 mode).
@@ -223,41 +237,154 @@ class rope {
 
   /// Rotates q and k in place (both in one pass, sharing the angles); q and k may have
   /// different head counts (GQA) and strides but the same tokens; pos[t] is token t's
-  /// position (int32 or int64, ≥ 0). Only tokens in `range` are touched.
+  /// position (int32 or int64, ≥ 0). Only tokens in `range` are touched. With POSENC_CHECKED
+  /// the call first runs check(q, k, pos, range).
   template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> q, head_view<T> k, const P* pos, token_range range = {}) const noexcept {
-    const head_view<T> views[2] = {q, k};
-    run<Arch, false>(views, 2, pos, range);
+  void apply(head_view<T> q, head_view<T> k, const P* pos,
+             token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
+      if constexpr (POSENC_CHECKED != 0) check(q, k, pos, range);
+      const head_view<T> views[2] = {q, k};
+      run<Arch, false>(views, 2, pos, range);
+    }
   }
   /// Rotates one tensor in place.
   template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
-    run<Arch, false>(&x, 1, pos, range);
+  void apply(head_view<T> x, const P* pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
+      if constexpr (POSENC_CHECKED != 0) check(x, pos, range);
+      run<Arch, false>(&x, 1, pos, range);
+    }
   }
   /// The inverse rotation (transpose: sin negated), e.g. to un-rotate cached keys.
   template <class Arch = default_arch, class T, class P>
   void apply_inverse(head_view<T> q, head_view<T> k, const P* pos,
-                     token_range range = {}) const noexcept {
-    const head_view<T> views[2] = {q, k};
-    run<Arch, true>(views, 2, pos, range);
+                     token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
+      if constexpr (POSENC_CHECKED != 0) check(q, k, pos, range);
+      const head_view<T> views[2] = {q, k};
+      run<Arch, true>(views, 2, pos, range);
+    }
   }
   template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
-    run<Arch, true>(&x, 1, pos, range);
+  void apply_inverse(head_view<T> x, const P* pos,
+                     token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
+      if constexpr (POSENC_CHECKED != 0) check(x, pos, range);
+      run<Arch, true>(&x, 1, pos, range);
+    }
   }
-#if POSENC_HAS_SPAN
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> q, head_view<T> k, std::span<const P> pos,
-             token_range range = {}) const noexcept {
-    POSENC_ASSERT(pos.size() >= q.tokens, "posenc::rope: fewer positions than tokens");
-    apply<Arch>(q, k, pos.data(), range);
+  /// Positions as a container (std::vector, std::array, ...): C++20 takes any contiguous
+  /// range of int32 / int64 (at least x.tokens of them); C++17 says to pass its data().
+  template <class Arch = default_arch, class T, class R,
+            std::enable_if_t<detail::is_position_container<R>::value, int> = 0>
+  void apply(head_view<T> x, const R& pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    apply<Arch>(x, detail::container_positions(pos, x.tokens), range);
   }
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> x, std::span<const P> pos, token_range range = {}) const noexcept {
-    POSENC_ASSERT(pos.size() >= x.tokens, "posenc::rope: fewer positions than tokens");
-    apply<Arch>(x, pos.data(), range);
+  template <class Arch = default_arch, class T, class R,
+            std::enable_if_t<detail::is_position_container<R>::value, int> = 0>
+  void apply(head_view<T> q, head_view<T> k, const R& pos,
+             token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    apply<Arch>(q, k, detail::container_positions(pos, q.tokens), range);
   }
-#endif
+
+  /**
+   * One decode step, the call every generated token makes: q (q_heads rows of head_dim) and
+   * k (kv_heads rows) of one token, contiguous, rotated in place at position pos (>= 0).
+   * The same values as apply on 1-token views.
+   */
+  template <class Arch = default_arch, class T, class I, class J>
+  void apply_token(T* q, I q_heads, T* k, J kv_heads, std::int64_t pos) const POSENC_HOT_NOEXCEPT {
+    apply<Arch>(make_head_view(q, std::size_t{1}, detail::extent(q_heads), cfg_.head_dim),
+                make_head_view(k, std::size_t{1}, detail::extent(kv_heads), cfg_.head_dim), &pos);
+  }
+
+  /// Validates a call of apply / apply_inverse in any build (what POSENC_CHECKED runs):
+  /// each view's dim equals head_dim, data is non-null when it names elements, its strides do
+  /// not overflow and its heads do not overlap; q and k have the same tokens; positions are
+  /// present and >= 0 for the tokens in range. Throws std::invalid_argument naming the field
+  /// (q.dim, k.tokens, positions[t], ...) and its value.
+  template <class T, class P>
+  void check(head_view<T> x, const P* pos, token_range range = {}) const {
+    detail::check_view("posenc::rope::apply", "x", x, cfg_.head_dim);
+    detail::check_positions("posenc::rope::apply", pos, x.tokens, range);
+  }
+  template <class T1, class T2, class P>
+  void check(head_view<T1> q, head_view<T2> k, const P* pos, token_range range = {}) const {
+    constexpr const char* who = "posenc::rope::apply";
+    detail::check_view(who, "q", q, cfg_.head_dim);
+    detail::check_view(who, "k", k, cfg_.head_dim);
+    detail::check_same_tokens(who, "k", q, k);
+    detail::check_positions(who, pos, q.tokens, range);
+  }
+  /// Validates a call of apply_to / apply_inverse_to (what POSENC_CHECKED runs): as check,
+  /// plus dst has src's tokens and heads, and dst is src or does not overlap it.
+  template <class S, class D, class P>
+  void check_to(head_view<S> src, head_view<D> dst, const P* pos, token_range range = {}) const {
+    constexpr const char* who = "posenc::rope::apply_to";
+    detail::check_view(who, "src", src, cfg_.head_dim);
+    detail::check_view(who, "dst", dst, cfg_.head_dim);
+    detail::check_pair(who, "src", "dst", src, dst);
+    detail::check_positions(who, pos, src.tokens, range);
+  }
+  template <class S1, class D1, class S2, class D2, class P>
+  void check_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src, head_view<D2> k_dst,
+                const P* pos, token_range range = {}) const {
+    constexpr const char* who = "posenc::rope::apply_to";
+    detail::check_view(who, "q_src", q_src, cfg_.head_dim);
+    detail::check_view(who, "q_dst", q_dst, cfg_.head_dim);
+    detail::check_view(who, "k_src", k_src, cfg_.head_dim);
+    detail::check_view(who, "k_dst", k_dst, cfg_.head_dim);
+    detail::check_pair(who, "q_src", "q_dst", q_src, q_dst);
+    detail::check_pair(who, "k_src", "k_dst", k_src, k_dst);
+    detail::check_same_tokens(who, "k_src", q_src, k_src);
+    detail::check_positions(who, pos, q_src.tokens, range);
+  }
+
+  /**
+   * Out of place (rotate-and-store): rotates src into dst, e.g. f32 activations into a bf16 KV
+   * cache, in one pass. src and dst name the same tokens and heads (same dim == head_dim) and
+   * may differ in storage type and strides: a paged cache is a dst view per block (see
+   * tests/rope_store_test.cpp, PagedCache). Storage pairs: float, bfloat16_t, float16_t among
+   * themselves (arithmetic in float), double with double; src may be a head_view<const T>.
+   * Values: each output is the in-place rotation of src in the arithmetic type (float for
+   * 16-bit src too: the rows are widened exactly), rounded once to dst's type; so dst is
+   * bit for bit what apply on a float copy of src, then one conversion to dst's type, gives,
+   * and apply_to(x, x, pos) is apply(x, pos). Partial rotary: channels r..D−1 are converted and
+   * copied. Aliasing: dst is src (same data, strides and type: the in-place rotation) or does
+   * not overlap it; a partial overlap gives unspecified values (never an access outside the
+   * two views).
+   */
+  template <class Arch = default_arch, class S, class D, class P>
+  void apply_to(head_view<S> src, head_view<D> dst, const P* pos,
+                token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (POSENC_CHECKED != 0) check_to(src, dst, pos, range);
+    run_to<Arch, false>(pos, range, detail::view_pair<S, D>{src, dst});
+  }
+  /// q and k out of place in one pass (sharing the angles): q_src → q_dst and k_src → k_dst.
+  /// Pass q_dst = q_src to rotate q in place while k goes to the cache.
+  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
+  void apply_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src, head_view<D2> k_dst,
+                const P* pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (POSENC_CHECKED != 0) check_to(q_src, q_dst, k_src, k_dst, pos, range);
+    run_to<Arch, false>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
+                        detail::view_pair<S2, D2>{k_src, k_dst});
+  }
+  /// The inverse rotation, out of place.
+  template <class Arch = default_arch, class S, class D, class P>
+  void apply_inverse_to(head_view<S> src, head_view<D> dst, const P* pos,
+                        token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (POSENC_CHECKED != 0) check_to(src, dst, pos, range);
+    run_to<Arch, true>(pos, range, detail::view_pair<S, D>{src, dst});
+  }
+  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
+  void apply_inverse_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src,
+                        head_view<D2> k_dst, const P* pos,
+                        token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (POSENC_CHECKED != 0) check_to(q_src, q_dst, k_src, k_dst, pos, range);
+    run_to<Arch, true>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
+                       detail::view_pair<S2, D2>{k_src, k_dst});
+  }
 
   /// Convenience: rotate one head vector (head_dim elements) at one position.
   template <class Arch = default_arch, class T, class P>
@@ -346,6 +473,22 @@ class rope {
                            const C*& s) { this->fetch<Arch>(p, k0, n, cb, sb, c, s); };
     detail::rope_apply<Arch, Inverse>(fetch_fn, cfg_.layout, cfg_.head_dim, pairs(), views, nviews,
                                       pos, range);
+  }
+
+  template <class Arch, bool Inverse, class P, class V0, class... V>
+  void run_to(const P* pos, token_range range, const V0& v0, const V&... vp) const noexcept {
+    using S0 = std::remove_pointer_t<decltype(v0.src.data)>;
+    if constexpr (detail::storage_ok<S0, false>() && detail::positions_ok<P>())
+      run_to_checked<Arch, Inverse>(pos, range, v0, vp...);
+  }
+  template <class Arch, bool Inverse, class P, class V0, class... V>
+  void run_to_checked(const P* pos, token_range range, const V0& v0,
+                      const V&... vp) const noexcept {
+    using C = coef_t<std::remove_const_t<std::remove_pointer_t<decltype(v0.src.data)>>>;
+    auto fetch_fn = [this](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
+                           const C*& s) { this->fetch<Arch>(p, k0, n, cb, sb, c, s); };
+    detail::rope_apply_to<Arch, Inverse, C>(fetch_fn, cfg_.layout, cfg_.head_dim, pairs(), pos,
+                                            range, v0, vp...);
   }
 
   rope_config cfg_;

@@ -11,13 +11,11 @@
 #include "posenc/detail/aligned.hpp"
 #include "posenc/detail/angle_range.hpp"
 #include "posenc/detail/rope_apply.hpp"
+#include "posenc/detail/rope_apply_to.hpp"
+#include "posenc/detail/rope_check.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
-
-#if POSENC_HAS_SPAN
-#include <span>
-#endif
 
 namespace posenc {
 
@@ -27,7 +25,16 @@ namespace posenc {
  * and shared by every layer that uses the same rope.
  *
  * C is the coefficient type: float for float and 16-bit storage, double for double storage.
- * Row p holds cos of pairs 0..r/2−1 followed by their sin (r/2 + r/2 values of type C).
+ * Layout (table(), row_width() = r): row p holds cos of pairs 0..r/2−1 followed by their sin
+ * (r/2 + r/2 values of type C), rows contiguous: [capacity() × r], the layout of vLLM's
+ * RotaryEmbedding.cos_sin_cache ([max_position, rotary_dim], cos half then sin half), so
+ * table() can be handed to a kernel that reads that layout. The values are those of
+ * rope::cos_sin (magnitude folded in): hf_f32 mode follows torch's float32 arithmetic as vLLM
+ * builds its cache; exact mode is correctly rounded (they differ by a few float ulps).
+ *
+ * The cache keeps its own copy of the rope (functor()); the rope passed in may be destroyed.
+ * Threads: every const member (apply*, table, cos_row, ...) may run on several threads at once;
+ * reserve() allocates and must not run while another thread uses the cache.
  *
  * Growth is explicit: reserve(n) before a longer sequence; nothing grows inside a const
  * apply. A position ≥ capacity() is never read from the table: apply computes that token's
@@ -72,6 +79,10 @@ class rope_cache {
 
   std::size_t capacity() const noexcept { return capacity_; }
   const rope& functor() const noexcept { return rope_; }
+  /// The table: capacity() rows of row_width() values (see the class comment for the layout).
+  const C* table() const noexcept { return table_.data(); }
+  /// Values per row: 2 · pairs() = rotary_dim (cos half, then sin half).
+  std::size_t row_width() const noexcept { return 2 * rope_.pairs(); }
   /// Size of the table in bytes.
   std::size_t bytes() const noexcept { return table_.size() * sizeof(C); }
   /// cos of pairs 0..r/2−1 at position pos (pos < capacity()).
@@ -82,53 +93,107 @@ class rope_cache {
   /// sin of pairs 0..r/2−1 at position pos (pos < capacity()).
   const C* sin_row(std::size_t pos) const noexcept { return cos_row(pos) + rope_.pairs(); }
 
-  /// Same as rope::apply, reading the table for positions < capacity().
+  /// Same as rope::apply, reading the table for positions < capacity() (POSENC_CHECKED: the
+  /// same checks, functor().check).
   template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> q, head_view<T> k, const P* pos, token_range range = {}) const noexcept {
-    const head_view<T> views[2] = {q, k};
-    run<Arch, false>(views, 2, pos, range);
+  void apply(head_view<T> q, head_view<T> k, const P* pos,
+             token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
+      if constexpr (POSENC_CHECKED != 0) rope_.check(q, k, pos, range);
+      const head_view<T> views[2] = {q, k};
+      run<Arch, false>(views, 2, pos, range);
+    }
   }
   template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
-    run<Arch, false>(&x, 1, pos, range);
+  void apply(head_view<T> x, const P* pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
+      if constexpr (POSENC_CHECKED != 0) rope_.check(x, pos, range);
+      run<Arch, false>(&x, 1, pos, range);
+    }
   }
   template <class Arch = default_arch, class T, class P>
   void apply_inverse(head_view<T> q, head_view<T> k, const P* pos,
-                     token_range range = {}) const noexcept {
-    const head_view<T> views[2] = {q, k};
-    run<Arch, true>(views, 2, pos, range);
+                     token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
+      if constexpr (POSENC_CHECKED != 0) rope_.check(q, k, pos, range);
+      const head_view<T> views[2] = {q, k};
+      run<Arch, true>(views, 2, pos, range);
+    }
   }
   template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> x, const P* pos, token_range range = {}) const noexcept {
-    run<Arch, true>(&x, 1, pos, range);
+  void apply_inverse(head_view<T> x, const P* pos,
+                     token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
+      if constexpr (POSENC_CHECKED != 0) rope_.check(x, pos, range);
+      run<Arch, true>(&x, 1, pos, range);
+    }
   }
-#if POSENC_HAS_SPAN
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> q, head_view<T> k, std::span<const P> pos,
-             token_range range = {}) const noexcept {
-    POSENC_ASSERT(pos.size() >= q.tokens, "posenc::rope_cache: fewer positions than tokens");
-    apply<Arch>(q, k, pos.data(), range);
+  /// Positions as a container (see rope::apply).
+  template <class Arch = default_arch, class T, class R,
+            std::enable_if_t<detail::is_position_container<R>::value, int> = 0>
+  void apply(head_view<T> x, const R& pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    apply<Arch>(x, detail::container_positions(pos, x.tokens), range);
   }
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> x, std::span<const P> pos, token_range range = {}) const noexcept {
-    POSENC_ASSERT(pos.size() >= x.tokens, "posenc::rope_cache: fewer positions than tokens");
-    apply<Arch>(x, pos.data(), range);
+  template <class Arch = default_arch, class T, class R,
+            std::enable_if_t<detail::is_position_container<R>::value, int> = 0>
+  void apply(head_view<T> q, head_view<T> k, const R& pos,
+             token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    apply<Arch>(q, k, detail::container_positions(pos, q.tokens), range);
   }
-#endif
+  /// One decode step (see rope::apply_token), reading the table.
+  template <class Arch = default_arch, class T, class I, class J>
+  void apply_token(T* q, I q_heads, T* k, J kv_heads, std::int64_t pos) const POSENC_HOT_NOEXCEPT {
+    apply<Arch>(make_head_view(q, std::size_t{1}, detail::extent(q_heads), rope_.head_dim()),
+                make_head_view(k, std::size_t{1}, detail::extent(kv_heads), rope_.head_dim()),
+                &pos);
+  }
+
+  /// Same as rope::apply_to (out of place, rotate-and-store), reading the table.
+  template <class Arch = default_arch, class S, class D, class P>
+  void apply_to(head_view<S> src, head_view<D> dst, const P* pos,
+                token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (POSENC_CHECKED != 0) rope_.check_to(src, dst, pos, range);
+    run_to<Arch, false>(pos, range, detail::view_pair<S, D>{src, dst});
+  }
+  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
+  void apply_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src, head_view<D2> k_dst,
+                const P* pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (POSENC_CHECKED != 0) rope_.check_to(q_src, q_dst, k_src, k_dst, pos, range);
+    run_to<Arch, false>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
+                        detail::view_pair<S2, D2>{k_src, k_dst});
+  }
+  template <class Arch = default_arch, class S, class D, class P>
+  void apply_inverse_to(head_view<S> src, head_view<D> dst, const P* pos,
+                        token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (POSENC_CHECKED != 0) rope_.check_to(src, dst, pos, range);
+    run_to<Arch, true>(pos, range, detail::view_pair<S, D>{src, dst});
+  }
+  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
+  void apply_inverse_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src,
+                        head_view<D2> k_dst, const P* pos,
+                        token_range range = {}) const POSENC_HOT_NOEXCEPT {
+    if constexpr (POSENC_CHECKED != 0) rope_.check_to(q_src, q_dst, k_src, k_dst, pos, range);
+    run_to<Arch, true>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
+                       detail::view_pair<S2, D2>{k_src, k_dst});
+  }
 
  private:
-  std::size_t row_width() const noexcept { return 2 * rope_.pairs(); }
-
   template <class Arch, bool Inverse, class T, class P>
   void run(const head_view<T>* views, std::size_t nviews, const P* pos,
            token_range range) const noexcept {
     static_assert(std::is_same<coef_t<T>, C>::value,
                   "posenc::rope_cache: use rope_cache<float> for float/16-bit storage and "
                   "rope_cache<double> for double storage");
-    const std::size_t w = row_width();
-    const std::size_t half = rope_.pairs();
-    auto fetch_fn = [this, w, half](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
-                                    const C*& s) {
+    detail::rope_apply<Arch, Inverse>(table_fetch<Arch, P>(), rope_.layout(), rope_.head_dim(),
+                                      rope_.pairs(), views, nviews, pos, range);
+  }
+
+  // The table's fetch: a row pointer for positions < capacity(), else computed on the fly.
+  template <class Arch, class P>
+  auto table_fetch() const noexcept {
+    const std::size_t w = row_width(), half = rope_.pairs();
+    return [this, w, half](P p, std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
+                           const C*& s) {
       if (static_cast<std::size_t>(p) < capacity_) {
         c = table_.data() + static_cast<std::size_t>(p) * w + k0;
         s = c + half;
@@ -136,8 +201,22 @@ class rope_cache {
         rope_.fetch<Arch>(p, k0, n, cb, sb, c, s);
       }
     };
-    detail::rope_apply<Arch, Inverse>(fetch_fn, rope_.layout(), rope_.head_dim(), half, views,
-                                      nviews, pos, range);
+  }
+
+  template <class Arch, bool Inverse, class P, class V0, class... V>
+  void run_to(const P* pos, token_range range, const V0& v0, const V&... vp) const noexcept {
+    using S0 = std::remove_pointer_t<decltype(v0.src.data)>;
+    if constexpr (detail::storage_ok<S0, false>() && detail::positions_ok<P>()) {
+      static_assert(std::is_same<coef_t<S0>, C>::value,
+                    "posenc::rope_cache: use rope_cache<float> for float/16-bit storage and "
+                    "rope_cache<double> for double storage");
+      run_to_checked<Arch, Inverse>(pos, range, v0, vp...);
+    }
+  }
+  template <class Arch, bool Inverse, class P, class... V>
+  void run_to_checked(const P* pos, token_range range, const V&... vp) const noexcept {
+    detail::rope_apply_to<Arch, Inverse, C>(table_fetch<Arch, P>(), rope_.layout(),
+                                            rope_.head_dim(), rope_.pairs(), pos, range, vp...);
   }
 
   rope rope_;

@@ -93,19 +93,45 @@ inline sinusoidal_config sinusoidal_marian(std::size_t dim) {
  * padding_idx so left padding does not shift real tokens and pads read the zero row. The sum
  * saturates at INT64_MAX / INT64_MIN instead of overflowing; it is then converted to P.
  */
-template <class P>
-void make_fairseq_positions(const unsigned char* is_token, std::size_t n, std::int64_t padding_idx,
-                            std::int64_t past_length, P* out) noexcept {
+namespace detail {
+template <class IsToken, class P>
+void fairseq_positions(const IsToken& is_token, std::size_t n, std::int64_t padding_idx,
+                       std::int64_t past_length, P* out) noexcept {
   std::int64_t count = 0;
-  const std::int64_t base = detail::saturating_add(padding_idx, past_length);
+  const std::int64_t base = saturating_add(padding_idx, past_length);
   for (std::size_t t = 0; t < n; ++t) {
-    if (is_token[t]) {
+    if (is_token(t)) {
       ++count;
-      out[t] = static_cast<P>(detail::saturating_add(base, count));
+      out[t] = static_cast<P>(saturating_add(base, count));
     } else {
       out[t] = static_cast<P>(padding_idx);
     }
   }
+}
+}  // namespace detail
+
+template <class P>
+void make_fairseq_positions(const unsigned char* is_token, std::size_t n, std::int64_t padding_idx,
+                            std::int64_t past_length, P* out) noexcept {
+  detail::fairseq_positions([is_token](std::size_t t) { return is_token[t] != 0; }, n, padding_idx,
+                            past_length, out);
+}
+
+/**
+ * fairseq `utils.make_positions(tensor, padding_idx)` from the token ids themselves:
+ *     mask = tokens.ne(padding_idx);  positions = cumsum(mask) * mask + padding_idx
+ * i.e. make_fairseq_positions with is_token[t] = (token_ids[t] != padding_idx), plus
+ * past_length (0 for a whole sequence; the cached length in incremental decoding).
+ */
+template <class Id, class P>
+void make_fairseq_positions_from_ids(const Id* token_ids, std::size_t n, std::int64_t padding_idx,
+                                     std::int64_t past_length, P* out) noexcept {
+  static_assert(std::is_integral<Id>::value, "posenc: token ids are integers");
+  detail::fairseq_positions(
+      [token_ids, padding_idx](std::size_t t) {
+        return static_cast<std::int64_t>(token_ids[t]) != padding_idx;
+      },
+      n, padding_idx, past_length, out);
 }
 
 /**

@@ -4,6 +4,7 @@
 #define POSENC_VIEW_HPP
 
 #include <cstddef>
+#include <type_traits>
 
 #include "posenc/config.hpp"
 
@@ -53,6 +54,34 @@ template <class T>
 head_view<T> make_head_view(T* data, std::size_t tokens, std::size_t heads, std::size_t dim,
                             std::ptrdiff_t token_stride, std::ptrdiff_t head_stride) noexcept {
   return head_view<T>{data, tokens, heads, dim, token_stride, head_stride};
+}
+
+namespace detail {
+/// An extent given as any integer type (an engine's int): checked >= 0 in debug builds, then
+/// converted, so that the call site needs no cast (no -Wsign-conversion warning there).
+template <class I>
+constexpr std::size_t extent(I n) noexcept {
+  static_assert(std::is_integral<I>::value, "posenc: view extents are integers");
+  if constexpr (std::is_signed<I>::value) POSENC_ASSERT(n >= 0, "posenc: negative view extent");
+  return static_cast<std::size_t>(n);
+}
+template <class... I>
+using integral_extents = std::enable_if_t<
+    (std::is_integral<I>::value && ...) && !(std::is_same<I, std::size_t>::value && ...), int>;
+}  // namespace detail
+
+/// Contiguous BSHD view from extents of any integer type (int, int64_t: an engine's own).
+template <class T, class I, class J, class K, detail::integral_extents<I, J, K> = 0>
+head_view<T> make_head_view(T* data, I tokens, J heads, K dim) noexcept {
+  return make_head_view(data, detail::extent(tokens), detail::extent(heads), detail::extent(dim));
+}
+/// Strided view from extents of any integer type.
+template <class T, class I, class J, class K, detail::integral_extents<I, J, K> = 0>
+head_view<T> make_head_view(T* data, I tokens, J heads, K dim, std::ptrdiff_t token_stride,
+                            std::ptrdiff_t head_stride) noexcept {
+  return head_view<T>{
+      data,       detail::extent(tokens), detail::extent(heads), detail::extent(dim), token_stride,
+      head_stride};
 }
 
 /**

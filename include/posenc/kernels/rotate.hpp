@@ -66,6 +66,16 @@ struct coef_block {
   const C* s2 = nullptr;
 };
 
+/// The rows of one token an out-of-place *_heads_to kernel reads (T const) or writes: row h
+/// starts at x0 + h·head_stride; a half-split row's second half at + hi_offset.
+template <class T>
+struct head_rows {
+  T* x0 = nullptr;
+  std::ptrdiff_t head_stride = 0;
+  std::size_t hi_offset = 0;
+  T* row(std::size_t h) const noexcept { return x0 + static_cast<std::ptrdiff_t>(h) * head_stride; }
+};
+
 namespace detail {
 template <class T>
 using bits16 = std::conditional_t<std::is_const<T>::value, const std::uint16_t, std::uint16_t>;
@@ -133,42 +143,56 @@ POSENC_FORCE_INLINE void store_elem(T& x, C v) noexcept {
 }
 }  // namespace detail
 
-/// Scalar reference, half-split pairs (lo[k], hi[k]). A SIMD kernel calls it for its tail with
-/// its own Arch, which (1) makes copies compiled with different -m flags distinct symbols the
-/// linker can never merge, and (2) selects fused multiply-adds (std::fma) exactly where the
-/// vector body fuses, so body and tail round alike. With Arch = scalar_arch (the default) it
-/// is the plain contract: a·c − b·s and a·s + b·c, each product rounded.
-template <bool Inverse, class T, class C, class Arch = scalar_arch>
-void rotate_half_split_ref(T* lo, T* hi, const C* c, const C* s, std::size_t n) noexcept {
+/// Scalar reference, half-split pairs (lo[k], hi[k]), out of place: reads the pairs from
+/// (lo, hi) of storage S and writes them to (dlo, dhi) of storage D (dlo = lo, dhi = hi: in
+/// place). A SIMD kernel calls it for its tail with its own Arch, which (1) makes copies
+/// compiled with different -m flags distinct symbols the linker can never merge, and (2)
+/// selects fused multiply-adds (std::fma) exactly where the vector body fuses, so body and tail
+/// round alike. With Arch = scalar_arch (the default) it is the plain contract: a·c − b·s and
+/// a·s + b·c, each product rounded.
+template <bool Inverse, class S, class D, class C, class Arch = scalar_arch>
+void rotate_half_split_ref_to(const S* lo, const S* hi, D* dlo, D* dhi, const C* c, const C* s,
+                              std::size_t n) noexcept {
   constexpr bool F = detail::fused<Arch>();
   for (std::size_t k = 0; k < n; ++k) {
     const C a = detail::load_elem<C>(lo[k]);
     const C b = detail::load_elem<C>(hi[k]);
     if constexpr (!Inverse) {
-      detail::store_elem<C>(lo[k], detail::mul_sub_rounded<F>(a, c[k], b * s[k]));
-      detail::store_elem<C>(hi[k], detail::mul_add_rounded<F>(a, s[k], b * c[k]));
+      detail::store_elem<C>(dlo[k], detail::mul_sub_rounded<F>(a, c[k], b * s[k]));
+      detail::store_elem<C>(dhi[k], detail::mul_add_rounded<F>(a, s[k], b * c[k]));
     } else {
-      detail::store_elem<C>(lo[k], detail::mul_add_rounded<F>(a, c[k], b * s[k]));
-      detail::store_elem<C>(hi[k], detail::mul_add_rounded<F>(a, -s[k], b * c[k]));
+      detail::store_elem<C>(dlo[k], detail::mul_add_rounded<F>(a, c[k], b * s[k]));
+      detail::store_elem<C>(dhi[k], detail::mul_add_rounded<F>(a, -s[k], b * c[k]));
     }
   }
 }
-
-/// Scalar reference, interleaved pairs (x[2k], x[2k+1]); `Arch` as above.
+/// Scalar reference, half-split pairs, in place.
 template <bool Inverse, class T, class C, class Arch = scalar_arch>
-void rotate_interleaved_ref(T* x, const C* c, const C* s, std::size_t n) noexcept {
+void rotate_half_split_ref(T* lo, T* hi, const C* c, const C* s, std::size_t n) noexcept {
+  rotate_half_split_ref_to<Inverse, T, T, C, Arch>(lo, hi, lo, hi, c, s, n);
+}
+
+/// Scalar reference, interleaved pairs (x[2k], x[2k+1]), out of place (y = x: in place);
+/// `Arch` as above.
+template <bool Inverse, class S, class D, class C, class Arch = scalar_arch>
+void rotate_interleaved_ref_to(const S* x, D* y, const C* c, const C* s, std::size_t n) noexcept {
   constexpr bool F = detail::fused<Arch>();
   for (std::size_t k = 0; k < n; ++k) {
     const C a = detail::load_elem<C>(x[2 * k]);
     const C b = detail::load_elem<C>(x[2 * k + 1]);
     if constexpr (!Inverse) {
-      detail::store_elem<C>(x[2 * k], detail::mul_sub_rounded<F>(a, c[k], b * s[k]));
-      detail::store_elem<C>(x[2 * k + 1], detail::mul_add_rounded<F>(a, s[k], b * c[k]));
+      detail::store_elem<C>(y[2 * k], detail::mul_sub_rounded<F>(a, c[k], b * s[k]));
+      detail::store_elem<C>(y[2 * k + 1], detail::mul_add_rounded<F>(a, s[k], b * c[k]));
     } else {
-      detail::store_elem<C>(x[2 * k], detail::mul_add_rounded<F>(a, c[k], b * s[k]));
-      detail::store_elem<C>(x[2 * k + 1], detail::mul_add_rounded<F>(a, -s[k], b * c[k]));
+      detail::store_elem<C>(y[2 * k], detail::mul_add_rounded<F>(a, c[k], b * s[k]));
+      detail::store_elem<C>(y[2 * k + 1], detail::mul_add_rounded<F>(a, -s[k], b * c[k]));
     }
   }
+}
+/// Scalar reference, interleaved pairs, in place.
+template <bool Inverse, class T, class C, class Arch = scalar_arch>
+void rotate_interleaved_ref(T* x, const C* c, const C* s, std::size_t n) noexcept {
+  rotate_interleaved_ref_to<Inverse, T, T, C, Arch>(x, x, c, s, n);
 }
 
 /// Does the kernel on Arch read 16-bit storage T in natural order, converting in hardware
@@ -277,8 +301,51 @@ void rotate_interleaved_heads(scalar_arch, T* x0, std::ptrdiff_t head_stride, st
                                     n);
 }
 
+template <bool Inverse, class S, class D, class C>
+void rotate_half_split_heads_to(scalar_arch, head_rows<const S> src, head_rows<D> dst,
+                                std::size_t heads, const coef_block<C>& cf, std::size_t n,
+                                std::ptrdiff_t /*ahead*/ = 0) noexcept {
+  for (std::size_t h = 0; h < heads; ++h)
+    rotate_half_split_ref_to<Inverse>(src.row(h), src.row(h) + src.hi_offset, dst.row(h),
+                                      dst.row(h) + dst.hi_offset, cf.c, cf.s, n);
+}
+template <bool Inverse, class S, class D, class C>
+void rotate_interleaved_heads_to(scalar_arch, head_rows<const S> src, head_rows<D> dst,
+                                 std::size_t heads, const coef_block<C>& cf, std::size_t n,
+                                 std::ptrdiff_t /*ahead*/ = 0) noexcept {
+  for (std::size_t h = 0; h < heads; ++h)
+    rotate_interleaved_ref_to<Inverse>(src.row(h), dst.row(h), cf.c, cf.s, n);
+}
+
 #if POSENC_HAS_XSIMD
 namespace detail {
+/// Store one register of C values to storage D at p in natural order, each rounded once
+/// (float and double registers to their own type; float registers to bfloat16 / binary16).
+template <class Arch, class D, class C>
+POSENC_FORCE_INLINE void store_reg(D* p, const xsimd::batch<C, Arch>& y) noexcept {
+  constexpr storage_kind k = storage_traits<D>::kind;
+  if constexpr (std::is_same<D, C>::value) {
+    y.store_unaligned(p);
+  } else if constexpr (k == storage_kind::bf16) {
+    simd::bf16_store<Arch>(reinterpret_cast<std::uint16_t*>(p), y);
+  } else {
+    static_assert(k == storage_kind::f16, "posenc: destination storage of another arithmetic type");
+    simd::f16_store_any<Arch>(reinterpret_cast<std::uint16_t*>(p), y);
+  }
+}
+
+/// Row h of dst; when InPlace (dst is src), src's row itself, so that the in-place kernels
+/// address one row, not two.
+template <bool InPlace, class T, class D>
+POSENC_FORCE_INLINE D* out_row(const head_rows<const T>& src, const head_rows<D>& dst,
+                               std::size_t h) noexcept {
+  if constexpr (InPlace) {
+    return const_cast<D*>(src.row(h));
+  } else {
+    return dst.row(h);
+  }
+}
+
 template <bool Inverse, class A, class B>
 void rotate_pair(const B& a, const B& b, const B& c, const B& s, B& ya, B& yb) noexcept {
   // The contract's rounding (a's product fused, b's rounded first), as the interleaved
@@ -320,22 +387,36 @@ xsimd::batch<std::uint32_t, A> pack16(const xsimd::batch<float, A>& even,
 }
 }  // namespace detail
 
+/// xsimd kernel, half-split pairs out of place: float/double pairs read from (lo, hi) in
+/// their own type C, written to (dlo, dhi) of storage D (C, or 16-bit storage when C is
+/// float), each output rounded once. Same contract as rotate_half_split_ref_to.
+template <bool Inverse, class Arch, class S, class D, class C>
+void rotate_half_split_to(Arch, const S* lo, const S* hi, D* dlo, D* dhi, const coef_block<C>& cf,
+                          std::size_t n) noexcept {
+  static_assert(std::is_same<S, C>::value, "posenc: the source rotates in its own type");
+  using B = xsimd::batch<C, Arch>;
+  constexpr std::size_t N = B::size;
+  std::size_t i = 0;
+  for (; i + N <= n; i += N) {
+    B ya, yb;
+    detail::rotate_pair<Inverse, Arch>(B::load_unaligned(lo + i), B::load_unaligned(hi + i),
+                                       B::load_unaligned(cf.c + i), B::load_unaligned(cf.s + i), ya,
+                                       yb);
+    detail::store_reg<Arch>(dlo + i, ya);
+    detail::store_reg<Arch>(dhi + i, yb);
+  }
+  rotate_half_split_ref_to<Inverse, S, D, C, Arch>(lo + i, hi + i, dlo + i, dhi + i, cf.c + i,
+                                                   cf.s + i, n - i);
+}
+
 /// xsimd kernel, half-split pairs. Same contract as rotate_half_split_ref.
 template <bool Inverse, class Arch, class T, class C>
 void rotate_half_split(Arch, T* lo, T* hi, const coef_block<C>& cf, std::size_t n) noexcept {
   std::size_t i = 0;
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     static_assert(std::is_same<T, C>::value, "float/double storage rotates in its own type");
-    using B = xsimd::batch<C, Arch>;
-    constexpr std::size_t N = B::size;
-    for (; i + N <= n; i += N) {
-      B ya, yb;
-      detail::rotate_pair<Inverse, Arch>(B::load_unaligned(lo + i), B::load_unaligned(hi + i),
-                                         B::load_unaligned(cf.c + i), B::load_unaligned(cf.s + i),
-                                         ya, yb);
-      ya.store_unaligned(lo + i);
-      yb.store_unaligned(hi + i);
-    }
+    rotate_half_split_to<Inverse>(Arch{}, lo, hi, lo, hi, cf, n);
+    return;
   } else if constexpr (natural16<Arch, T>()) {
     using F = xsimd::batch<float, Arch>;
     constexpr std::size_t N = F::size;
@@ -371,21 +452,34 @@ void rotate_half_split(Arch, T* lo, T* hi, const coef_block<C>& cf, std::size_t 
   rotate_half_split_ref<Inverse, T, C, Arch>(lo + i, hi + i, cf.c + i, cf.s + i, n - i);
 }
 
+/// xsimd kernel, interleaved pairs out of place (kernel form): float/double pairs read from x
+/// in their own type C, written to y of storage D as in rotate_half_split_to.
+template <bool Inverse, class Arch, class S, class D, class C>
+void rotate_interleaved_to(Arch, const S* x, D* y, const coef_block<C>& cf,
+                           std::size_t n) noexcept {
+  static_assert(std::is_same<S, C>::value, "posenc: the source rotates in its own type");
+  using B = xsimd::batch<C, Arch>;
+  constexpr std::size_t N = B::size;  // elements per register = N/2 pairs
+  const S* xo = simd::opaque(x);      // odd lanes: a separate load
+  std::size_t k = 0;                  // pairs done
+  for (std::size_t i = 0; i + N <= 2 * n; i += N) {
+    detail::store_reg<Arch>(
+        y + i, detail::rotate_interleaved_reg<Arch>(x + i, xo + i, B::load_unaligned(cf.c2 + i),
+                                                    B::load_unaligned(cf.s2 + i)));
+    k += N / 2;
+  }
+  rotate_interleaved_ref_to<Inverse, S, D, C, Arch>(x + 2 * k, y + 2 * k, cf.c + k, cf.s + k,
+                                                    n - k);
+}
+
 /// xsimd kernel, interleaved pairs. Same contract as rotate_interleaved_ref.
 template <bool Inverse, class Arch, class T, class C>
 void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noexcept {
   std::size_t k = 0;  // pairs done
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
     static_assert(std::is_same<T, C>::value, "float/double storage rotates in its own type");
-    using B = xsimd::batch<C, Arch>;
-    constexpr std::size_t N = B::size;                     // elements per register = N/2 pairs
-    const T* xo = simd::opaque(static_cast<const T*>(x));  // odd lanes: a separate load
-    for (std::size_t i = 0; i + N <= 2 * n; i += N) {
-      detail::rotate_interleaved_reg<Arch>(x + i, xo + i, B::load_unaligned(cf.c2 + i),
-                                           B::load_unaligned(cf.s2 + i))
-          .store_unaligned(x + i);
-      k += N / 2;
-    }
+    rotate_interleaved_to<Inverse>(Arch{}, x, x, cf, n);
+    return;
   } else if constexpr (natural16<Arch, T>()) {
     using F = xsimd::batch<float, Arch>;
     constexpr std::size_t N = F::size;  // elements per register = N/2 pairs
@@ -435,18 +529,20 @@ POSENC_FORCE_INLINE void prefetch_span(const T* p, std::ptrdiff_t ahead,
 /// tail): the coefficient registers are loaded once and kept across the heads. (They are
 /// initialised by pack expansion: g++ 12 keeps arrays filled in a loop as stack copies,
 /// 2·NV extra stores and loads per call.)
-template <bool Inverse, class Arch, class T, std::size_t... I>
-void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
-                            std::size_t heads, const coef_block<T>& cf, std::size_t n,
-                            std::ptrdiff_t ahead, std::index_sequence<I...>) noexcept {
+template <bool Inverse, bool InPlace, class Arch, class T, class D, std::size_t... I>
+void half_split_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size_t heads,
+                            const coef_block<T>& cf, std::size_t n, std::ptrdiff_t ahead,
+                            std::index_sequence<I...>) noexcept {
   using B = xsimd::batch<T, Arch>;
   constexpr std::size_t N = B::size;
   constexpr std::size_t NV = sizeof...(I);
   const B c[NV] = {B::load_unaligned(cf.c + I * N)...};
   const B s[NV] = {B::load_unaligned(cf.s + I * N)...};
   for (std::size_t h = 0; h < heads; ++h) {
-    T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
-    T* hi = lo + hi_offset;
+    const T* lo = src.row(h);
+    const T* hi = lo + src.hi_offset;
+    D* dlo = out_row<InPlace>(src, dst, h);
+    D* dhi = dlo + dst.hi_offset;
     if (ahead != 0) {
       prefetch_span(lo, ahead, NV * N);
       prefetch_span(hi, ahead, NV * N);
@@ -458,25 +554,27 @@ void half_split_heads_fixed(T* x0, std::size_t hi_offset, std::ptrdiff_t head_st
                                  s[v], ya[v], yb[v]);
     POSENC_UNROLL
     for (std::size_t v = 0; v < NV; ++v) {
-      ya[v].store_unaligned(lo + v * N);
-      yb[v].store_unaligned(hi + v * N);
+      store_reg<Arch>(dlo + v * N, ya[v]);
+      store_reg<Arch>(dhi + v * N, yb[v]);
     }
   }
   // Tails in a loop of their own: with no call inside the loop above, the coefficients stay
   // in registers (a call would clobber them, and the compiler keeps copies on the stack).
   if (NV * N < n) {
     for (std::size_t h = 0; h < heads; ++h) {
-      T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride + NV * N;
-      rotate_half_split_ref<Inverse, T, T, Arch>(lo, lo + hi_offset, cf.c + NV * N, cf.s + NV * N,
-                                                 n - NV * N);
+      const T* lo = src.row(h) + NV * N;
+      D* dlo = dst.row(h) + NV * N;
+      rotate_half_split_ref_to<Inverse, T, D, T, Arch>(lo, lo + src.hi_offset, dlo,
+                                                       dlo + dst.hi_offset, cf.c + NV * N,
+                                                       cf.s + NV * N, n - NV * N);
     }
   }
 }
 
 /// Interleaved, float/double, NV = sizeof...(I) full registers per row (2n = NV·N + tail),
 /// kernel form held (initialised as in half_split_heads_fixed).
-template <bool Inverse, class Arch, class T, std::size_t... I>
-void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t heads,
+template <bool Inverse, bool InPlace, class Arch, class T, class D, std::size_t... I>
+void interleaved_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size_t heads,
                              const coef_block<T>& cf, std::size_t n, std::ptrdiff_t ahead,
                              std::index_sequence<I...>) noexcept {
   using B = xsimd::batch<T, Arch>;
@@ -486,21 +584,21 @@ void interleaved_heads_fixed(T* x0, std::ptrdiff_t head_stride, std::size_t head
   const B s[NV] = {B::load_unaligned(cf.s2 + I * N)...};
   constexpr std::size_t done = NV * N / 2;  // pairs in the registers
   for (std::size_t h = 0; h < heads; ++h) {
-    T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
-    const T* xo = simd::opaque(static_cast<const T*>(x));  // odd lanes: a separate load
+    const T* x = src.row(h);
+    const T* xo = simd::opaque(x);  // odd lanes: a separate load
+    D* out = out_row<InPlace>(src, dst, h);
     if (ahead != 0) prefetch_span(x, ahead, NV * N);
     B y[NV];
     POSENC_UNROLL
     for (std::size_t v = 0; v < NV; ++v)
       y[v] = rotate_interleaved_reg<Arch>(x + v * N, xo + v * N, c[v], s[v]);
     POSENC_UNROLL
-    for (std::size_t v = 0; v < NV; ++v) y[v].store_unaligned(x + v * N);
+    for (std::size_t v = 0; v < NV; ++v) store_reg<Arch>(out + v * N, y[v]);
   }
   if (done < n) {  // tails apart, as in half_split_heads_fixed
     for (std::size_t h = 0; h < heads; ++h)
-      rotate_interleaved_ref<Inverse, T, T, Arch>(
-          x0 + static_cast<std::ptrdiff_t>(h) * head_stride + 2 * done, cf.c + done, cf.s + done,
-          n - done);
+      rotate_interleaved_ref_to<Inverse, T, D, T, Arch>(
+          src.row(h) + 2 * done, dst.row(h) + 2 * done, cf.c + done, cf.s + done, n - done);
   }
 }
 }  // namespace detail
@@ -515,27 +613,65 @@ bool with_count(std::size_t v, const F& f, std::index_sequence<I...>) noexcept {
 }
 }  // namespace detail
 
+/// xsimd kernel over the heads of one token, out of place: float/double rows read in their own
+/// type C from `src`, written to `dst` of storage D (see rotate_half_split_to).
+template <bool Inverse, bool InPlace = false, class Arch, class S, class D, class C>
+void rotate_half_split_heads_to(Arch, head_rows<const S> src, head_rows<D> dst, std::size_t heads,
+                                const coef_block<C>& cf, std::size_t n,
+                                std::ptrdiff_t ahead = 0) noexcept {
+  constexpr std::size_t N = xsimd::batch<C, Arch>::size;
+  const auto fixed = [&](auto nv) {
+    detail::half_split_heads_fixed<Inverse, InPlace, Arch>(
+        src, dst, heads, cf, n, ahead, std::make_index_sequence<decltype(nv)::value>{});
+  };
+  if (detail::with_count(n / N, fixed, std::make_index_sequence<4>{})) return;
+  for (std::size_t h = 0; h < heads; ++h) {
+    const S* lo = src.row(h);
+    if (ahead != 0) {
+      detail::prefetch_span(lo, ahead, n);
+      detail::prefetch_span(lo + src.hi_offset, ahead, n);
+    }
+    D* out = detail::out_row<InPlace>(src, dst, h);
+    rotate_half_split_to<Inverse>(Arch{}, lo, lo + src.hi_offset, out, out + dst.hi_offset, cf, n);
+  }
+}
+
+/// xsimd kernel over the heads of one token, out of place (see rotate_interleaved_to).
+template <bool Inverse, bool InPlace = false, class Arch, class S, class D, class C>
+void rotate_interleaved_heads_to(Arch, head_rows<const S> src, head_rows<D> dst, std::size_t heads,
+                                 const coef_block<C>& cf, std::size_t n,
+                                 std::ptrdiff_t ahead = 0) noexcept {
+  constexpr std::size_t N = xsimd::batch<C, Arch>::size;
+  const auto fixed = [&](auto nv) {
+    detail::interleaved_heads_fixed<Inverse, InPlace, Arch>(
+        src, dst, heads, cf, n, ahead, std::make_index_sequence<decltype(nv)::value>{});
+  };
+  if (detail::with_count(2 * n / N, fixed, std::make_index_sequence<8>{})) return;
+  for (std::size_t h = 0; h < heads; ++h) {
+    if (ahead != 0) detail::prefetch_span(src.row(h), ahead, 2 * n);
+    rotate_interleaved_to<Inverse>(Arch{}, src.row(h), detail::out_row<InPlace>(src, dst, h), cf,
+                                   n);
+  }
+}
+
 /// xsimd kernel over the heads of one token (see the contract).
 template <bool Inverse, class Arch, class T, class C>
 void rotate_half_split_heads(Arch, T* x0, std::size_t hi_offset, std::ptrdiff_t head_stride,
                              std::size_t heads, const coef_block<C>& cf, std::size_t n,
                              std::ptrdiff_t ahead = 0) noexcept {
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
-    constexpr std::size_t N = xsimd::batch<C, Arch>::size;
-    const auto fixed = [&](auto nv) {
-      detail::half_split_heads_fixed<Inverse, Arch>(
-          x0, hi_offset, head_stride, heads, cf, n, ahead,
-          std::make_index_sequence<decltype(nv)::value>{});
-    };
-    if (detail::with_count(n / N, fixed, std::make_index_sequence<4>{})) return;
-  }
-  for (std::size_t h = 0; h < heads; ++h) {
-    T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
-    if (ahead != 0) {
-      detail::prefetch_span(lo, ahead, n);
-      detail::prefetch_span(lo + hi_offset, ahead, n);
+    rotate_half_split_heads_to<Inverse, true>(
+        Arch{}, head_rows<const T>{x0, head_stride, hi_offset},
+        head_rows<T>{x0, head_stride, hi_offset}, heads, cf, n, ahead);
+  } else {
+    for (std::size_t h = 0; h < heads; ++h) {
+      T* lo = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+      if (ahead != 0) {
+        detail::prefetch_span(lo, ahead, n);
+        detail::prefetch_span(lo + hi_offset, ahead, n);
+      }
+      rotate_half_split<Inverse>(Arch{}, lo, lo + hi_offset, cf, n);
     }
-    rotate_half_split<Inverse>(Arch{}, lo, lo + hi_offset, cf, n);
   }
 }
 
@@ -545,17 +681,15 @@ void rotate_interleaved_heads(Arch, T* x0, std::ptrdiff_t head_stride, std::size
                               const coef_block<C>& cf, std::size_t n,
                               std::ptrdiff_t ahead = 0) noexcept {
   if constexpr (!posenc::detail::is_16bit_storage<T>()) {
-    constexpr std::size_t N = xsimd::batch<C, Arch>::size;
-    const auto fixed = [&](auto nv) {
-      detail::interleaved_heads_fixed<Inverse, Arch>(
-          x0, head_stride, heads, cf, n, ahead, std::make_index_sequence<decltype(nv)::value>{});
-    };
-    if (detail::with_count(2 * n / N, fixed, std::make_index_sequence<8>{})) return;
-  }
-  for (std::size_t h = 0; h < heads; ++h) {
-    T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
-    if (ahead != 0) detail::prefetch_span(x, ahead, 2 * n);
-    rotate_interleaved<Inverse>(Arch{}, x, cf, n);
+    rotate_interleaved_heads_to<Inverse, true>(Arch{}, head_rows<const T>{x0, head_stride, 0},
+                                               head_rows<T>{x0, head_stride, 0}, heads, cf, n,
+                                               ahead);
+  } else {
+    for (std::size_t h = 0; h < heads; ++h) {
+      T* x = x0 + static_cast<std::ptrdiff_t>(h) * head_stride;
+      if (ahead != 0) detail::prefetch_span(x, ahead, 2 * n);
+      rotate_interleaved<Inverse>(Arch{}, x, cf, n);
+    }
   }
 }
 #endif  // POSENC_HAS_XSIMD

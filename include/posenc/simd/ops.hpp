@@ -727,6 +727,55 @@ POSENC_FORCE_INLINE batch<float, A> dup_odd(const batch<float, A>& x) noexcept {
 }
 #undef POSENC_IF_AVX512
 
+// ---- natural-order stores of one float register to 16-bit storage (the out-of-place
+// rotation's destination): element i of f goes to p[i], rounded once (nearest even). ----
+namespace detail {
+template <class A>
+void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::generic) noexcept {
+  constexpr std::size_t N = batch<std::uint32_t, A>::size;
+  alignas(64) std::uint32_t w[N];
+  u.store_aligned(w);
+  for (std::size_t i = 0; i < N; ++i) p[i] = static_cast<std::uint16_t>(w[i]);
+}
+// (Every lane holds a value < 2^16, so the saturating packs are exact.)
+#if XSIMD_WITH_SSE4_1
+template <class A>
+void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::sse4_1) noexcept {
+  _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packus_epi32(u, u));
+}
+#endif
+#if XSIMD_WITH_AVX2
+template <class A>
+void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::avx2) noexcept {
+  // Per 128-bit lane (u0..3 packed twice | u4..7 twice); quadwords 0 and 2 hold u0..7.
+  const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(u, u), 0x08);
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_castsi256_si128(packed));
+}
+#endif
+#if XSIMD_WITH_AVX512F
+template <class A>
+void narrow_store16(std::uint16_t* p, const batch<std::uint32_t, A>& u, xsimd::avx512f) noexcept {
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_maskz_cvtepi32_epi16(all16, u));
+}
+#endif
+}  // namespace detail
+
+/// Round f to bfloat16 and store batch<float, A>::size values at p (natural order).
+template <class A>
+POSENC_FORCE_INLINE void bf16_store(std::uint16_t* p, const batch<float, A>& f) noexcept {
+  detail::narrow_store16(p, shr<16, A>(bf16_round_bits<A>(f)), A{});
+}
+/// Round f to binary16 and store batch<float, A>::size values at p (natural order), in
+/// hardware where hw_f16<A>().
+template <class A>
+POSENC_FORCE_INLINE void f16_store_any(std::uint16_t* p, const batch<float, A>& f) noexcept {
+  if constexpr (hw_f16<A>()) {
+    f16_store<A>(p, f);
+  } else {
+    detail::narrow_store16(p, f32_to_f16<A>(f), A{});
+  }
+}
+
 }  // namespace simd
 }  // namespace posenc
 
