@@ -328,6 +328,96 @@ TEST(AttentionProperties, RowInvariantAlibiFormsGiveTheSameOutputs) {
   EXPECT_NE(rel.value<double>(0, 5010, 5000), bloom.value<double>(0, 5010, 5000));
 }
 
+// Explicit positions (the overload taking q_positions / k_positions): the affine positions
+// written out give the affine call's bits; keys in another order (a paged cache's block table)
+// give the same attention up to the order of the double sums, then one rounding to float.
+TEST(AttentionPositions, ExplicitAffinePositionsEqualTheAffineCall) {
+  const qkv x = random_qkv(70, 4, 2, 16, 11);
+  const posenc::rope rope({16});
+  const alibi_bias alibi({4});
+  const auto bias = posenc::sum_bias{std::cref(alibi), posenc::causal_mask{24}};
+  std::vector<std::int64_t> pos(70);
+  for (std::size_t t = 0; t < 70; ++t) pos[t] = 1000 + static_cast<std::int64_t>(t);
+  for (const bool causal : {true, false}) {
+    attention_options opt;
+    opt.causal = causal;
+    opt.k_first = 1000;
+    std::vector<float> a(70 * 4 * 16), b(70 * 4 * 16);
+    const auto q = make_head_view<const float>(x.q.data(), 70, 4, 16);
+    const auto k = make_head_view<const float>(x.k.data(), 70, 2, 16);
+    const auto v = make_head_view<const float>(x.v.data(), 70, 2, 16);
+    reference_attention(q, k, v, make_head_view(a.data(), 70, 4, 16), rope, bias, opt);
+    reference_attention(q, k, v, make_head_view(b.data(), 70, 4, 16), rope, bias, pos.data(),
+                        pos.data(), opt);
+    EXPECT_EQ(a, b) << "causal " << causal;
+  }
+}
+
+TEST(AttentionPositions, PagedKeysInAnyOrderGiveTheSameAttention) {
+  const std::size_t T = 70, H = 4, G = 2, D = 16, B = 8;  // blocks of 8 tokens
+  const qkv x = random_qkv(T, H, G, D, 12);
+  const posenc::rope rope({16});
+  const alibi_bias alibi({4});
+  // Block table: the cache holds the blocks in reverse order (the last one partly filled).
+  std::vector<std::size_t> order;
+  for (std::size_t b0 = ((T - 1) / B) * B;; b0 -= B) {
+    for (std::size_t t = b0; t < std::min(T, b0 + B); ++t) order.push_back(t);
+    if (b0 == 0) break;
+  }
+  ASSERT_EQ(order.size(), T);
+  std::vector<float> kp(T * G * D), vp(T * G * D);
+  std::vector<std::int32_t> kpos(T), qpos(T);
+  for (std::size_t j = 0; j < T; ++j) {
+    std::copy(x.k.begin() + order[j] * G * D, x.k.begin() + (order[j] + 1) * G * D,
+              kp.begin() + j * G * D);
+    std::copy(x.v.begin() + order[j] * G * D, x.v.begin() + (order[j] + 1) * G * D,
+              vp.begin() + j * G * D);
+    kpos[j] = static_cast<std::int32_t>(order[j]);
+  }
+  for (std::size_t t = 0; t < T; ++t) qpos[t] = static_cast<std::int32_t>(t);
+  std::vector<float> a(T * H * D), b(T * H * D);
+  const auto q = make_head_view<const float>(x.q.data(), T, H, D);
+  reference_attention(q, make_head_view<const float>(x.k.data(), T, G, D),
+                      make_head_view<const float>(x.v.data(), T, G, D),
+                      make_head_view(a.data(), T, H, D), rope, alibi);
+  reference_attention(q, make_head_view<const float>(kp.data(), T, G, D),
+                      make_head_view<const float>(vp.data(), T, G, D),
+                      make_head_view(b.data(), T, H, D), rope, alibi, qpos.data(), kpos.data());
+  // Both compute in double (the same terms, summed in another order: relative differences of a
+  // few 2^-53 on outputs that are convex combinations of |v| <= 1) and round once to float:
+  // at most one float ulp apart.
+  std::size_t differing = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_LE(std::fabs(a[i] - b[i]), std::ldexp(std::fabs(a[i]), -23) + 0x1p-149) << i;
+    differing += a[i] != b[i];
+  }
+  EXPECT_LT(differing, a.size() / 4) << "reordering should rarely change a float";
+}
+
+TEST(AttentionPositions, NegativeOrNullPositionsThrowNamingTheField) {
+  const qkv x = random_qkv(4, 2, 1, 8, 13);
+  std::vector<float> o(4 * 2 * 8);
+  const auto q = make_head_view<const float>(x.q.data(), 4, 2, 8);
+  const auto k = make_head_view<const float>(x.k.data(), 4, 1, 8);
+  const auto v = make_head_view<const float>(x.v.data(), 4, 1, 8);
+  const auto out = make_head_view(o.data(), 4, 2, 8);
+  const std::int64_t good[4] = {0, 1, 2, 3}, bad[4] = {0, 1, -5, 3};
+  const posenc::identity_rotation none;
+  const posenc::no_bias nob;
+  const auto message = [&](const std::int64_t* qp, const std::int64_t* kp) {
+    try {
+      reference_attention(q, k, v, out, none, nob, qp, kp);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no exception");
+  };
+  EXPECT_NE(message(bad, good).find("q_positions[i]"), std::string::npos) << message(bad, good);
+  EXPECT_NE(message(good, bad).find("k_positions[j]"), std::string::npos) << message(good, bad);
+  EXPECT_NE(message(nullptr, good).find("q_positions"), std::string::npos);
+  EXPECT_EQ(message(good, good), "no exception");
+}
+
 TEST(AttentionProperties, GroupedQueryHeadsEqualRepeatedKvHeads) {
   const qkv x = random_qkv(20, 4, 1, 8, 4);
   std::vector<float> krep(20 * 4 * 8), vrep(20 * 4 * 8);

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <sstream>
 #include <type_traits>
@@ -303,6 +304,76 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
         for (std::size_t i = 0; i < Dv; ++i) detail::from_double(o[i], acc[r * Dv + i] * inv);
       }
     }
+  }
+}
+
+/**
+ * reference_attention with explicit positions: query i at q_positions[i], key j at
+ * k_positions[j] (int32 or int64, >= 0, q.tokens and k.tokens of them) instead of q_first + i
+ * and k_first + j: keys gathered from a paged cache, or any order. The rotation turns q and k
+ * by those positions (k only when !opt.keys_rotated), the bias sees them
+ * (positioned<Bias, P>), and opt.causal masks key j for query i when k_positions[j] >
+ * q_positions[i] (positioned<causal_mask, P>); opt.q_first and opt.k_first are ignored.
+ * Packed sequences (cu_seqlens) need a mask between sequences besides: pass it in the bias.
+ * A contextual bias (CoPE) counts keys in index order, newest last, and is not supported here
+ * (static_assert). Same values as the affine call when the positions are q_first + i and
+ * k_first + j (tests/attention_test.cpp).
+ */
+template <class Rotation = identity_rotation, class Bias = no_bias, class Q, class K, class V,
+          class O, class P>
+void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_view<O> out,
+                         const Rotation& rotation, const Bias& bias, const P* q_positions,
+                         const P* k_positions, attention_options opt = attention_options{}) {
+  constexpr const char* who = "posenc::reference_attention";
+  static_assert(std::is_same<P, std::int32_t>::value || std::is_same<P, std::int64_t>::value,
+                "posenc::reference_attention: positions are int32_t or int64_t");
+  static_assert(!has_contextual_part_v<Bias>,
+                "posenc::reference_attention: a contextual bias counts keys in index order; "
+                "explicit positions are not supported with it");
+  if (q.tokens > 0 && q_positions == nullptr)
+    detail::invalid(who, "q_positions", "null", "with q.tokens > 0");
+  if (k.tokens > 0 && k_positions == nullptr)
+    detail::invalid(who, "k_positions", "null", "with k.tokens > 0");
+  if (k.dim != q.dim) detail::invalid(who, "k.dim", k.dim, "must equal q.dim");
+  const auto check_positions = [&](const P* p, std::size_t n, const char* field) {
+    for (std::size_t t = 0; t < n; ++t)
+      if (p[t] < 0) detail::invalid(who, field, static_cast<std::int64_t>(p[t]), "must be >= 0");
+  };
+  check_positions(q_positions, q.tokens, "q_positions[i]");
+  check_positions(k_positions, k.tokens, "k_positions[j]");
+  // Rotated copies at the given positions; the affine call below then works in index space.
+  using Qs = std::remove_const_t<Q>;
+  using Ks = std::remove_const_t<K>;
+  std::vector<Qs> qs(q.tokens * q.heads * q.dim);
+  std::vector<Ks> ks(k.tokens * k.heads * k.dim);
+  const auto copy = [](auto src, auto* dst) {
+    for (std::size_t t = 0; t < src.tokens; ++t)
+      for (std::size_t h = 0; h < src.heads; ++h)
+        std::copy(src.row(t, h), src.row(t, h) + src.dim, dst + (t * src.heads + h) * src.dim);
+    return make_head_view(dst, src.tokens, src.heads, src.dim);
+  };
+  const head_view<Qs> qv = copy(q, qs.data());
+  const head_view<Ks> kv = copy(k, ks.data());
+  if (const std::size_t rd = detail::rotation_head_dim(rotation); rd != 0 && rd != q.dim) {
+    std::ostringstream why;
+    why << "(of the rotation) must equal q.dim = " << q.dim;
+    detail::invalid(who, "head_dim", rd, why.str().c_str());
+  }
+  if (q.tokens > 0) rotation.apply(qv, q_positions);
+  if (k.tokens > 0 && !opt.keys_rotated) rotation.apply(kv, k_positions);
+  const position_map<P> qm{q_positions, q.tokens}, km{k_positions, k.tokens};
+  const bool causal = opt.causal;
+  opt.causal = false;
+  opt.keys_rotated = true;
+  opt.q_first = 0;
+  opt.k_first = 0;
+  if (causal) {
+    const sum_bias both{positioned<std::reference_wrapper<const Bias>, P>(std::cref(bias), qm, km),
+                        positioned<causal_mask, P>(causal_mask{}, qm, km)};
+    reference_attention(qv, kv, v, out, identity_rotation{}, both, opt);
+  } else {
+    const positioned<std::reference_wrapper<const Bias>, P> pb(std::cref(bias), qm, km);
+    reference_attention(qv, kv, v, out, identity_rotation{}, pb, opt);
   }
 }
 
