@@ -26,7 +26,7 @@ namespace posenc {
  *
  * Example:
  *     posenc::freq_factors_scaling ff{std::vector<double>(64, 4.0)};   // = linear_scaling{4}
- *     posenc::rope rope({.head_dim = 128}, ff);
+ *     posenc::rope rope({128}, ff);
  */
 struct freq_factors_scaling {
   std::vector<double> divisors;  ///< c_k > 0, r/2 entries

@@ -24,7 +24,7 @@ namespace posenc {
  *   RN32(θ_k^f32 / RN32(s)).
  *
  * Example:
- *     posenc::rope rope({.head_dim = 128}, posenc::linear_scaling{4.0});   // vicuna-7b-v1.5-16k
+ *     posenc::rope rope({128}, posenc::linear_scaling{4.0});  // vicuna-7b-v1.5-16k
  */
 struct linear_scaling {
   double factor = 1.0;  ///< s ≥ 1: the context is stretched s times

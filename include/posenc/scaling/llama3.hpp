@@ -38,7 +38,7 @@ namespace posenc {
  *   RN32(σ·θ)).
  *
  * Example (Llama-3.1-8B):
- *     posenc::rope rope({.head_dim = 128, .base = 500000.0}, posenc::llama3_scaling{});
+ *     posenc::rope rope({128, 0, 500000.0}, posenc::llama3_scaling{});  // head_dim, r, base
  */
 struct llama3_scaling {
   double factor = 8.0;                       ///< s ≥ 1

@@ -45,7 +45,7 @@ namespace posenc {
  * Example (Phi-3-mini-128k, serving 131072 tokens):
  *     posenc::longrope_scaling lr{short_f, long_f, 4096, 32.0};
  *     lr.served_length = 131072;
- *     posenc::rope rope({.head_dim = 96}, lr);
+ *     posenc::rope rope({96}, lr);  // rope_config{head_dim}
  */
 struct longrope_scaling {
   std::vector<double> short_factor;       ///< r/2 divisors for lengths ≤ L0

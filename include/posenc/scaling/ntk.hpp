@@ -32,11 +32,11 @@ inline long double ntk_inv_freq_ld(double base, long double alpha, std::size_t r
  *   therefore HF's default ladder for base' = base·α^(r/(r−2)) computed in double, which is
  *   also vLLM's `dynamic` + `alpha` (Hunyuan, DynamicNTKAlphaRotaryEmbedding).
  * Differences: vLLM's rope_type "ntk" is another formula, inv = default_inv(base·s) / s^(2/r)
- *   (optionally mixed_b): build it as rope_config{.base = base·s} with freq_factors_scaling
+ *   (optionally mixed_b): build it as a rope_config with base = base·s and freq_factors_scaling
  *   {divisors all s^(2/r)}. llama.cpp: override freq_base with base'.
  *
  * Example:
- *     posenc::rope rope({.head_dim = 128}, posenc::ntk_scaling{2.0});   // base 10000 → 20221.3
+ *     posenc::rope rope({128}, posenc::ntk_scaling{2.0});  // base 10000 → 20221.3
  */
 struct ntk_scaling {
   double alpha = 1.0;  ///< α ≥ 1: the lowest frequency is divided by α
@@ -108,9 +108,8 @@ struct ntk_scaling {
  *   default float32 ladder of it.
  *
  * Example:
- *     posenc::dynamic_ntk_scaling dyn{.factor = 2.0, .original_max_position = 4096,
- *                                     .current_length = 6000};
- *     posenc::rope rope({.head_dim = 128}, dyn);   // rebuild when the sequence grows
+ *     posenc::dynamic_ntk_scaling dyn{2.0, 4096, 6000};  // factor, L0, current length
+ *     posenc::rope rope({128}, dyn);  // rebuild when the sequence grows
  */
 struct dynamic_ntk_scaling {
   double factor = 1.0;                    ///< s ≥ 1

@@ -71,8 +71,8 @@ inline double yarn_get_mscale(double scale, double m = 1.0) noexcept {
  *   ef = RN32(1 − ramp), θ' = RN32(RN32(interp·RN32(1 − ef)) + RN32(extrap·ef)).
  *
  * Example (Qwen2.5 with YaRN, factor 4 over 32768 tokens):
- *     posenc::yarn_scaling yarn{.factor = 4.0, .original_max_position = 32768};
- *     posenc::rope rope({.head_dim = 128, .base = 1e6}, yarn);   // attention_factor() 1.1386
+ *     posenc::yarn_scaling yarn{4.0, 32768};  // factor, original_max_position
+ *     posenc::rope rope({128, 0, 1e6}, yarn);  // attention_factor() 1.1386
  */
 struct yarn_scaling {
   double factor = 1.0;                    ///< s ≥ 1
