@@ -64,9 +64,10 @@ namespace kernels {
 // -ffp-contract or -ffast-math the including TU uses, and the SIMD kernels give the references'
 // bits under any of them.
 //
-// ALiBi with a causal mask is add_ramp on the visible keys plus fill(−∞) on the future ones; a
-// tile is ramp_values once into a Toeplitz table (the value only depends on k − q) followed by
-// add_values of a shifted window per row: one load, one add and one store per logit.
+// ALiBi with a causal mask is add_ramp on the visible keys plus fill(−∞) on the future ones. A
+// tile (add_ramp_2d) computes each register's offsets from integers; with registers of at most
+// 256 bits an ALiBi tile instead takes its R + n − 1 values once into a table (the value only
+// depends on k − q) and adds a shifted window of it per row (detail::ramp_2d_table).
 
 /// How ramp values are signed (see the contract above).
 enum class ramp_sign { keep, neg_abs };
@@ -495,7 +496,7 @@ void ramp_2d_impl(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m,
   // over DRAM). So the rows about 4 KiB ahead are requested (for write, one hint per 128-byte
   // line pair, which the L2 spatial prefetcher completes) while a row is added; in cache a hint
   // costs one instruction per 32 floats. Inside the tile only: a hint, never a write. Where
-  // prefetch_enabled() is false (AMD Zen, posenc/tuning.hpp) there is no hint.
+  // prefetch_enabled() is false (AMD family 0x19 and later, posenc/tuning.hpp) there is no hint.
   const bool hint = prefetch_enabled();
   const std::size_t row_bytes = n * sizeof(T);
   const std::size_t ahead = std::max<std::size_t>(1, (4096 + row_bytes - 1) / row_bytes);
