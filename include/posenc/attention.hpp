@@ -101,6 +101,243 @@ void from_double(T& x, double v) noexcept {
 }
 }  // namespace detail
 
+namespace detail {
+
+/// The shapes, options, rotation and bias of a reference_attention call checked against each
+/// other; returns the position of query 0.
+template <class Rotation, class Bias, class Q, class K, class V, class O>
+std::int64_t attention_check(head_view<Q> q, head_view<K> k, head_view<V> v, head_view<O> out,
+                             const Rotation& rotation, const Bias& bias,
+                             const attention_options& opt) {
+  constexpr const char* who = "posenc::reference_attention";
+  if (q.dim == 0) invalid(who, "q.dim", q.dim, "must be > 0");
+  if (k.dim != q.dim) invalid(who, "k.dim", k.dim, "must equal q.dim");
+  if (v.tokens != k.tokens) invalid(who, "v.tokens", v.tokens, "must equal k.tokens");
+  if (v.heads != k.heads) invalid(who, "v.heads", v.heads, "must equal k.heads");
+  if (out.tokens != q.tokens) invalid(who, "out.tokens", out.tokens, "must equal q.tokens");
+  if (out.heads != q.heads) invalid(who, "out.heads", out.heads, "must equal q.heads");
+  if (out.dim != v.dim) invalid(who, "out.dim", out.dim, "must equal v.dim");
+  if (k.heads == 0 || q.heads % k.heads != 0)
+    invalid(who, "k.heads", k.heads, "must be > 0 and divide q.heads");
+  if (opt.k_first < 0) invalid(who, "k_first", opt.k_first, "must be >= 0");
+  if (!is_finite_bits(opt.scale) || opt.scale < 0.0)
+    invalid(who, "scale", opt.scale, "must be finite and >= 0 (0: 1/sqrt(head_dim))");
+  // Every position q_first + i, k_first + j must be an int64 (no overflow anywhere below).
+  constexpr std::int64_t pmax = std::numeric_limits<std::int64_t>::max();
+  if (k.tokens > static_cast<std::uint64_t>(pmax) ||
+      opt.k_first > pmax - static_cast<std::int64_t>(k.tokens > 0 ? k.tokens - 1 : 0))
+    invalid(who, "k_first", opt.k_first, "+ k.tokens - 1 must not exceed INT64_MAX");
+  if (q.tokens > static_cast<std::uint64_t>(pmax))
+    invalid(who, "q.tokens", q.tokens, "must not exceed INT64_MAX");
+  const std::int64_t q_first =
+      opt.q_first >= 0
+          ? opt.q_first
+          : opt.k_first + static_cast<std::int64_t>(k.tokens) - static_cast<std::int64_t>(q.tokens);
+  if (q_first < 0) invalid(who, "q_first", q_first, "must be >= 0 (more queries than keys?)");
+  if (q_first > pmax - static_cast<std::int64_t>(q.tokens > 0 ? q.tokens - 1 : 0))
+    invalid(who, "q_first", q_first, "+ q.tokens - 1 must not exceed INT64_MAX");
+  // The rotation and the bias against the shapes (a mismatch would read or write out of bounds).
+  if (const std::size_t rd = rotation_head_dim(rotation); rd != 0 && rd != q.dim) {
+    std::ostringstream why;
+    why << "(of the rotation) must equal q.dim = " << q.dim;
+    invalid(who, "head_dim", rd, why.str().c_str());
+  }
+  if (const std::size_t bh = bias_num_heads(get_bias(bias)); bh < q.heads) {
+    std::ostringstream why;
+    why << "(of the bias) must be >= q.heads = " << q.heads;
+    invalid(who, "num_heads", bh, why.str().c_str());
+  }
+  return q_first;
+}
+
+/// A tensor's rows copied into dense [tokens × heads × dim] storage of its own type.
+template <class T>
+std::vector<std::remove_const_t<T>> dense_copy(head_view<T> x) {
+  std::vector<std::remove_const_t<T>> d(x.tokens * x.heads * x.dim);
+  for (std::size_t t = 0; t < x.tokens; ++t)
+    for (std::size_t h = 0; h < x.heads; ++h)
+      std::copy(x.row(t, h), x.row(t, h) + x.dim, d.data() + (t * x.heads + h) * x.dim);
+  return d;
+}
+template <class T>
+std::vector<double> to_doubles(const std::vector<T>& x) {
+  std::vector<double> d(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) d[i] = to_double(x[i]);
+  return d;
+}
+
+/// The inputs of the tiled loop: q and k rotated in their storage type (the numerics an engine
+/// has: q at q_first + i, k at k_first + j unless the keys are already rotated), then in
+/// double, with v; dense [tokens × heads × dim].
+struct attention_inputs {
+  std::vector<double> q, k, v;
+};
+template <class Rotation, class Q, class K, class V>
+attention_inputs attention_rotated(head_view<Q> q, head_view<K> k, head_view<V> v,
+                                   const Rotation& rotation, std::int64_t q_first,
+                                   const attention_options& opt) {
+  auto qs = dense_copy(q);
+  auto ks = dense_copy(k);
+  std::vector<std::int64_t> qpos(q.tokens), kpos(k.tokens);
+  for (std::size_t t = 0; t < q.tokens; ++t) qpos[t] = q_first + static_cast<std::int64_t>(t);
+  for (std::size_t t = 0; t < k.tokens; ++t) kpos[t] = opt.k_first + static_cast<std::int64_t>(t);
+  if (q.tokens > 0)
+    rotation.apply(make_head_view(qs.data(), q.tokens, q.heads, q.dim), qpos.data());
+  if (k.tokens > 0 && !opt.keys_rotated)
+    rotation.apply(make_head_view(ks.data(), k.tokens, k.heads, k.dim), kpos.data());
+  return {to_doubles(qs), to_doubles(ks), to_doubles(dense_copy(v))};
+}
+
+/// The tiled online-softmax loop of reference_attention over rotated inputs (see there).
+template <class Bias>
+class attention_loop {
+ public:
+  static constexpr std::size_t BQ = 16, BK = 64;
+  static constexpr bool contextual = has_contextual_part_v<Bias>;
+  static constexpr double ninf = -std::numeric_limits<double>::infinity();
+
+  attention_loop(const attention_inputs& in, const Bias& bias, std::size_t Tq, std::size_t Tk,
+                 std::size_t Hq, std::size_t Hkv, std::size_t D, std::size_t Dv, double scale,
+                 std::int64_t q_first, const attention_options& opt)
+      : in_(in),
+        bias_(bias),
+        Tq_(Tq),
+        Tk_(Tk),
+        Hq_(Hq),
+        Hkv_(Hkv),
+        D_(D),
+        Dv_(Dv),
+        scale_(scale),
+        q_first_(q_first),
+        opt_(opt),
+        s_(BQ * BK),
+        acc_(BQ * Dv),
+        m_(BQ),
+        l_(BQ) {
+    if constexpr (contextual) {
+      cscratch_n_ = contextual_part(bias_).contextual_scratch();
+      cscratch_.resize(BQ * cscratch_n_);
+      cq_.resize(BQ);
+    }
+  }
+
+  /// out rows [i0, i0 + nq) of query head h.
+  template <class O>
+  void query_tile(head_view<O> out, std::size_t h, std::size_t i0) {
+    const std::size_t nq = std::min(BQ, Tq_ - i0);
+    std::fill(acc_.begin(), acc_.end(), 0.0);
+    std::fill(m_.begin(), m_.end(), ninf);
+    std::fill(l_.begin(), l_.end(), 0.0);
+    if constexpr (contextual) begin_queries(h, i0, nq);
+    const std::int64_t qlast = q_first_ + static_cast<std::int64_t>(i0 + nq - 1);
+    const std::size_t ntiles = (Tk_ + BK - 1) / BK;
+    for (std::size_t t = 0; t < ntiles; ++t) {
+      const std::size_t j0 = (contextual ? ntiles - 1 - t : t) * BK;  // contextual: newest first
+      if (opt_.causal && opt_.k_first + static_cast<std::int64_t>(j0) > qlast) {  // future tile
+        if (contextual) continue;
+        break;  // and so is every later one
+      }
+      key_tile(h, i0, nq, j0);
+    }
+    for (std::size_t r = 0; r < nq; ++r) {
+      O* o = out.row(i0 + r, h);
+      const double inv = l_[r] > 0.0 ? 1.0 / l_[r] : 0.0;
+      for (std::size_t i = 0; i < Dv_; ++i) from_double(o[i], acc_[r * Dv_ + i] * inv);
+    }
+  }
+
+ private:
+  std::size_t kv_head(std::size_t h) const noexcept { return h / (Hq_ / Hkv_); }
+
+  void begin_queries(std::size_t h, std::size_t i0, std::size_t nq) {
+    for (std::size_t r = 0; r < nq; ++r) {
+      const std::int64_t seen = q_first_ + static_cast<std::int64_t>(i0 + r) - opt_.k_first + 1;
+      const std::size_t max_keys = !opt_.causal ? Tk_
+                                   : seen <= 0  ? 0
+                                                : std::min(Tk_, static_cast<std::size_t>(seen));
+      cq_[r] = contextual_query<double>{h,
+                                        kv_head(h),
+                                        in_.q.data() + ((i0 + r) * Hq_ + h) * D_,
+                                        scale_,
+                                        cscratch_.data() + r * cscratch_n_,
+                                        0.0};
+      contextual_part(bias_).template begin_query<scalar_arch>(cq_[r], max_keys);
+    }
+  }
+
+  /// Scores of queries [i0, i0 + nq) against keys [j0, j0 + nk): scale·q·k, then the causal
+  /// mask, the contextual part (keys the bias leaves visible) and the position parts.
+  void score_tile(std::size_t h, std::size_t i0, std::size_t nq, std::size_t j0, std::size_t nk) {
+    const std::size_t g = kv_head(h);
+    for (std::size_t r = 0; r < nq; ++r) {
+      const double* qv = in_.q.data() + ((i0 + r) * Hq_ + h) * D_;
+      for (std::size_t c = 0; c < nk; ++c) {
+        const double* kv = in_.k.data() + ((j0 + c) * Hkv_ + g) * D_;
+        double dot = 0.0;
+        for (std::size_t i = 0; i < D_; ++i) dot += qv[i] * kv[i];
+        s_[r * BK + c] = scale_ * dot;
+      }
+    }
+    const logits_view<double> tile{s_.data(), nq, nk, static_cast<std::ptrdiff_t>(BK)};
+    const std::int64_t q0 = q_first_ + static_cast<std::int64_t>(i0);
+    const std::int64_t k0 = opt_.k_first + static_cast<std::int64_t>(j0);
+    const causal_mask mask{};
+    if (opt_.causal) mask.add_to<scalar_arch>(tile, h, q0, k0);
+    if constexpr (contextual) {
+      for (std::size_t r = 0; r < nq; ++r) {
+        const std::int64_t qp = q0 + static_cast<std::int64_t>(r);
+        auto vis = bias_visible<double>(bias_, h, qp, k0, nk);
+        if (opt_.causal) {
+          const auto m = bias_visible<double>(mask, h, qp, k0, nk);
+          vis = {std::max(vis.first, m.first), std::min(vis.second, m.second)};
+        }
+        contextual_part(bias_).template add_contextual<scalar_arch>(cq_[r], s_.data() + r * BK, j0,
+                                                                    vis.first, vis.second);
+      }
+    }
+    add_bias(bias_, tile, h, q0, k0);
+  }
+
+  /// One key tile into the running softmax of each query row.
+  void key_tile(std::size_t h, std::size_t i0, std::size_t nq, std::size_t j0) {
+    const std::size_t nk = std::min(BK, Tk_ - j0), g = kv_head(h);
+    score_tile(h, i0, nq, j0, nk);
+    for (std::size_t r = 0; r < nq; ++r) {
+      const double* sr = s_.data() + r * BK;
+      double mt = ninf;
+      for (std::size_t c = 0; c < nk; ++c) mt = std::max(mt, sr[c]);
+      if (mt == ninf) continue;  // nothing visible in this tile for this query
+      const double mnew = std::max(m_[r], mt);
+      const double alpha = m_[r] == ninf ? 0.0 : std::exp(m_[r] - mnew);
+      double* ar = acc_.data() + r * Dv_;
+      for (std::size_t i = 0; i < Dv_; ++i) ar[i] *= alpha;
+      double l = l_[r] * alpha;
+      for (std::size_t c = 0; c < nk; ++c) {
+        if (sr[c] == ninf) continue;
+        const double p = std::exp(sr[c] - mnew);
+        l += p;
+        const double* vv = in_.v.data() + ((j0 + c) * Hkv_ + g) * Dv_;
+        for (std::size_t i = 0; i < Dv_; ++i) ar[i] += p * vv[i];
+      }
+      l_[r] = l;
+      m_[r] = mnew;
+    }
+  }
+
+  const attention_inputs& in_;
+  const Bias& bias_;
+  std::size_t Tq_, Tk_, Hq_, Hkv_, D_, Dv_;
+  double scale_;
+  std::int64_t q_first_;
+  const attention_options& opt_;
+  std::vector<double> s_, acc_, m_, l_;  // score tile; per query: output sum, max, denominator
+  std::size_t cscratch_n_ = 0;           // contextual part: per-query scratch and state
+  std::vector<double> cscratch_;
+  std::vector<contextual_query<double>> cq_;
+};
+
+}  // namespace detail
+
 /**
  * Exact softmax attention, one query head at a time:
  *
@@ -141,170 +378,16 @@ template <class Rotation = identity_rotation, class Bias = no_bias, class Q, cla
 void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_view<O> out,
                          const Rotation& rotation = Rotation{}, const Bias& bias = Bias{},
                          const attention_options& opt = attention_options{}) {
-  constexpr const char* who = "posenc::reference_attention";
   static_assert(!std::is_const<O>::value, "posenc::reference_attention: out is written");
-  if (q.dim == 0) detail::invalid(who, "q.dim", q.dim, "must be > 0");
-  if (k.dim != q.dim) detail::invalid(who, "k.dim", k.dim, "must equal q.dim");
-  if (v.tokens != k.tokens) detail::invalid(who, "v.tokens", v.tokens, "must equal k.tokens");
-  if (v.heads != k.heads) detail::invalid(who, "v.heads", v.heads, "must equal k.heads");
-  if (out.tokens != q.tokens) detail::invalid(who, "out.tokens", out.tokens, "must equal q.tokens");
-  if (out.heads != q.heads) detail::invalid(who, "out.heads", out.heads, "must equal q.heads");
-  if (out.dim != v.dim) detail::invalid(who, "out.dim", out.dim, "must equal v.dim");
-  if (k.heads == 0 || q.heads % k.heads != 0)
-    detail::invalid(who, "k.heads", k.heads, "must be > 0 and divide q.heads");
-  if (opt.k_first < 0) detail::invalid(who, "k_first", opt.k_first, "must be >= 0");
-  if (!detail::is_finite_bits(opt.scale) || opt.scale < 0.0)
-    detail::invalid(who, "scale", opt.scale, "must be finite and >= 0 (0: 1/sqrt(head_dim))");
-  // Every position q_first + i, k_first + j must be an int64 (no overflow anywhere below).
-  constexpr std::int64_t pmax = std::numeric_limits<std::int64_t>::max();
-  if (k.tokens > static_cast<std::uint64_t>(pmax) ||
-      opt.k_first > pmax - static_cast<std::int64_t>(k.tokens > 0 ? k.tokens - 1 : 0))
-    detail::invalid(who, "k_first", opt.k_first, "+ k.tokens - 1 must not exceed INT64_MAX");
-  if (q.tokens > static_cast<std::uint64_t>(pmax))
-    detail::invalid(who, "q.tokens", q.tokens, "must not exceed INT64_MAX");
-  const std::int64_t q_first =
-      opt.q_first >= 0
-          ? opt.q_first
-          : opt.k_first + static_cast<std::int64_t>(k.tokens) - static_cast<std::int64_t>(q.tokens);
-  if (q_first < 0)
-    detail::invalid(who, "q_first", q_first, "must be >= 0 (more queries than keys?)");
-  if (q_first > pmax - static_cast<std::int64_t>(q.tokens > 0 ? q.tokens - 1 : 0))
-    detail::invalid(who, "q_first", q_first, "+ q.tokens - 1 must not exceed INT64_MAX");
-  // The rotation and the bias against the shapes (a mismatch would read or write out of bounds).
-  if (const std::size_t rd = detail::rotation_head_dim(rotation); rd != 0 && rd != q.dim) {
-    std::ostringstream why;
-    why << "(of the rotation) must equal q.dim = " << q.dim;
-    detail::invalid(who, "head_dim", rd, why.str().c_str());
-  }
-  if (const std::size_t bh = detail::bias_num_heads(detail::get_bias(bias)); bh < q.heads) {
-    std::ostringstream why;
-    why << "(of the bias) must be >= q.heads = " << q.heads;
-    detail::invalid(who, "num_heads", bh, why.str().c_str());
-  }
-
-  const std::size_t Tq = q.tokens, Tk = k.tokens, Hq = q.heads, Hkv = k.heads, D = q.dim,
-                    Dv = v.dim, group = Hq / Hkv;
-  constexpr bool contextual = has_contextual_part_v<Bias>;
-  if constexpr (contextual) contextual_part(bias).check_contextual(D, Hq, Hkv, Tk);
-  const double scale = opt.scale > 0.0 ? opt.scale : 1.0 / std::sqrt(static_cast<double>(D));
-
-  // Rotated copies in the storage type, then double.
-  using Qs = std::remove_const_t<Q>;
-  using Ks = std::remove_const_t<K>;
-  std::vector<Qs> qs(Tq * Hq * D);
-  std::vector<Ks> ks(Tk * Hkv * D);
-  for (std::size_t t = 0; t < Tq; ++t)
-    for (std::size_t h = 0; h < Hq; ++h)
-      std::copy(q.row(t, h), q.row(t, h) + D, qs.data() + (t * Hq + h) * D);
-  for (std::size_t t = 0; t < Tk; ++t)
-    for (std::size_t h = 0; h < Hkv; ++h)
-      std::copy(k.row(t, h), k.row(t, h) + D, ks.data() + (t * Hkv + h) * D);
-  std::vector<std::int64_t> qpos(Tq), kpos(Tk);
-  for (std::size_t t = 0; t < Tq; ++t) qpos[t] = q_first + static_cast<std::int64_t>(t);
-  for (std::size_t t = 0; t < Tk; ++t) kpos[t] = opt.k_first + static_cast<std::int64_t>(t);
-  if (Tq > 0) rotation.apply(make_head_view(qs.data(), Tq, Hq, D), qpos.data());
-  if (Tk > 0 && !opt.keys_rotated)
-    rotation.apply(make_head_view(ks.data(), Tk, Hkv, D), kpos.data());
-  std::vector<double> qd(qs.size()), kd(ks.size()), vd(Tk * Hkv * Dv);
-  for (std::size_t i = 0; i < qs.size(); ++i) qd[i] = detail::to_double(qs[i]);
-  for (std::size_t i = 0; i < ks.size(); ++i) kd[i] = detail::to_double(ks[i]);
-  for (std::size_t t = 0; t < Tk; ++t)
-    for (std::size_t h = 0; h < Hkv; ++h)
-      for (std::size_t i = 0; i < Dv; ++i)
-        vd[(t * Hkv + h) * Dv + i] = detail::to_double(v.row(t, h)[i]);
-
-  constexpr std::size_t BQ = 16, BK = 64;
-  std::vector<double> s(BQ * BK), acc(BQ * Dv), mrow(BQ), lrow(BQ);
-  const causal_mask mask{};
-  constexpr double ninf = -std::numeric_limits<double>::infinity();
-  // Contextual part: per-query state (scratch and carry) of the current query tile.
-  std::size_t cscratch_n = 0;
-  if constexpr (contextual) cscratch_n = contextual_part(bias).contextual_scratch();
-  std::vector<double> cscratch(BQ * cscratch_n);
-  std::vector<contextual_query<double>> cq(contextual ? BQ : 0);
-  const std::size_t ntiles = (Tk + BK - 1) / BK;
-  for (std::size_t h = 0; h < Hq; ++h) {
-    const std::size_t g = h / group;
-    for (std::size_t i0 = 0; i0 < Tq; i0 += BQ) {
-      const std::size_t nq = std::min(BQ, Tq - i0);
-      const std::int64_t qlast = q_first + static_cast<std::int64_t>(i0 + nq - 1);
-      std::fill(acc.begin(), acc.end(), 0.0);
-      std::fill(mrow.begin(), mrow.end(), ninf);
-      std::fill(lrow.begin(), lrow.end(), 0.0);
-      if constexpr (contextual) {
-        for (std::size_t r = 0; r < nq; ++r) {
-          const std::int64_t qp = q_first + static_cast<std::int64_t>(i0 + r);
-          const std::int64_t seen = qp - opt.k_first + 1;
-          const std::size_t max_keys = !opt.causal ? Tk
-                                       : seen <= 0 ? 0
-                                                   : std::min(Tk, static_cast<std::size_t>(seen));
-          cq[r] = contextual_query<double>{
-              h,  g, qd.data() + ((i0 + r) * Hq + h) * D, scale, cscratch.data() + r * cscratch_n,
-              0.0};
-          contextual_part(bias).template begin_query<scalar_arch>(cq[r], max_keys);
-        }
-      }
-      for (std::size_t t = 0; t < ntiles; ++t) {
-        const std::size_t j0 = (contextual ? ntiles - 1 - t : t) * BK;  // contextual: newest first
-        const std::size_t nk = std::min(BK, Tk - j0);
-        const std::int64_t k0 = opt.k_first + static_cast<std::int64_t>(j0);
-        if (opt.causal && k0 > qlast) {  // this tile is in the future
-          if (contextual) continue;
-          break;  // and so is every later one
-        }
-        for (std::size_t r = 0; r < nq; ++r) {
-          const double* qv = qd.data() + ((i0 + r) * Hq + h) * D;
-          for (std::size_t c = 0; c < nk; ++c) {
-            const double* kv = kd.data() + ((j0 + c) * Hkv + g) * D;
-            double dot = 0.0;
-            for (std::size_t i = 0; i < D; ++i) dot += qv[i] * kv[i];
-            s[r * BK + c] = scale * dot;
-          }
-        }
-        const logits_view<double> tile{s.data(), nq, nk, static_cast<std::ptrdiff_t>(BK)};
-        const std::int64_t q0 = q_first + static_cast<std::int64_t>(i0);
-        if (opt.causal) mask.add_to<scalar_arch>(tile, h, q0, k0);
-        if constexpr (contextual) {
-          for (std::size_t r = 0; r < nq; ++r) {
-            const std::int64_t qp = q0 + static_cast<std::int64_t>(r);
-            auto vis = detail::bias_visible<double>(bias, h, qp, k0, nk);
-            if (opt.causal) {
-              const auto m = detail::bias_visible<double>(mask, h, qp, k0, nk);
-              vis = {std::max(vis.first, m.first), std::min(vis.second, m.second)};
-            }
-            contextual_part(bias).template add_contextual<scalar_arch>(cq[r], s.data() + r * BK, j0,
-                                                                       vis.first, vis.second);
-          }
-        }
-        add_bias(bias, tile, h, q0, k0);
-        for (std::size_t r = 0; r < nq; ++r) {
-          const double* sr = s.data() + r * BK;
-          double mt = ninf;
-          for (std::size_t c = 0; c < nk; ++c) mt = std::max(mt, sr[c]);
-          if (mt == ninf) continue;  // nothing visible in this tile for this query
-          const double mnew = std::max(mrow[r], mt);
-          const double alpha = mrow[r] == ninf ? 0.0 : std::exp(mrow[r] - mnew);
-          double* ar = acc.data() + r * Dv;
-          for (std::size_t i = 0; i < Dv; ++i) ar[i] *= alpha;
-          double l = lrow[r] * alpha;
-          for (std::size_t c = 0; c < nk; ++c) {
-            if (sr[c] == ninf) continue;
-            const double p = std::exp(sr[c] - mnew);
-            l += p;
-            const double* vv = vd.data() + ((j0 + c) * Hkv + g) * Dv;
-            for (std::size_t i = 0; i < Dv; ++i) ar[i] += p * vv[i];
-          }
-          lrow[r] = l;
-          mrow[r] = mnew;
-        }
-      }
-      for (std::size_t r = 0; r < nq; ++r) {
-        O* o = out.row(i0 + r, h);
-        const double inv = lrow[r] > 0.0 ? 1.0 / lrow[r] : 0.0;
-        for (std::size_t i = 0; i < Dv; ++i) detail::from_double(o[i], acc[r * Dv + i] * inv);
-      }
-    }
-  }
+  const std::int64_t q_first = detail::attention_check(q, k, v, out, rotation, bias, opt);
+  if constexpr (has_contextual_part_v<Bias>)
+    contextual_part(bias).check_contextual(q.dim, q.heads, k.heads, k.tokens);
+  const double scale = opt.scale > 0.0 ? opt.scale : 1.0 / std::sqrt(static_cast<double>(q.dim));
+  const detail::attention_inputs in = detail::attention_rotated(q, k, v, rotation, q_first, opt);
+  detail::attention_loop<Bias> loop(in, bias, q.tokens, k.tokens, q.heads, k.heads, q.dim, v.dim,
+                                    scale, q_first, opt);
+  for (std::size_t h = 0; h < q.heads; ++h)
+    for (std::size_t i0 = 0; i0 < q.tokens; i0 += loop.BQ) loop.query_tile(out, h, i0);
 }
 
 /**
@@ -342,18 +425,10 @@ void reference_attention(head_view<Q> q, head_view<K> k, head_view<V> v, head_vi
   check_positions(q_positions, q.tokens, "q_positions[i]");
   check_positions(k_positions, k.tokens, "k_positions[j]");
   // Rotated copies at the given positions; the affine call below then works in index space.
-  using Qs = std::remove_const_t<Q>;
-  using Ks = std::remove_const_t<K>;
-  std::vector<Qs> qs(q.tokens * q.heads * q.dim);
-  std::vector<Ks> ks(k.tokens * k.heads * k.dim);
-  const auto copy = [](auto src, auto* dst) {
-    for (std::size_t t = 0; t < src.tokens; ++t)
-      for (std::size_t h = 0; h < src.heads; ++h)
-        std::copy(src.row(t, h), src.row(t, h) + src.dim, dst + (t * src.heads + h) * src.dim);
-    return make_head_view(dst, src.tokens, src.heads, src.dim);
-  };
-  const head_view<Qs> qv = copy(q, qs.data());
-  const head_view<Ks> kv = copy(k, ks.data());
+  auto qs = detail::dense_copy(q);
+  auto ks = detail::dense_copy(k);
+  const auto qv = make_head_view(qs.data(), q.tokens, q.heads, q.dim);
+  const auto kv = make_head_view(ks.data(), k.tokens, k.heads, k.dim);
   if (const std::size_t rd = detail::rotation_head_dim(rotation); rd != 0 && rd != q.dim) {
     std::ostringstream why;
     why << "(of the rotation) must equal q.dim = " << q.dim;
