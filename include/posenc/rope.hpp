@@ -15,6 +15,7 @@
 
 #include "posenc/config.hpp"
 #include "posenc/detail/angle_range.hpp"
+#include "posenc/detail/apply_interface.hpp"
 #include "posenc/detail/error.hpp"
 #include "posenc/detail/rope_apply.hpp"
 #include "posenc/detail/rope_apply_to.hpp"
@@ -85,7 +86,9 @@ struct rope_config {
  * This functor computes angles on the fly (vectorised sincos in double, ~10 ns per pair on
  * one core); rope_cache precomputes them for a range of positions.
  */
-class rope {
+class rope : public detail::rope_apply_interface<rope> {
+  friend class detail::rope_apply_interface<rope>;
+
  public:
   /// Validates the configuration and the scaling, then computes the frequency table once.
   /// Throws std::invalid_argument naming the field and its value.
@@ -235,69 +238,9 @@ class rope {
     }
   }
 
-  /// Rotates q and k in place (both in one pass, sharing the angles); q and k may have
-  /// different head counts (GQA) and strides but the same tokens; pos[t] is token t's
-  /// position (int32 or int64, ≥ 0). Only tokens in `range` are touched. With POSENC_CHECKED
-  /// the call first runs check(q, k, pos, range).
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> q, head_view<T> k, const P* pos,
-             token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
-      if constexpr (POSENC_CHECKED != 0) check(q, k, pos, range);
-      const head_view<T> views[2] = {q, k};
-      run<Arch, false>(views, 2, pos, range);
-    }
-  }
-  /// Rotates one tensor in place.
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> x, const P* pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
-      if constexpr (POSENC_CHECKED != 0) check(x, pos, range);
-      run<Arch, false>(&x, 1, pos, range);
-    }
-  }
-  /// The inverse rotation (transpose: sin negated), e.g. to un-rotate cached keys.
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> q, head_view<T> k, const P* pos,
-                     token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
-      if constexpr (POSENC_CHECKED != 0) check(q, k, pos, range);
-      const head_view<T> views[2] = {q, k};
-      run<Arch, true>(views, 2, pos, range);
-    }
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> x, const P* pos,
-                     token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
-      if constexpr (POSENC_CHECKED != 0) check(x, pos, range);
-      run<Arch, true>(&x, 1, pos, range);
-    }
-  }
-  /// Positions as a container (std::vector, std::array, ...): C++20 takes any contiguous
-  /// range of int32 / int64 (at least x.tokens of them); C++17 says to pass its data().
-  template <class Arch = default_arch, class T, class R,
-            std::enable_if_t<detail::is_position_container<R>::value, int> = 0>
-  void apply(head_view<T> x, const R& pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    apply<Arch>(x, detail::container_positions(pos, x.tokens), range);
-  }
-  template <class Arch = default_arch, class T, class R,
-            std::enable_if_t<detail::is_position_container<R>::value, int> = 0>
-  void apply(head_view<T> q, head_view<T> k, const R& pos,
-             token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    apply<Arch>(q, k, detail::container_positions(pos, q.tokens), range);
-  }
-
-  /**
-   * One decode step, the call every generated token makes: q (q_heads rows of head_dim) and
-   * k (kv_heads rows) of one token, contiguous, rotated in place at position pos (>= 0).
-   * The same values as apply on 1-token views.
-   */
-  template <class Arch = default_arch, class T, class I, class J>
-  void apply_token(T* q, I q_heads, T* k, J kv_heads, std::int64_t pos) const POSENC_HOT_NOEXCEPT {
-    apply<Arch>(make_head_view(q, std::size_t{1}, detail::extent(q_heads), cfg_.head_dim),
-                make_head_view(k, std::size_t{1}, detail::extent(kv_heads), cfg_.head_dim), &pos);
-  }
+  // apply, apply_inverse (in place; positions as a pointer or a container), apply_token (one
+  // decode step), apply_to / apply_inverse_to (out of place): detail::rope_apply_interface,
+  // over run and run_to below, with check / check_to under POSENC_CHECKED.
 
   /// Validates a call of apply / apply_inverse in any build (what POSENC_CHECKED runs):
   /// each view's dim equals head_dim, data is non-null when it names elements, its strides do
@@ -342,7 +285,8 @@ class rope {
   }
 
   /**
-   * Out of place (rotate-and-store): rotates src into dst, e.g. f32 activations into a bf16 KV
+   * Out of place (apply_to, apply_inverse_to: detail::rope_apply_interface; rotate-and-store):
+   * rotates src into dst, e.g. f32 activations into a bf16 KV
    * cache, in one pass. src and dst name the same tokens and heads (same dim == head_dim) and
    * may differ in storage type and strides: a paged cache is a dst view per block (see
    * tests/rope_store_test.cpp, PagedCache). Storage pairs: float, bfloat16_t, float16_t among
@@ -355,36 +299,6 @@ class rope {
    * not overlap it; a partial overlap gives unspecified values (never an access outside the
    * two views).
    */
-  template <class Arch = default_arch, class S, class D, class P>
-  void apply_to(head_view<S> src, head_view<D> dst, const P* pos,
-                token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (POSENC_CHECKED != 0) check_to(src, dst, pos, range);
-    run_to<Arch, false>(pos, range, detail::view_pair<S, D>{src, dst});
-  }
-  /// q and k out of place in one pass (sharing the angles): q_src → q_dst and k_src → k_dst.
-  /// Pass q_dst = q_src to rotate q in place while k goes to the cache.
-  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
-  void apply_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src, head_view<D2> k_dst,
-                const P* pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (POSENC_CHECKED != 0) check_to(q_src, q_dst, k_src, k_dst, pos, range);
-    run_to<Arch, false>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
-                        detail::view_pair<S2, D2>{k_src, k_dst});
-  }
-  /// The inverse rotation, out of place.
-  template <class Arch = default_arch, class S, class D, class P>
-  void apply_inverse_to(head_view<S> src, head_view<D> dst, const P* pos,
-                        token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (POSENC_CHECKED != 0) check_to(src, dst, pos, range);
-    run_to<Arch, true>(pos, range, detail::view_pair<S, D>{src, dst});
-  }
-  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
-  void apply_inverse_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src,
-                        head_view<D2> k_dst, const P* pos,
-                        token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (POSENC_CHECKED != 0) check_to(q_src, q_dst, k_src, k_dst, pos, range);
-    run_to<Arch, true>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
-                       detail::view_pair<S2, D2>{k_src, k_dst});
-  }
 
   /// Convenience: rotate one head vector (head_dim elements) at one position.
   template <class Arch = default_arch, class T, class P>
@@ -464,6 +378,8 @@ class rope {
       s[i] = static_cast<C>(m * sv);
     }
   }
+
+  const rope& checker() const noexcept { return *this; }
 
   template <class Arch, bool Inverse, class T, class P>
   void run(const head_view<T>* views, std::size_t nviews, const P* pos,

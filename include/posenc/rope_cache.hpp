@@ -46,7 +46,7 @@ namespace posenc {
  *     cache.apply(q_view, k_view, positions);         // in every layer
  */
 template <class C = float>
-class rope_cache {
+class rope_cache : public detail::rope_apply_interface<rope_cache<C>> {
   static_assert(std::is_same<C, float>::value || std::is_same<C, double>::value,
                 "posenc::rope_cache: C is float or double");
 
@@ -93,91 +93,15 @@ class rope_cache {
   /// sin of pairs 0..r/2−1 at position pos (pos < capacity()).
   const C* sin_row(std::size_t pos) const noexcept { return cos_row(pos) + rope_.pairs(); }
 
-  /// Same as rope::apply, reading the table for positions < capacity() (POSENC_CHECKED: the
-  /// same checks, functor().check).
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> q, head_view<T> k, const P* pos,
-             token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
-      if constexpr (POSENC_CHECKED != 0) rope_.check(q, k, pos, range);
-      const head_view<T> views[2] = {q, k};
-      run<Arch, false>(views, 2, pos, range);
-    }
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply(head_view<T> x, const P* pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
-      if constexpr (POSENC_CHECKED != 0) rope_.check(x, pos, range);
-      run<Arch, false>(&x, 1, pos, range);
-    }
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> q, head_view<T> k, const P* pos,
-                     token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
-      if constexpr (POSENC_CHECKED != 0) rope_.check(q, k, pos, range);
-      const head_view<T> views[2] = {q, k};
-      run<Arch, true>(views, 2, pos, range);
-    }
-  }
-  template <class Arch = default_arch, class T, class P>
-  void apply_inverse(head_view<T> x, const P* pos,
-                     token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (detail::storage_ok<T, true>() && detail::positions_ok<P>()) {
-      if constexpr (POSENC_CHECKED != 0) rope_.check(x, pos, range);
-      run<Arch, true>(&x, 1, pos, range);
-    }
-  }
-  /// Positions as a container (see rope::apply).
-  template <class Arch = default_arch, class T, class R,
-            std::enable_if_t<detail::is_position_container<R>::value, int> = 0>
-  void apply(head_view<T> x, const R& pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    apply<Arch>(x, detail::container_positions(pos, x.tokens), range);
-  }
-  template <class Arch = default_arch, class T, class R,
-            std::enable_if_t<detail::is_position_container<R>::value, int> = 0>
-  void apply(head_view<T> q, head_view<T> k, const R& pos,
-             token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    apply<Arch>(q, k, detail::container_positions(pos, q.tokens), range);
-  }
-  /// One decode step (see rope::apply_token), reading the table.
-  template <class Arch = default_arch, class T, class I, class J>
-  void apply_token(T* q, I q_heads, T* k, J kv_heads, std::int64_t pos) const POSENC_HOT_NOEXCEPT {
-    apply<Arch>(make_head_view(q, std::size_t{1}, detail::extent(q_heads), rope_.head_dim()),
-                make_head_view(k, std::size_t{1}, detail::extent(kv_heads), rope_.head_dim()),
-                &pos);
-  }
-
-  /// Same as rope::apply_to (out of place, rotate-and-store), reading the table.
-  template <class Arch = default_arch, class S, class D, class P>
-  void apply_to(head_view<S> src, head_view<D> dst, const P* pos,
-                token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (POSENC_CHECKED != 0) rope_.check_to(src, dst, pos, range);
-    run_to<Arch, false>(pos, range, detail::view_pair<S, D>{src, dst});
-  }
-  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
-  void apply_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src, head_view<D2> k_dst,
-                const P* pos, token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (POSENC_CHECKED != 0) rope_.check_to(q_src, q_dst, k_src, k_dst, pos, range);
-    run_to<Arch, false>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
-                        detail::view_pair<S2, D2>{k_src, k_dst});
-  }
-  template <class Arch = default_arch, class S, class D, class P>
-  void apply_inverse_to(head_view<S> src, head_view<D> dst, const P* pos,
-                        token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (POSENC_CHECKED != 0) rope_.check_to(src, dst, pos, range);
-    run_to<Arch, true>(pos, range, detail::view_pair<S, D>{src, dst});
-  }
-  template <class Arch = default_arch, class S1, class D1, class S2, class D2, class P>
-  void apply_inverse_to(head_view<S1> q_src, head_view<D1> q_dst, head_view<S2> k_src,
-                        head_view<D2> k_dst, const P* pos,
-                        token_range range = {}) const POSENC_HOT_NOEXCEPT {
-    if constexpr (POSENC_CHECKED != 0) rope_.check_to(q_src, q_dst, k_src, k_dst, pos, range);
-    run_to<Arch, true>(pos, range, detail::view_pair<S1, D1>{q_src, q_dst},
-                       detail::view_pair<S2, D2>{k_src, k_dst});
-  }
+  // apply, apply_inverse, apply_token, apply_to, apply_inverse_to: as rope's, reading the
+  // table for positions < capacity() (detail::rope_apply_interface over run / run_to below;
+  // POSENC_CHECKED runs functor().check / check_to).
 
  private:
+  friend class detail::rope_apply_interface<rope_cache<C>>;
+  const rope& checker() const noexcept { return rope_; }
+  std::size_t head_dim() const noexcept { return rope_.head_dim(); }
+
   template <class Arch, bool Inverse, class T, class P>
   void run(const head_view<T>* views, std::size_t nviews, const P* pos,
            token_range range) const noexcept {
