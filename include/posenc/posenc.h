@@ -41,8 +41,8 @@ enum {
 /* The message of this thread's last failed call ("" if none failed yet). Valid until the next
  * failing call on this thread. */
 const char* posenc_last_error(void);
-/* The architecture the calls run on: "avx512bf16", "avx512bw", "fma3+avx2", "sse2", "neon64" or
- * "scalar". Fails (returns NULL, sets the error) if POSENC_DISPATCH_ARCH names an architecture
+/* The architecture the calls run on: "avx512bf16", "avx512bw", "fma3+avx2+f16c", "fma3+avx2",
+ * "sse2", "neon64" or "scalar". Fails (returns NULL, sets the error) if POSENC_DISPATCH_ARCH names an architecture
  * that is unknown or that this CPU lacks. */
 const char* posenc_arch_name(void);
 /* Lowers the architecture (as the environment variable POSENC_DISPATCH_ARCH does); NULL or ""
