@@ -351,9 +351,12 @@ void expect_ulps(double got, const std::string& hex, const std::string& what) {
 TEST(HfConfigAttention, EveryConfigMatchesTheOracle) {
   const auto rows = attention_oracle();
   EXPECT_GE(rows.size(), 17u);
-  for (const auto& [name, f] : rows) {
+  for (const auto& row : rows) {
+    // (No structured binding: clang 14 cannot capture one in a lambda.)
+    const auto& name = row.first;
+    const auto& f = row.second;
     const hf_rope_spec s = posenc::load_hf_config(config_path(name));
-    auto count = [&](const char* key) { return std::stoull(f.at(key)); };
+    auto count = [&f](const char* key) { return std::stoull(f.at(key)); };
     EXPECT_EQ(s.num_attention_heads, count("num_attention_heads")) << name;
     EXPECT_EQ(s.num_key_value_heads, count("num_key_value_heads")) << name;
     EXPECT_EQ(s.attention_head_dim, count("attention_head_dim")) << name;
