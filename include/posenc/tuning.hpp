@@ -7,7 +7,6 @@
 #define POSENC_TUNING_HPP
 
 #include <atomic>
-#include <cstring>
 
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
@@ -44,15 +43,17 @@ inline bool cpuid(unsigned leaf, unsigned (&r)[4]) noexcept {
 #endif
 }
 
-/// The CPU's vendor string (CPUID leaf 0: "GenuineIntel", "AuthenticAMD", ...); "" where CPUID
-/// is not available.
-inline void cpu_vendor(char (&out)[13]) noexcept {
-  std::memset(out, 0, sizeof out);
+/// Whether CPUID leaf 0 names AMD ("AuthenticAMD") or Hygon ("HygonGenuine"): the vendor's
+/// three register words (ebx, edx, ecx) compared as integers. No arrays or string functions:
+/// like every inline function that is not a template on the architecture, these hold no vector
+/// code, so a copy emitted in a TU built with -mavx2 cannot carry AVX instructions into another
+/// TU (the ODR rule, posenc/simd/arch.hpp; tests/odr's odr_isa_symbols checks it).
+inline bool cpu_is_amd() noexcept {
   unsigned r[4];
-  if (!cpuid(0, r)) return;
-  std::memcpy(out, &r[1], 4);  // ebx, edx, ecx
-  std::memcpy(out + 4, &r[3], 4);
-  std::memcpy(out + 8, &r[2], 4);
+  if (!cpuid(0, r)) return false;
+  const bool amd = r[1] == 0x68747541u && r[3] == 0x69746e65u && r[2] == 0x444d4163u;
+  const bool hygon = r[1] == 0x6f677948u && r[3] == 0x6e65476eu && r[2] == 0x656e6975u;
+  return amd || hygon;
 }
 
 /// CPUID family of the processor (base + extended family, leaf 1); 0 where unknown.
@@ -80,12 +81,7 @@ inline unsigned cpu_family() noexcept {
 ///     hardware prefetchers stop at every page boundary and the hint 16 KiB ahead crosses it.
 ///     On for family 0x17 (Zen 1, Zen 2 and such guests), and for every other vendor (the
 ///     behaviour they had).
-inline bool prefetch_default() noexcept {
-  char v[13];
-  cpu_vendor(v);
-  const bool amd = std::strcmp(v, "AuthenticAMD") == 0 || std::strcmp(v, "HygonGenuine") == 0;
-  return !(amd && cpu_family() >= 0x19);
-}
+inline bool prefetch_default() noexcept { return !(cpu_is_amd() && cpu_family() >= 0x19); }
 
 inline std::atomic<int>& prefetch_setting() noexcept {
   static std::atomic<int> s{static_cast<int>(prefetch_mode::automatic)};

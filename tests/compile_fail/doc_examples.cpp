@@ -53,7 +53,7 @@ void scaling_examples(const std::vector<double>& short_f, const std::vector<doub
     posenc::rope rope({96}, lr);  // rope_config{head_dim}
   }
   {
-    posenc::yarn_scaling yarn{4.0, 32768};  // factor, original_max_position
+    posenc::yarn_scaling yarn{4.0, 32768};   // factor, original_max_position
     posenc::rope rope({128, 0, 1e6}, yarn);  // attention_factor() 1.1386
   }
   {
@@ -68,6 +68,6 @@ void scaling_examples(const std::vector<double>& short_f, const std::vector<doub
   }
   {
     posenc::dynamic_ntk_scaling dyn{2.0, 4096, 6000};  // factor, L0, current length
-    posenc::rope rope({128}, dyn);  // rebuild when the sequence grows
+    posenc::rope rope({128}, dyn);                     // rebuild when the sequence grows
   }
 }
