@@ -42,22 +42,6 @@ struct shape {
 
 const shape kShapes[] = {{1, 128}, {512, 128}, {4096, 128}, {16384, 128}, {1, 64}, {4096, 64}};
 
-template <class T>
-posenc_bench::vector<T> make_data(std::size_t n) {
-  posenc_bench::vector<T> v(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const float f = posenc_bench::pattern(i);
-    if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
-      v[i] = posenc::to_bfloat16(f);
-    } else if constexpr (std::is_same<T, posenc::float16_t>::value) {
-      v[i] = posenc::to_float16(f);
-    } else {
-      v[i] = static_cast<T>(f);
-    }
-  }
-  return v;
-}
-
 std::vector<std::int64_t> positions(std::size_t tokens) {
   std::vector<std::int64_t> p(tokens);
   if (tokens == 1) {
@@ -71,7 +55,7 @@ std::vector<std::int64_t> positions(std::size_t tokens) {
 // x *= a over `bytes` bytes of floats: the in-place limit for any storage of that size.
 void bm_inplace_limit(benchmark::State& st, shape s, std::size_t elem_bytes) {
   const std::size_t bytes = s.elems() * elem_bytes;
-  posenc_bench::vector<float> x = make_data<float>(bytes / sizeof(float));
+  posenc_bench::vector<float> x = posenc_bench::make_data<float>(bytes / sizeof(float));
   float a = 1.0f;
   for (auto _ : st) {
     scale_in_place(x.data(), x.size(), a);
@@ -104,7 +88,7 @@ void bm_rope(benchmark::State& st, shape s, posenc::rope_layout layout, source s
   const posenc::rope r(cfg);
   using C = posenc::coef_t<T>;
   posenc::rope_cache<C> cache(r, src == source::cached ? 16384 + kDecodePos + 1 : 0, Arch{});
-  posenc_bench::vector<T> x = make_data<T>(s.elems());
+  posenc_bench::vector<T> x = posenc_bench::make_data<T>(s.elems());
   const std::vector<std::int64_t> pos = positions(s.tokens);
   const auto view = posenc::make_head_view(x.data(), s.tokens, kHeads, s.head_dim);
   for (auto _ : st) {
@@ -134,7 +118,7 @@ void bm_paired(benchmark::State& st, shape s, posenc::rope_layout layout,
   const posenc::rope r(cfg);
   posenc::rope_cache<posenc::coef_t<T>> cache(
       r, std::max<std::size_t>(s.tokens, static_cast<std::size_t>(kDecodePos) + 1));
-  posenc_bench::vector<T> x = make_data<T>(s.elems());
+  posenc_bench::vector<T> x = posenc_bench::make_data<T>(s.elems());
   const std::vector<std::int64_t> pos = positions(s.tokens);
   const auto view = posenc::make_head_view(x.data(), s.tokens, kHeads, s.head_dim);
   float* xf = reinterpret_cast<float*>(x.data());

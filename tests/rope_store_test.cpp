@@ -20,6 +20,7 @@
 #include "posenc/posenc.hpp"
 
 #include "support/arch_types.hpp"
+#include "support/formats.hpp"
 
 namespace {
 
@@ -38,36 +39,13 @@ rope make(std::size_t head_dim, std::size_t rotary_dim, rope_layout layout) {
   return rope(c);
 }
 
-template <class T>
-T convert(double v) {
-  if constexpr (std::is_same<T, bfloat16_t>::value) {
-    return posenc::to_bfloat16(static_cast<float>(v));
-  } else if constexpr (std::is_same<T, float16_t>::value) {
-    return posenc::to_float16(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
-template <class T>
-double widen(T v) {
-  if constexpr (std::is_same<T, bfloat16_t>::value || std::is_same<T, float16_t>::value) {
-    return static_cast<double>(posenc::to_float(v));
-  } else {
-    return static_cast<double>(v);
-  }
-}
-template <class T>
-bool same_bits(const T& a, const T& b) {
-  return std::memcmp(&a, &b, sizeof(T)) == 0;
-}
-
 // Random values in [-4, 4) stored in S (exactly representable in S).
 template <class S>
 std::vector<S> random_rows(std::size_t n, unsigned seed) {
   std::mt19937 gen(seed);
   std::uniform_real_distribution<double> u(-4.0, 4.0);
   std::vector<S> v(n);
-  for (auto& x : v) x = convert<S>(u(gen));
+  for (auto& x : v) x = posenc_test::from_double<S>(u(gen));
   return v;
 }
 
@@ -77,7 +55,8 @@ std::vector<D> reference(const rope& r, const std::vector<S>& src, std::size_t T
                          const std::int64_t* pos) {
   using C = posenc::coef_t<S>;
   std::vector<C> tmp(src.size());
-  for (std::size_t i = 0; i < src.size(); ++i) tmp[i] = static_cast<C>(widen(src[i]));
+  for (std::size_t i = 0; i < src.size(); ++i)
+    tmp[i] = static_cast<C>(posenc_test::to_double(src[i]));
   const auto view = posenc::make_head_view(tmp.data(), T, H, r.head_dim());
   if (Inverse) {
     r.apply_inverse<Arch>(view, pos);
@@ -85,7 +64,7 @@ std::vector<D> reference(const rope& r, const std::vector<S>& src, std::size_t T
     r.apply<Arch>(view, pos);
   }
   std::vector<D> out(src.size());
-  for (std::size_t i = 0; i < src.size(); ++i) out[i] = convert<D>(tmp[i]);
+  for (std::size_t i = 0; i < src.size(); ++i) out[i] = posenc_test::from_double<D>(tmp[i]);
   return out;
 }
 
@@ -118,11 +97,13 @@ void check_store(rope_layout layout) {
     posenc::rope_cache<posenc::coef_t<S>> cache(r, 5000, Arch{});
     cache.template apply_to<Arch>(sv, posenc::make_head_view(cached.data(), T, H, D0), pos);
     for (std::size_t i = 0; i < src.size(); ++i) {
-      ASSERT_TRUE(same_bits(got[i], want[i]))
-          << "D " << D0 << " r " << sh.rotary_dim << " element " << i << " got " << widen(got[i])
-          << " want " << widen(want[i]);
-      ASSERT_TRUE(same_bits(cached[i], want[i])) << "cache, D " << D0 << " element " << i;
-      ASSERT_TRUE(same_bits(inv[i], want_inv[i])) << "inverse, D " << D0 << " element " << i;
+      ASSERT_TRUE(posenc_test::same_bits(got[i], want[i]))
+          << "D " << D0 << " r " << sh.rotary_dim << " element " << i << " got "
+          << posenc_test::to_double(got[i]) << " want " << posenc_test::to_double(want[i]);
+      ASSERT_TRUE(posenc_test::same_bits(cached[i], want[i]))
+          << "cache, D " << D0 << " element " << i;
+      ASSERT_TRUE(posenc_test::same_bits(inv[i], want_inv[i]))
+          << "inverse, D " << D0 << " element " << i;
     }
   }
 }
@@ -166,8 +147,9 @@ void check_same_type_and_alias() {
       r.apply_to<Arch>(posenc::make_head_view(src.data(), T, H, D0),
                        posenc::make_head_view(out.data(), T, H, D0), pos);
       for (std::size_t i = 0; i < src.size(); ++i) {
-        ASSERT_TRUE(same_bits(out[i], in_place[i])) << "D " << D0 << " element " << i;
-        ASSERT_TRUE(same_bits(aliased[i], in_place[i])) << "D " << D0 << " element " << i;
+        ASSERT_TRUE(posenc_test::same_bits(out[i], in_place[i])) << "D " << D0 << " element " << i;
+        ASSERT_TRUE(posenc_test::same_bits(aliased[i], in_place[i]))
+            << "D " << D0 << " element " << i;
       }
     }
   }
@@ -217,7 +199,8 @@ TYPED_TEST(RopeStore, PagedCache) {
       for (std::size_t e = 0; e < Hkv * D; ++e) {
         const bfloat16_t got = cache[(pb * block + slot) * Hkv * D + e];
         const bfloat16_t want = t < T ? want_k[t * Hkv * D + e] : sentinel;
-        ASSERT_TRUE(same_bits(got, want)) << "block " << pb << " slot " << slot << " e " << e;
+        ASSERT_TRUE(posenc_test::same_bits(got, want))
+            << "block " << pb << " slot " << slot << " e " << e;
       }
     }
   }
@@ -250,7 +233,7 @@ TYPED_TEST(RopeStore, StridedViewsAndRange) {
       for (std::size_t i = 0; i < D + pad; ++i) {
         const float16_t got = dst[(t * H + h) * (D + pad) + i];
         const bool written = t >= 1 && t < 4 && i < D;
-        ASSERT_TRUE(same_bits(got, written ? want[(t * H + h) * D + i] : sentinel))
+        ASSERT_TRUE(posenc_test::same_bits(got, written ? want[(t * H + h) * D + i] : sentinel))
             << "t " << t << " h " << h << " i " << i;
       }
     }

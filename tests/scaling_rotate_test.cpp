@@ -25,26 +25,6 @@ namespace {
 using posenc_test::scaling_case;
 using posenc_test::scaling_rotate_row;
 
-template <class T>
-T to_storage(double v) {
-  if constexpr (std::is_same<T, posenc::bfloat16_t>::value) {
-    return posenc::to_bfloat16(static_cast<float>(v));
-  } else if constexpr (std::is_same<T, posenc::float16_t>::value) {
-    return posenc::to_float16(static_cast<float>(v));
-  } else {
-    return static_cast<T>(v);
-  }
-}
-template <class T>
-double from_storage(T v) {
-  if constexpr (std::is_same<T, posenc::bfloat16_t>::value ||
-                std::is_same<T, posenc::float16_t>::value) {
-    return posenc::to_float(v);
-  } else {
-    return static_cast<double>(v);
-  }
-}
-
 /// Error bound of one output element (see tests/support/tolerance.hpp for the rotation part):
 ///   coefficients: exact mode, float coefficients: RN32 of a double value with < 1 ulp error,
 ///     ≤ 1 ulp; double coefficients: < 1 ulp sincos then × magnitude, ≤ 2 ulp; hf_f32 mode:
@@ -77,9 +57,10 @@ template <class T>
 void check_row(const scaling_rotate_row& r, const posenc::rope& rope, totals& t) {
   const std::size_t D = static_cast<std::size_t>(r.head_dim);
   std::vector<T> x(D);
-  for (std::size_t i = 0; i < D; ++i) x[i] = to_storage<T>(r.x[i]);
+  for (std::size_t i = 0; i < D; ++i) x[i] = posenc_test::from_double<T>(r.x[i]);
   for (std::size_t i = 0; i < D; ++i)
-    ASSERT_EQ(from_storage(x[i]), r.x[i]) << "line " << r.line << ": x not exact in storage";
+    ASSERT_EQ(posenc_test::to_double(x[i]), r.x[i])
+        << "line " << r.line << ": x not exact in storage";
   using C = posenc::coef_t<T>;
   // The table path for positions it holds (a table up to 1e6 positions would be 0.5 GB: the
   // large positions check the on-the-fly paths, which the cache also uses beyond capacity).
@@ -94,7 +75,7 @@ void check_row(const scaling_rotate_row& r, const posenc::rope& rope, totals& t)
     if (path == 1) rope.apply<posenc::scalar_arch>(v, &pos);
     if (path == 2) cache.apply(v, &pos);
     for (std::size_t i = 0; i < D; ++i) {
-      const double got = from_storage(y[i]);
+      const double got = posenc_test::to_double(y[i]);
       if (i >= static_cast<std::size_t>(r.rotary_dim)) {
         EXPECT_EQ(got, r.x[i]) << "line " << r.line << " pass-through channel " << i;
         continue;
