@@ -81,44 +81,140 @@ inline std::vector<std::uint8_t> mrope_pair_axes(std::size_t pairs,
 /**
  * Per-token positions of a multi-axis RoPE: axis a of token t is axis[a][t · stride]. Build it
  * with make_mrope_positions from a [tokens × axes] array (stride = axes) or from one array per
- * axis (HF's `position_ids` of shape (3, batch, seq): stride 1). Values ≥ 0.
+ * axis (HF's `position_ids` of shape (3, batch, seq), ggml's 4 · n_tokens `pos` tensor: stride
+ * 1). Values ≥ 0. Axis 3 is read only by the four-axis (ggml) mropes.
  */
 template <class P>
 struct mrope_positions {
   static_assert(std::is_integral<P>::value, "posenc: positions are integers (int32 or int64)");
-  const P* axis[3] = {nullptr, nullptr, nullptr};
+  const P* axis[4] = {nullptr, nullptr, nullptr, nullptr};
   std::size_t stride = 1;
   P at(std::size_t t, std::size_t a) const noexcept { return axis[a][t * stride]; }
 };
-/// From a row-major [tokens × axes] array (axes = 3 for M-RoPE, 2 for vision 2-D RoPE).
+/// From a row-major [tokens × axes] array (axes = 3 for M-RoPE, 2 for vision 2-D RoPE, 4 for
+/// ggml's four position axes t, h, w, e).
 template <class P>
 mrope_positions<P> make_mrope_positions(const P* rows, std::size_t axes = 3) noexcept {
-  POSENC_ASSERT(axes == 2 || axes == 3, "posenc::make_mrope_positions: axes is 2 or 3");
+  POSENC_ASSERT(axes >= 2 && axes <= 4, "posenc::make_mrope_positions: axes is 2, 3 or 4");
   mrope_positions<P> m;
   m.axis[0] = rows;
   m.axis[1] = rows + 1;
-  m.axis[2] = axes == 3 ? rows + 2 : rows + 1;
+  m.axis[2] = axes >= 3 ? rows + 2 : rows + 1;
+  m.axis[3] = axes == 4 ? rows + 3 : rows;
   m.stride = axes;
   return m;
 }
-/// From one array per axis (w may be null for two axes).
+/// From one array per axis (w may be null for two axes; e, the fourth, defaults to t).
 template <class P>
-mrope_positions<P> make_mrope_positions(const P* t, const P* h, const P* w) noexcept {
+mrope_positions<P> make_mrope_positions(const P* t, const P* h, const P* w,
+                                        const P* e = nullptr) noexcept {
   mrope_positions<P> m;
   m.axis[0] = t;
   m.axis[1] = h;
   m.axis[2] = w != nullptr ? w : h;
+  m.axis[3] = e != nullptr ? e : t;
   m.stride = 1;
   return m;
+}
+/// From ggml's position tensor of a ggml_rope_multi call: 4 · n_tokens int32, axis-major
+/// (t of every token, then h, then w, then e; llama.cpp `llm_graph_input_pos`).
+template <class P>
+mrope_positions<P> make_mrope_positions_ggml(const P* pos, std::size_t n_tokens) noexcept {
+  return make_mrope_positions(pos, pos + n_tokens, pos + 2 * n_tokens, pos + 3 * n_tokens);
+}
+
+/**
+ * llama.cpp / ggml's multi-axis rope modes (`ggml_rope_multi(ctx, a, b, c, n_dims,
+ * sections[4], mode, ...)`, ggml-cpu ops.cpp `ggml_mrope_cache_init` and `rotate_pairs`):
+ * positions are four axes (t, h, w, e) and sections four pair counts; with
+ * S = s_t + s_h + s_w + s_e, pair k has sector σ = k mod S and takes
+ *  - mrope  (GGML_ROPE_TYPE_MROPE, Qwen2-VL / Qwen2.5-VL): t if σ < s_t, h if σ < s_t + s_h,
+ *    w if σ < s_t + s_h + s_w, else e; frequency k; NEOX pairs (k, k + n_dims/2) over the
+ *    first n_dims channels, the rest passed through.
+ *  - imrope (GGML_ROPE_TYPE_IMROPE, Qwen3-VL): h if σ mod 3 = 1 and σ < 3·s_h, w if
+ *    σ mod 3 = 2 and σ < 3·s_w, t if σ mod 3 = 0 and σ < 3·s_t, else e; frequency k; NEOX.
+ *  - vision (GGML_ROPE_TYPE_VISION, Qwen2-VL / Qwen2.5-VL ViT in clip.cpp): the mrope ranges,
+ *    but the frequency restarts at each section (`indep_sects`): frequency σ − (start of its
+ *    section); n_dims = head_dim / 2 (ggml asserts it) and the pairs are (k, k + n_dims) over
+ *    the whole head (`rotate_pairs(ne0, n_dims, ...)`), frequencies θ_j = base^(−2j/n_dims).
+ * Where this differs from the models' HF code:
+ *  - imrope: HF Qwen3-VL gives every leftover pair t (for {24, 20, 20}: pairs 60..63); ggml
+ *    gives t only to σ mod 3 = 0 and the rest (61, 62) to e — and llama.cpp sets e = 0 for
+ *    text tokens (`llm_graph_input_pos`: "4th dim is 0") and image tokens
+ *    (mtmd `set_position_mrope_2d`), so those pairs do not rotate there.
+ *  - mrope: with s_e = 0 and S = rotary_dim / 2 (every converted Qwen2-VL) ggml equals HF;
+ *    S < rotary_dim / 2 repeats the pattern (HF has no such case).
+ *  - numerics: ggml forms θ by a float32 recurrence θ_{k+1} = θ_k · RN32(base^(−2/n_dims));
+ *    posenc uses its rope's precision mode (exact, or HF's float32 inv_freq), so angles differ
+ *    by the recurrence's rounding (≲ (k + 2)·2⁻²⁴ relative), not by assignment.
+ */
+enum class ggml_rope_mode { mrope, imrope, vision };
+
+/// ggml's pair → (axis, frequency index) for `pairs` pairs of a head of `channels` channels (see
+/// ggml_rope_mode): a transcription of `ggml_mrope_cache_init`, whose four running angles
+/// all advance by one frequency step per pair and, in vision mode, restart at the first
+/// sector of their section. Throws std::invalid_argument for sections whose t + h + w is 0 or
+/// whose sum exceeds `channels` (ggml's asserts).
+inline void ggml_mrope_pair_map(std::size_t pairs, std::size_t channels,
+                                const std::array<std::size_t, 4>& sections, ggml_rope_mode mode,
+                                std::vector<std::uint8_t>& axis, std::vector<std::uint32_t>& freq) {
+  constexpr const char* who = "posenc::mrope::ggml";
+  if (mode != ggml_rope_mode::mrope && mode != ggml_rope_mode::imrope &&
+      mode != ggml_rope_mode::vision)
+    detail::invalid(who, "mode", static_cast<int>(mode), "is not a ggml_rope_mode");
+  const std::size_t s0 = sections[0], s1 = sections[1], s2 = sections[2];
+  const std::size_t S = s0 + s1 + s2 + sections[3];
+  if (s0 + s1 + s2 == 0)
+    detail::invalid(who, "sections (t + h + w)", s0 + s1 + s2, "must be > 0 (ggml asserts it)");
+  if (S > channels)
+    detail::invalid(who, "sections (sum)", S, "must be at most the head's channel count (ggml)");
+  axis.assign(pairs, 0);
+  freq.assign(pairs, 0);
+  std::size_t f[4] = {0, 0, 0, 0};  // frequency index of each running angle
+  const bool vision = mode == ggml_rope_mode::vision;
+  for (std::size_t k = 0; k < pairs; ++k) {
+    const std::size_t sec = k % S;
+    if (vision) {  // indep_sects: restart the angle of the section that begins here
+      if (sec == 0) {
+        f[0] = 0;
+      } else if (sec == s0) {
+        f[1] = 0;
+      } else if (sec == s0 + s1) {
+        f[2] = 0;
+      } else if (sec == s0 + s1 + s2) {
+        f[3] = 0;
+      }
+    }
+    std::uint8_t a = 0;
+    if (mode == ggml_rope_mode::imrope) {
+      if (sec % 3 == 1 && sec < 3 * s1) {
+        a = 1;
+      } else if (sec % 3 == 2 && sec < 3 * s2) {
+        a = 2;
+      } else if (sec % 3 == 0 && sec < 3 * s0) {
+        a = 0;
+      } else {
+        a = 3;
+      }
+    } else {
+      a = sec < s0 ? 0 : (sec < s0 + s1 ? 1 : (sec < s0 + s1 + s2 ? 2 : 3));
+    }
+    axis[k] = a;
+    freq[k] = static_cast<std::uint32_t>(f[a]);
+    for (std::size_t& x : f) ++x;
+  }
 }
 
 namespace kernels {
 
+template <class C>
+C select_axis_scalar(const C* const* r, C sel, std::size_t i) noexcept {
+  return sel == C(0) ? r[0][i] : (sel == C(1) ? r[1][i] : r[2][i]);
+}
 /// Scalar reference of select_axis: out[i] = r[sel[i]][i] (sel holds 0, 1 or 2 as C values).
 template <class C>
 void select_axis_ref(const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i)
-    out[i] = sel[i] == C(0) ? r[0][i] : (sel[i] == C(1) ? r[1][i] : r[2][i]);
+  for (std::size_t i = 0; i < n; ++i) out[i] = select_axis_scalar(r, sel[i], i);
 }
 template <class C>
 void select_axis(scalar_arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
@@ -147,6 +243,39 @@ void select_axis(Arch, const C* const* r, const C* sel, C* out, std::size_t n) n
   if (i < n) {
     const C* rt[3] = {r0 + i, r1 + i, r2 + i};
     select_axis_ref(rt, sel + i, out + i, n - i);
+  }
+}
+#endif
+
+/// Four-row form (ggml's e axis): out[i] = r[sel[i]][i], sel in {0, 1, 2, 3}.
+template <class C>
+void select_axis4_ref(const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = sel[i] == C(3) ? r[3][i] : select_axis_scalar(r, sel[i], i);
+}
+template <class C>
+void select_axis4(scalar_arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+  select_axis4_ref(r, sel, out, n);
+}
+#if POSENC_HAS_XSIMD
+template <class Arch, class C>
+void select_axis4(Arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+  using B = xsimd::batch<C, Arch>;
+  constexpr std::size_t L = B::size;
+  const B one(C(1)), two(C(2)), three(C(3));
+  std::size_t i = 0;
+  for (; i + L <= n; i += L) {
+    const B sv = B::load_unaligned(sel + i);
+    const B a = B::load_unaligned(r[0] + i);
+    const B b = B::load_unaligned(r[1] + i);
+    const B c = B::load_unaligned(r[2] + i);
+    const B d = B::load_unaligned(r[3] + i);
+    xsimd::select(sv == three, d, xsimd::select(sv == one, b, xsimd::select(sv == two, c, a)))
+        .store_unaligned(out + i);
+  }
+  if (i < n) {
+    const C* rt[4] = {r[0] + i, r[1] + i, r[2] + i, r[3] + i};
+    select_axis4_ref(rt, sel + i, out + i, n - i);
   }
 }
 #endif
@@ -212,17 +341,60 @@ class mrope : public detail::apply_interface<mrope, detail::mrope_positions_ref>
     return mrope(rope(fc), head_dim);
   }
 
+  /**
+   * The rope of llama.cpp / ggml's `ggml_rope_multi(..., n_dims, sections, mode, ...)`, four
+   * position axes (t, h, w, e; see ggml_rope_mode for the pair rules and where they differ
+   * from HF). `freq` carries n_dims (its rotary_dim), the base and any scaling:
+   *  - mrope / imrope: the head is freq.head_dim() channels (ggml's ne0), pairs
+   *    (k, k + n_dims/2) over the first n_dims (freq's layout must be half_split, ggml's NEOX).
+   *  - vision: freq is a full rope over n_dims channels (rotary_dim == head_dim) and the head
+   *    is 2·n_dims channels (ggml asserts n_dims == ne0/2), pairs (k, k + n_dims).
+   * Positions: four axes (make_mrope_positions_ggml, or rows of 4).
+   */
+  static mrope ggml(const rope& freq, const std::array<std::size_t, 4>& sections,
+                    ggml_rope_mode mode) {
+    constexpr const char* who = "posenc::mrope::ggml";
+    if (freq.layout() != rope_layout::half_split)
+      detail::invalid(who, "layout", static_cast<int>(freq.layout()),
+                      "must be half_split (ggml's multi-axis modes rotate NEOX pairs)");
+    const bool vision = mode == ggml_rope_mode::vision;
+    if (vision && freq.rotary_dim() != freq.head_dim())
+      detail::invalid(who, "rotary_dim", freq.rotary_dim(),
+                      "must equal head_dim for vision (n_dims; the head is 2·n_dims)");
+    const std::size_t head = vision ? 2 * freq.rotary_dim() : freq.head_dim();
+    const std::size_t pairs = vision ? head / 2 : freq.pairs();
+    std::vector<std::uint8_t> axis;
+    std::vector<std::uint32_t> fi;
+    ggml_mrope_pair_map(pairs, head, sections, mode, axis, fi);
+    for (std::size_t k = 0; k < pairs; ++k)
+      if (fi[k] >= freq.pairs())
+        detail::invalid(who, "sections (vision)", fi[k] + 1,
+                        "exceeds the n_dims/2 frequencies of the rope");
+    mrope m(freq, head, pairs, 4, std::move(axis), std::move(fi));
+    m.section_ = {{sections[0], sections[1], sections[2]}};
+    m.ggml_sections_ = sections;
+    m.ggml_mode_ = mode;
+    m.is_ggml_ = true;
+    return m;
+  }
+
   std::size_t head_dim() const noexcept { return head_dim_; }
   std::size_t rotary_dim() const noexcept { return 2 * pairs_; }
   std::size_t pairs() const noexcept { return pairs_; }
   rope_layout layout() const noexcept { return layout_; }
-  /// 3 for M-RoPE, 2 for vision 2-D RoPE.
+  /// 3 for M-RoPE, 2 for vision 2-D RoPE, 4 for the ggml modes (t, h, w, e).
   std::size_t axes() const noexcept { return axes_; }
   bool is_vision_2d() const noexcept { return axes_ == 2; }
+  /// Built by mrope::ggml: its mode and four sections.
+  bool is_ggml() const noexcept { return is_ggml_; }
+  ggml_rope_mode ggml_mode() const noexcept { return ggml_mode_; }
+  const std::array<std::size_t, 4>& ggml_sections() const noexcept { return ggml_sections_; }
+  /// Whether some pair takes its angle from axis a.
+  bool uses_axis(std::size_t a) const noexcept { return ((used_ >> a) & 1u) != 0; }
   /// The M-RoPE section (zeros for vision 2-D) and mode.
   const std::array<std::size_t, 3>& section() const noexcept { return section_; }
   mrope_mode mode() const noexcept { return mode_; }
-  /// Axis of pair k (0 = t, 1 = h, 2 = w; vision: 0 = row, 1 = column).
+  /// Axis of pair k (0 = t, 1 = h, 2 = w, 3 = e; vision: 0 = row, 1 = column).
   std::size_t axis(std::size_t pair) const noexcept { return axis_[pair]; }
   /// Index of pair k's frequency in frequencies() (k for M-RoPE).
   std::size_t frequency_index(std::size_t pair) const noexcept { return freq_index_[pair]; }
@@ -258,7 +430,7 @@ class mrope : public detail::apply_interface<mrope, detail::mrope_positions_ref>
     freq_.coefficients_gathered<Arch>(gathered, freq_index_.data() + k0, n, cb, sb);
   }
 
-  /// The pair → axis map as values of C (0, 1, 2), the selector of kernels::select_axis, for
+  /// The pair → axis map as values of C (0, 1, 2, 3), the selector of kernels::select_axis, for
   /// a whole table row: pairs()·2 entries (the cos half, then the same for the sin half).
   template <class C>
   const C* selector() const noexcept {
@@ -289,7 +461,24 @@ class mrope : public detail::apply_interface<mrope, detail::mrope_positions_ref>
     finish();
   }
 
+  // General form (mrope::ggml): head channels, pairs, axes, the pair → axis and frequency maps.
+  mrope(const rope& freq, std::size_t head_dim, std::size_t pairs, std::size_t axes,
+        std::vector<std::uint8_t> axis, std::vector<std::uint32_t> freq_index)
+      : freq_(freq),
+        head_dim_(head_dim),
+        pairs_(pairs),
+        layout_(rope_layout::half_split),
+        axes_(axes),
+        section_{{0, 0, 0}},
+        mode_(mrope_mode::sectioned),
+        axis_(std::move(axis)),
+        freq_index_(std::move(freq_index)) {
+    finish();
+  }
+
   void finish() {
+    used_ = 0;
+    for (std::uint8_t a : axis_) used_ |= static_cast<unsigned>(1u << a);
     sel_f_.resize(2 * pairs_);
     sel_d_.resize(2 * pairs_);
     for (std::size_t k = 0; k < 2 * pairs_; ++k) {
@@ -304,8 +493,10 @@ class mrope : public detail::apply_interface<mrope, detail::mrope_positions_ref>
     using C = coef_t<T>;
     auto fetch_fn = [this, &pos](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
                                  const C*& c, const C*& s) {
-      const P p[3] = {pos.at(t, 0), pos.at(t, 1), pos.at(t, 2)};
-      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0, "posenc: positions must be >= 0");
+      const P p[4] = {pos.at(t, 0), pos.at(t, 1), pos.at(t, 2),
+                      axes_ == 4 ? pos.at(t, 3) : pos.at(t, 0)};
+      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0,
+                    "posenc: positions must be >= 0");
       this->fetch<Arch>(p, k0, n, cb, sb);
       c = cb;
       s = sb;
@@ -323,6 +514,10 @@ class mrope : public detail::apply_interface<mrope, detail::mrope_positions_ref>
   mrope_mode mode_;
   std::vector<std::uint8_t> axis_;
   std::vector<std::uint32_t> freq_index_;
+  unsigned used_ = 0;  // bit a: some pair uses axis a
+  bool is_ggml_ = false;
+  ggml_rope_mode ggml_mode_ = ggml_rope_mode::mrope;
+  std::array<std::size_t, 4> ggml_sections_{{0, 0, 0, 0}};
   detail::aligned_vector<float> sel_f_;
   detail::aligned_vector<double> sel_d_;
 };
@@ -387,45 +582,72 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     const C* table = table_.data();
     const C* sel = m_.selector<C>();
     const bool two = m_.axes() == 2;
+    const bool four = m_.axes() == 4;
+    const std::size_t na = four ? 4 : 3;  // rows gathered (vision reads its h row as w)
+    bool used[4];
+    for (std::size_t a = 0; a < 4; ++a) used[a] = m_.uses_axis(a);
+    std::size_t first = 0;  // an axis some pair uses: the row unused axes alias
+    while (first < 3 && !used[first]) ++first;
     auto fetch_fn = [&, this](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
                               const C*& c, const C*& s) {
-      const P p[3] = {pos.at(t, 0), pos.at(t, 1), two ? pos.at(t, 1) : pos.at(t, 2)};
-      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0, "posenc: positions must be >= 0");
-      const std::size_t u0 = static_cast<std::size_t>(p[0]);
-      if (p[1] == p[0] && p[2] == p[0] && u0 < cap) {  // text token: its row, in place
+      const P p[4] = {pos.at(t, 0), pos.at(t, 1), two ? pos.at(t, 1) : pos.at(t, 2),
+                      four ? pos.at(t, 3) : pos.at(t, 0)};
+      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0,
+                    "posenc: positions must be >= 0");
+      const P p0 = p[first];
+      const std::size_t u0 = static_cast<std::size_t>(p0);
+      // Every used axis at one position (every text token): that position's row, in place.
+      if ((!used[0] || p[0] == p0) && (!used[1] || p[1] == p0) && (!used[2] || p[2] == p0) &&
+          (!used[3] || p[3] == p0) && u0 < cap) {
         c = table + u0 * w + k0;
         s = c + half;
         return;
       }
-      // Rows of the three axes: cos of the chunk, then (at + stride) its sin.
-      alignas(64) C oc[3][2 * detail::rope_chunk];
-      const C* rc[3];
+      // Rows of the axes: cos of the chunk, then (at + stride) its sin.
+      alignas(64) C oc[4][2 * detail::rope_chunk];
+      const C* rc[4];
+      bool in_table[4];
       const bool whole = n == half && 2 * half <= detail::rope_chunk;  // one chunk: k0 == 0
       const std::size_t stride = whole ? half : detail::rope_chunk;
-      for (std::size_t a = 0; a < 3; ++a) {
+      for (std::size_t a = 0; a < na; ++a) {
+        if (!used[a] && a != first) continue;  // never selected: aliased below
         const std::size_t u = static_cast<std::size_t>(p[a]);
-        if (u < cap) {
+        in_table[a] = u < cap;
+        if (in_table[a]) {
           rc[a] = table + u * w + k0;  // its sin is at + half
         } else {  // beyond the table: this axis's chunk on the fly (same values)
-          const P same[3] = {p[a], p[a], p[a]};
+          const P same[4] = {p[a], p[a], p[a], p[a]};
           m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
           rc[a] = oc[a];
         }
       }
+      for (std::size_t a = 0; a < na; ++a)
+        if (!used[a] && a != first) {
+          rc[a] = rc[first];
+          in_table[a] = in_table[first];
+        }
       if (whole) {
         // cos and sin in one pass: each axis row is [cos | sin] (table rows and on-the-fly
         // rows alike), and cb holds rope_chunk >= 2·n values
-        kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
+        if (four) {
+          kernels::select_axis4(Arch{}, rc, sel, cb, 2 * n);
+        } else {
+          kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
+        }
         c = cb;
         s = cb + n;
         (void)sb;
         return;
       }
-      const C* rs[3];
-      for (std::size_t a = 0; a < 3; ++a)
-        rs[a] = static_cast<std::size_t>(p[a]) < cap ? rc[a] + half : rc[a] + stride;
-      kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
-      kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
+      const C* rs[4];
+      for (std::size_t a = 0; a < na; ++a) rs[a] = in_table[a] ? rc[a] + half : rc[a] + stride;
+      if (four) {
+        kernels::select_axis4(Arch{}, rc, sel + k0, cb, n);
+        kernels::select_axis4(Arch{}, rs, sel + k0, sb, n);
+      } else {
+        kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
+        kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
+      }
       c = cb;
       s = sb;
     };
