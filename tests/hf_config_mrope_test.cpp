@@ -1,5 +1,5 @@
-// posenc tests — posenc/hf_config.hpp: M-RoPE / vision keys (Qwen2-VL, Qwen2.5-VL, Qwen3-VL),
-// Llama-4 NoPE layers and temperature tuning, Gemma-3 per-layer-type bases.
+// posenc tests — posenc/hf_config.hpp: M-RoPE / vision keys (Qwen2-VL, Qwen2.5-VL, Qwen3-VL,
+// GLM-4.1V), Llama-4 NoPE layers and temperature tuning, Gemma-3 per-layer-type bases.
 // SPDX-License-Identifier: Apache-2.0
 #include <fstream>
 #include <sstream>
@@ -66,6 +66,54 @@ TEST(HfConfigMrope, Qwen3VLInterleavedInTextConfig) {
   EXPECT_EQ(r.axis(1), 1u);
   EXPECT_EQ(r.axis(2), 2u);
   EXPECT_EQ(r.axis(60), 0u);
+}
+
+// GLM-4.1V-9B-Thinking's config.json, abridged to the keys posenc reads (values as published:
+// text_config glm4v_text, hidden 4096 / 32 heads, partial_rotary_factor 0.5, rope_theta 10000,
+// mrope_section [8, 12, 12]; vision hidden 1536 / 12 heads, merge 2, patch 14).
+constexpr const char* glm41v_config = R"({
+  "architectures": ["Glm4vForConditionalGeneration"],
+  "model_type": "glm4v",
+  "text_config": {
+    "model_type": "glm4v_text", "hidden_size": 4096, "num_attention_heads": 32,
+    "num_key_value_heads": 2, "num_hidden_layers": 40, "max_position_embeddings": 65536,
+    "partial_rotary_factor": 0.5, "rope_theta": 10000,
+    "rope_scaling": {"rope_type": "default", "mrope_section": [8, 12, 12]}
+  },
+  "vision_config": {"model_type": "glm4v", "hidden_size": 1536, "num_heads": 12, "depth": 24,
+                    "patch_size": 14, "spatial_merge_size": 2, "temporal_patch_size": 2}
+})";
+
+TEST(HfConfigMrope, Glm41VInterleavedPartial) {
+  const posenc::hf_rope_spec s = posenc::parse_hf_config(glm41v_config);
+  EXPECT_EQ(s.model_type, "glm4v_text");
+  EXPECT_EQ(s.config.head_dim, 128u);
+  EXPECT_EQ(s.config.rotary_dim, 64u);
+  EXPECT_EQ(s.config.base, 10000.0);
+  EXPECT_EQ(s.config.layout, posenc::rope_layout::interleaved);  // rotate_half_llm pairs
+  const posenc::hf_mrope_spec m = posenc::parse_hf_mrope_config(glm41v_config);
+  ASSERT_TRUE(m.has_mrope);
+  EXPECT_EQ(m.section, (std::array<std::size_t, 3>{8, 12, 12}));
+  EXPECT_EQ(m.mode, posenc::mrope_mode::sectioned);
+  EXPECT_EQ(m.vision_head_dim, 128u);  // 1536 / 12
+  EXPECT_EQ(m.tokens_per_second, 0.0);
+  const posenc::mrope r = m.make_mrope();
+  EXPECT_EQ(r.pairs(), 32u);
+  EXPECT_EQ(r.layout(), posenc::rope_layout::interleaved);
+  EXPECT_EQ(r.axis(7), 0u);
+  EXPECT_EQ(r.axis(8), 1u);
+  EXPECT_EQ(r.axis(20), 2u);
+  EXPECT_EQ(m.make_vision_rope().pairs(), 64u);
+  // a text_config without its own model_type: the top level's glm4v decides the layout, and
+  // an explicit rope_interleave still wins
+  std::string bare = glm41v_config;
+  bare.erase(bare.find(R"("model_type": "glm4v_text", )"), 28);
+  EXPECT_EQ(posenc::parse_hf_mrope_config(bare).make_mrope().layout(),
+            posenc::rope_layout::interleaved);
+  std::string forced = bare;
+  forced.insert(forced.find(R"("hidden_size": 4096)"), R"("rope_interleave": false, )");
+  EXPECT_EQ(posenc::parse_hf_mrope_config(forced).make_mrope().layout(),
+            posenc::rope_layout::half_split);
 }
 
 TEST(HfConfigMrope, Errors) {

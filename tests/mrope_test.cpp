@@ -1,7 +1,9 @@
 // Tests of posenc/mrope.hpp: M-RoPE (sectioned, interleaved), 2-D vision RoPE, the position-id
 // helper, the vision patch / window orders and Llama-4's NoPE temperature, against
 // tests/data/mrope_*.txt (tests/oracle/gen_mrope.py, written from HF transformers' reference
-// code), and the reduction to 1-D RoPE (bit for bit) when the axes are equal.
+// code), and the reduction to 1-D RoPE (bit for bit) when the axes are equal; ggml's four-axis
+// modes, GLM-4.1V and Qwen3-VL's ViT against tests/oracle/gen_mrope_models.py (ggml ops.cpp,
+// HF modeling_glm4v.py, modeling_qwen3_vl.py).
 #include "posenc/mrope.hpp"
 
 #include <cmath>
@@ -584,6 +586,385 @@ TEST(MropeVision, CosSinMatchOracle) {
     ++n;
   }
   EXPECT_EQ(n, 96u * 40u);
+}
+
+// ---- llama.cpp / ggml: four position axes (tests/data/mrope_ggml.txt) ------------------------
+
+struct ggml_case {
+  std::size_t head_dim, n_dims;
+  double base;
+  std::array<std::size_t, 4> sections;
+  posenc::ggml_rope_mode mode;
+};
+const std::map<std::string, ggml_case>& ggml_cases() {
+  static const std::map<std::string, ggml_case> cases = [] {
+    std::map<std::string, ggml_case> m;
+    for (const auto& r : records("mrope_ggml.txt")) {
+      if (r[0] != "case") continue;
+      ggml_case c;
+      c.head_dim = static_cast<std::size_t>(inum(r[2]));
+      c.n_dims = static_cast<std::size_t>(inum(r[3]));
+      c.base = num(r[4]);
+      for (std::size_t a = 0; a < 4; ++a) c.sections[a] = static_cast<std::size_t>(inum(r[5 + a]));
+      c.mode = r[9] == "mrope"    ? posenc::ggml_rope_mode::mrope
+               : r[9] == "imrope" ? posenc::ggml_rope_mode::imrope
+                                  : posenc::ggml_rope_mode::vision;
+      m[r[1]] = c;
+    }
+    return m;
+  }();
+  return cases;
+}
+mrope make_ggml(const ggml_case& c, rope_precision prec = rope_precision::exact) {
+  rope_config rc;
+  const bool vision = c.mode == posenc::ggml_rope_mode::vision;
+  rc.head_dim = vision ? c.n_dims : c.head_dim;
+  rc.rotary_dim = c.n_dims;
+  rc.base = c.base;
+  rc.precision = prec;
+  return mrope::ggml(rope(rc), c.sections, c.mode);
+}
+
+// Axis and frequency of every pair, exact-mode coefficients, and the distance to ggml's own
+// float32 recurrence, per token of each case.
+TEST(MropeGgml, PairMapAndCosSinMatchOracle) {
+  ASSERT_EQ(ggml_cases().size(), 6u);
+  std::map<std::string, std::size_t> rows;
+  for (const auto& r : records("mrope_ggml.txt")) {
+    if (r[0] != "cs") continue;
+    ASSERT_EQ(r.size(), 16u);
+    const ggml_case& c = ggml_cases().at(r[1]);
+    const mrope m = make_ggml(c);
+    ASSERT_EQ(m.axes(), 4u);
+    ASSERT_EQ(m.head_dim(), c.head_dim);
+    const std::int64_t p[4] = {inum(r[3]), inum(r[4]), inum(r[5]), inum(r[6])};
+    const std::size_t k = static_cast<std::size_t>(inum(r[7]));
+    ASSERT_EQ(m.axis(k), static_cast<std::size_t>(inum(r[8]))) << r[1] << " pair " << k;
+    ASSERT_EQ(m.frequency_index(k), static_cast<std::size_t>(inum(r[9]))) << r[1] << ' ' << k;
+    const auto f = m.cos_sin<float>(p, k);
+    const auto d = m.cos_sin<double>(p, k);
+    EXPECT_LE(posenc_test::ulp_distance(f.first, static_cast<float>(num(r[10]))), 1);
+    EXPECT_LE(posenc_test::ulp_distance(f.second, static_cast<float>(num(r[11]))), 1);
+    EXPECT_LE(posenc_test::ulp_distance(d.first, num(r[12])), 3);
+    EXPECT_LE(posenc_test::ulp_distance(d.second, num(r[13])), 3);
+    // ggml: θ = RN32(p) times RN32(base^(−2/n_dims)) j times in float32 (j = frequency index).
+    // Relative error of the step: |ln base|·(2/n_dims)·u (rounded exponent) + u (powf) + u
+    // (RN32); each of the j products adds u: |Δθ| <= θ·(j·(|ln base|·2/n_dims + 3) + 1)·u,
+    // u = 2^-24; cos/sin are 1-Lipschitz, plus each side's rounding of cos/sin (u + 1 ulp).
+    const double u = std::ldexp(1.0, -24);
+    const std::size_t j = m.frequency_index(k);
+    const double theta =
+        static_cast<double>(p[m.axis(k)]) *
+        std::pow(c.base, -2.0 * static_cast<double>(j) / static_cast<double>(c.n_dims));
+    const double rel =
+        static_cast<double>(j) *
+            (std::fabs(std::log(c.base)) * 2.0 / static_cast<double>(c.n_dims) + 3.0) +
+        1.0;
+    const double bound = theta * rel * u * 1.01 + 3.0 * u;
+    EXPECT_LE(std::fabs(static_cast<double>(f.first) - num(r[14])), bound) << r[1] << ' ' << k;
+    EXPECT_LE(std::fabs(static_cast<double>(f.second) - num(r[15])), bound) << r[1] << ' ' << k;
+    ++rows[r[1]];
+  }
+  EXPECT_EQ(rows.size(), 6u);
+  EXPECT_EQ(rows.at("qwen2vl_mrope"), 11u * 64u);
+  EXPECT_EQ(rows.at("qwen2vl_vision"), 7u * 40u);
+  // Written by hand from ggml_mrope_cache_init: IMROPE {24, 20, 20, 0} sends pairs 61 and 62
+  // to e (HF Qwen3-VL: t) and 63 to t; VISION {20, 20, 20, 20} over 40 pairs: row pairs 0..19
+  // with frequencies 0..19, column pairs 20..39 with frequencies 0..19.
+  const mrope im = make_ggml(ggml_cases().at("qwen3vl_imrope"));
+  EXPECT_EQ(im.axis(60), 0u);
+  EXPECT_EQ(im.axis(61), 3u);
+  EXPECT_EQ(im.axis(62), 3u);
+  EXPECT_EQ(im.axis(63), 0u);
+  EXPECT_TRUE(im.uses_axis(3));
+  const mrope vi = make_ggml(ggml_cases().at("qwen2vl_vision"));
+  EXPECT_EQ(vi.axis(19), 0u);
+  EXPECT_EQ(vi.axis(20), 1u);
+  EXPECT_EQ(vi.frequency_index(20), 0u);
+  EXPECT_EQ(vi.frequency_index(39), 19u);
+  EXPECT_FALSE(vi.uses_axis(2));
+}
+
+TEST(MropeGgml, ConfigurationErrorsNameTheField) {
+  rope_config c;
+  c.head_dim = 128;
+  c.base = 10000.0;
+  const rope r(c);
+  using posenc::ggml_rope_mode;
+  try {
+    mrope::ggml(r, {0, 0, 0, 4}, ggml_rope_mode::mrope);
+    FAIL() << "no throw";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("sections (t + h + w) = 0"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(mrope::ggml(r, {64, 64, 1, 0}, ggml_rope_mode::mrope), std::invalid_argument);
+  EXPECT_THROW(mrope::ggml(r, {16, 24, 24, 0}, static_cast<ggml_rope_mode>(9)),
+               std::invalid_argument);
+  rope_config ci = c;
+  ci.layout = rope_layout::interleaved;
+  EXPECT_THROW(mrope::ggml(rope(ci), {16, 24, 24, 0}, ggml_rope_mode::mrope),
+               std::invalid_argument);
+  rope_config cp = c;
+  cp.rotary_dim = 64;  // vision needs a full rope over n_dims
+  EXPECT_THROW(mrope::ggml(rope(cp), {16, 16, 16, 16}, ggml_rope_mode::vision),
+               std::invalid_argument);
+  // vision: a 40-pair section asks for frequency 39 of a rope with 32
+  rope_config cv;
+  cv.head_dim = 64;
+  EXPECT_THROW(mrope::ggml(rope(cv), {40, 24, 0, 0}, ggml_rope_mode::vision),
+               std::invalid_argument);
+}
+
+// Rotated vectors (exact-mode coefficients), through mrope::ggml on the fly and mrope_cache
+// (table too small, partly, and large), with ggml's axis-major position tensor.
+TYPED_TEST(MropeArch, GgmlRotationMatchesOracle) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  const double u = posenc_test::unit_roundoff(24);
+  std::size_t checked = 0;
+  std::map<std::pair<std::string, std::int64_t>, std::array<std::int64_t, 4>> token_pos;
+  for (const auto& r : records("mrope_ggml.txt"))
+    if (r[0] == "cs")
+      token_pos[{r[1], inum(r[2])}] = {inum(r[3]), inum(r[4]), inum(r[5]), inum(r[6])};
+  for (const auto& r : records("mrope_ggml.txt")) {
+    if (r[0] != "rot") continue;
+    const ggml_case& c = ggml_cases().at(r[1]);
+    const std::size_t d = c.head_dim;
+    ASSERT_EQ(r.size(), 3u + 3u * d);
+    const mrope m = make_ggml(c);
+    const auto& p4 = token_pos.at({r[1], inum(r[2])});
+    // ggml's pos tensor for one token: t, h, w, e (axis-major with n_tokens = 1)
+    const std::int64_t pos[4] = {p4[0], p4[1], p4[2], p4[3]};
+    std::vector<float> x(d);
+    for (std::size_t i = 0; i < d; ++i) x[i] = static_cast<float>(num(r[3 + i]));
+    for (std::size_t cap : {0u, 8u, 2048u}) {
+      std::vector<float> q = x;
+      const auto pp = posenc::make_mrope_positions_ggml(pos, 1);
+      if (cap == 0) {
+        m.apply<TypeParam>(posenc::make_head_view(q.data(), 1, 1, d), pp);
+      } else {
+        const mrope_cache<float> mc(m, cap, TypeParam{});
+        mc.apply<TypeParam>(posenc::make_head_view(q.data(), 1, 1, d), pp);
+      }
+      for (std::size_t i = 0; i < d; ++i) {
+        const double y = num(r[3 + d + i]), scale = num(r[3 + 2 * d + i]);
+        ASSERT_LE(std::fabs(q[i] - y), posenc_test::rotation_bound(scale, u, 1.0))
+            << r[1] << " token " << r[2] << " cap " << cap << " i " << i;
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 6u * 3u * 3u);
+}
+
+// Every storage type through the four-axis gather (cache rows in and beyond the table): equal
+// to the scalar reference rotation with mrope::cos_sin's coefficients, bit for bit.
+TYPED_TEST(MropeArch, GgmlAllStorageTypesEqualScalarReference) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  std::vector<std::int64_t> pos4;
+  for (std::int64_t i = 0; i < 6; ++i) pos4.insert(pos4.end(), {i, i, i, 0});  // llama.cpp text
+  for (std::int64_t y = 0; y < 2; ++y)
+    for (std::int64_t x = 0; x < 3; ++x) pos4.insert(pos4.end(), {6, 6 + y, 6 + x, 0});
+  pos4.insert(pos4.end(), {9, 9, 9, 9});
+  pos4.insert(pos4.end(), {20, 3, 40, 7});
+  for (const auto& kv : ggml_cases()) {
+    const mrope m = make_ggml(kv.second);
+    for (std::size_t cap : {5u, 1024u}) {
+      check_against_reference<TypeParam, float>(m, pos4, cap);
+      check_against_reference<TypeParam, double>(m, pos4, cap);
+      check_against_reference<TypeParam, posenc::bfloat16_t>(m, pos4, cap);
+      check_against_reference<TypeParam, posenc::float16_t>(m, pos4, cap);
+    }
+  }
+  // 256 pairs (two coefficient chunks, the per-chunk gather path), IMROPE with a used e axis
+  rope_config c;
+  c.head_dim = 512;
+  c.base = 1000000.0;
+  const mrope big = mrope::ggml(rope(c), {60, 60, 60, 76}, posenc::ggml_rope_mode::imrope);
+  ASSERT_TRUE(big.uses_axis(3));
+  check_against_reference<TypeParam, float>(big, pos4, 7);
+  check_against_reference<TypeParam, double>(big, pos4, 1024);
+}
+
+// Where ggml and HF agree, bit for bit: MROPE {16, 24, 24, 0} is HF's sectioned M-RoPE
+// whatever e holds; IMROPE {24, 20, 20, 0} is HF's interleaved M-RoPE when e = t. With
+// llama.cpp's e = 0 IMROPE differs from HF exactly in pairs 61 and 62 (channels 61, 62, 125,
+// 126 of a half-split head).
+TYPED_TEST(MropeArch, GgmlEqualsHfWhereTheyAgree) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  rope_config c;
+  c.head_dim = 128;
+  c.base = 5000000.0;
+  const rope r(c);
+  const std::size_t tokens = 5, heads = 2, d = 128;
+  const std::int64_t p3[tokens][3] = {{0, 0, 0}, {3, 3, 4}, {3, 4, 5}, {9, 9, 9}, {70, 60, 50}};
+  std::vector<std::int64_t> hf3, e_t, e_0;
+  for (const auto& p : p3) {
+    hf3.insert(hf3.end(), {p[0], p[1], p[2]});
+    e_t.insert(e_t.end(), {p[0], p[1], p[2], p[0]});
+    e_0.insert(e_0.end(), {p[0], p[1], p[2], 0});
+  }
+  const std::vector<float> x = random_heads<float>(tokens * heads * d, 21);
+  auto run = [&](const mrope& m, const std::vector<std::int64_t>& pos) {
+    std::vector<float> y = x;
+    const mrope_cache<float> mc(m, 64, TypeParam{});
+    mc.template apply<TypeParam>(posenc::make_head_view(y.data(), tokens, heads, d),
+                                 posenc::make_mrope_positions(pos.data(), m.axes()));
+    return y;
+  };
+  const auto hs = run(mrope(r, {16, 24, 24}, mrope_mode::sectioned), hf3);
+  EXPECT_TRUE(
+      same_bits(hs, run(mrope::ggml(r, {16, 24, 24, 0}, posenc::ggml_rope_mode::mrope), e_0)));
+  const auto hi = run(mrope(r, {24, 20, 20}, mrope_mode::interleaved), hf3);
+  const mrope gi = mrope::ggml(r, {24, 20, 20, 0}, posenc::ggml_rope_mode::imrope);
+  EXPECT_TRUE(same_bits(hi, run(gi, e_t)));
+  const auto g0 = run(gi, e_0);
+  for (std::size_t t = 0; t < tokens; ++t)
+    for (std::size_t h = 0; h < heads; ++h)
+      for (std::size_t i = 0; i < d; ++i) {
+        const std::size_t at = (t * heads + h) * d + i, k = i % 64;
+        const bool differs = (k == 61 || k == 62) && p3[t][0] != 0;
+        if (differs)
+          EXPECT_NE(g0[at], hi[at]) << t << ' ' << i;
+        else
+          EXPECT_EQ(g0[at], hi[at]) << t << ' ' << i;
+      }
+}
+
+// ---- GLM-4.1V (tests/data/mrope_glm4v.txt) --------------------------------------------------
+
+mrope make_glm(rope_precision prec = rope_precision::exact) {
+  rope_config c;  // head_dim 128, partial_rotary_factor 0.5, rope_theta 10000, GLM's pairs
+  c.head_dim = 128;
+  c.rotary_dim = 64;
+  c.base = 10000.0;
+  c.layout = rope_layout::interleaved;
+  c.precision = prec;
+  return mrope(rope(c), {8, 12, 12}, mrope_mode::sectioned);
+}
+
+TEST(MropeGlm4v, PositionsAxesCosSinMatchOracle) {
+  std::vector<std::int64_t> want;
+  std::int64_t next = -1;
+  std::vector<std::size_t> axes;
+  for (const auto& r : records("mrope_glm4v.txt")) {
+    if (r[0] == "pos") want.insert(want.end(), {inum(r[2]), inum(r[3]), inum(r[4])});
+    if (r[0] == "next") next = inum(r[1]);
+    if (r[0] == "axis") axes.push_back(static_cast<std::size_t>(inum(r[2])));
+  }
+  // <text 3> <image 4x6> <text 2> <video start> <frame 4x4> <timestamp 2> <frame 4x4> <end>
+  // <text 3>: each video frame an item of grid t = 1 (mrope_position_ids' GLM rule)
+  std::vector<std::int64_t> got;
+  const std::int64_t n = posenc::mrope_position_ids(
+      {mrope_item::text(3), mrope_item::image(1, 4, 6), mrope_item::text(3),
+       mrope_item::video(1, 4, 4), mrope_item::text(2), mrope_item::video(1, 4, 4),
+       mrope_item::text(4)},
+      {}, got);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(n, next);
+  const mrope m = make_glm();
+  ASSERT_EQ(axes.size(), m.pairs());
+  for (std::size_t j = 0; j < axes.size(); ++j) EXPECT_EQ(m.axis(j), axes[j]) << j;
+  const mrope hf = make_glm(rope_precision::hf_f32);
+  want.insert(want.end(), {next, next, next});
+  std::size_t rows = 0;
+  for (const auto& r : records("mrope_glm4v.txt")) {
+    if (r[0] != "cs") continue;
+    const std::size_t t = static_cast<std::size_t>(inum(r[1])),
+                      j = static_cast<std::size_t>(inum(r[2]));
+    const std::int64_t* p = want.data() + 3 * t;
+    const auto f = m.cos_sin<float>(p, j);
+    const auto d = m.cos_sin<double>(p, j);
+    const auto h = hf.cos_sin<float>(p, j);
+    EXPECT_LE(posenc_test::ulp_distance(f.first, static_cast<float>(num(r[3]))), 1);
+    EXPECT_LE(posenc_test::ulp_distance(f.second, static_cast<float>(num(r[4]))), 1);
+    EXPECT_LE(posenc_test::ulp_distance(d.first, num(r[5])), 3);
+    EXPECT_LE(posenc_test::ulp_distance(d.second, num(r[6])), 3);
+    EXPECT_LE(posenc_test::ulp_distance(h.first, static_cast<float>(num(r[7]))), 1);
+    EXPECT_LE(posenc_test::ulp_distance(h.second, static_cast<float>(num(r[8]))), 1);
+    ++rows;
+  }
+  EXPECT_EQ(rows, 27u * 32u);
+}
+
+TYPED_TEST(MropeArch, Glm4vRotationMatchesOracle) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  std::vector<std::int64_t> pos;
+  std::int64_t next = 0;
+  for (const auto& r : records("mrope_glm4v.txt")) {
+    if (r[0] == "pos") pos.insert(pos.end(), {inum(r[2]), inum(r[3]), inum(r[4])});
+    if (r[0] == "next") next = inum(r[1]);
+  }
+  pos.insert(pos.end(), {next, next, next});
+  const mrope m = make_glm();
+  const double u = posenc_test::unit_roundoff(24);
+  std::size_t checked = 0;
+  for (const auto& r : records("mrope_glm4v.txt")) {
+    if (r[0] != "rot") continue;
+    ASSERT_EQ(r.size(), 2u + 3u * 128u);
+    const std::size_t t = static_cast<std::size_t>(inum(r[1]));
+    std::vector<float> x(128);
+    for (std::size_t i = 0; i < 128; ++i) x[i] = static_cast<float>(num(r[2 + i]));
+    for (std::size_t cap : {0u, 4u, 64u}) {
+      std::vector<float> q = x;
+      const auto pp = posenc::make_mrope_positions(pos.data() + 3 * t);
+      if (cap == 0) {
+        m.apply<TypeParam>(posenc::make_head_view(q.data(), 1, 1, 128), pp);
+      } else {
+        const mrope_cache<float> mc(m, cap, TypeParam{});
+        mc.apply<TypeParam>(posenc::make_head_view(q.data(), 1, 1, 128), pp);
+      }
+      for (std::size_t i = 0; i < 128; ++i) {
+        const double y = num(r[2 + 128 + i]), scale = num(r[2 + 256 + i]);
+        ASSERT_LE(std::fabs(q[i] - y), posenc_test::rotation_bound(scale, u, 1.0))
+            << "token " << t << " cap " << cap << " i " << i;
+        if (i >= 64) {
+          ASSERT_EQ(q[i], x[i]);  // partial rotary: passed through
+        }
+      }
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 4u * 3u);
+}
+
+// ---- Qwen3-VL ViT (tests/data/mrope_qwen3vl_vision.txt) --------------------------------------
+
+TEST(MropeQwen3VlVision, PatchOrderAndPosEmbedInterpolationMatchOracle) {
+  const std::map<std::string, std::array<std::size_t, 3>> grids = {{"a", {2, 4, 6}},
+                                                                   {"b", {1, 6, 10}}};
+  for (const auto& g : grids) {
+    std::vector<std::int32_t> want;
+    std::vector<std::int64_t> widx;
+    std::vector<float> wwt;
+    for (const auto& r : records("mrope_qwen3vl_vision.txt")) {
+      if (r[1] != g.first) continue;
+      if (r[0] == "patch") {
+        want.push_back(static_cast<std::int32_t>(inum(r[3])));
+        want.push_back(static_cast<std::int32_t>(inum(r[4])));
+      } else if (r[0] == "interp") {
+        for (std::size_t i = 0; i < 4; ++i) widx.push_back(inum(r[3 + i]));
+        for (std::size_t i = 0; i < 4; ++i) wwt.push_back(static_cast<float>(num(r[7 + i])));
+      }
+    }
+    const auto& s = g.second;
+    std::vector<std::int32_t> got;
+    posenc::vision_patch_positions(s[0], s[1], s[2], 2, got);
+    EXPECT_EQ(got, want) << g.first;
+    std::vector<std::int64_t> idx;
+    std::vector<float> wt;
+    posenc::qwen3vl_pos_embed_interpolation(s[0], s[1], s[2], 2, 48, idx, wt);
+    EXPECT_EQ(idx, widx) << g.first;
+    ASSERT_EQ(wt.size(), wwt.size());
+    for (std::size_t i = 0; i < wt.size(); ++i) ASSERT_EQ(wt[i], wwt[i]) << g.first << ' ' << i;
+    EXPECT_EQ(wt.size(), 4 * s[0] * s[1] * s[2]);
+  }
+  std::vector<std::int64_t> idx;
+  std::vector<float> wt;
+  EXPECT_THROW(posenc::qwen3vl_pos_embed_interpolation(1, 5, 4, 2, 48, idx, wt),
+               std::invalid_argument);
+  EXPECT_THROW(posenc::qwen3vl_pos_embed_interpolation(1, 4, 4, 2, 0, idx, wt),
+               std::invalid_argument);
 }
 
 // ---- Llama-4 ---------------------------------------------------------------------------------

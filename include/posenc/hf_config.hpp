@@ -419,8 +419,11 @@ inline const hf_json* hf_text_config(const hf_json& cfg) {
 }
 
 inline bool hf_interleaved_model(const std::string& model_type) {
-  for (const char* m : {"deepseek_v2", "deepseek_v3", "gptj", "codegen", "cohere", "cohere2",
-                        "llama4", "llama4_text"})
+  // glm4v*: GLM-4.1V / GLM-4.5V (HF modeling_glm4v `apply_multimodal_rotary_pos_emb`:
+  // repeat_interleave(2) of the cos/sin and rotate_half_llm over pairs (2j, 2j+1))
+  for (const char* m :
+       {"deepseek_v2", "deepseek_v3", "gptj", "codegen", "cohere", "cohere2", "llama4",
+        "llama4_text", "glm4v", "glm4v_text", "glm4v_moe", "glm4v_moe_text"})
     if (model_type == m) return true;
   return false;
 }
@@ -849,7 +852,7 @@ inline rope rope_from_hf_config(std::string_view json_text, const hf_rope_option
 
 /**
  * The multi-axis RoPE parameters of a vision-language config.json (Qwen2-VL, Qwen2.5-VL,
- * Qwen3-VL), read beside the 1-D spec:
+ * Qwen3-VL, GLM-4.1V / GLM-4.5V), read beside the 1-D spec:
  *   rope_scaling (or rope_parameters, in text_config when the top level has none)
  *     "mrope_section": [s_t, s_h, s_w] (pairs per axis; HF `apply_multimodal_rotary_pos_emb`),
  *     "mrope_interleaved": true → mrope_mode::interleaved (Qwen3-VL), else sectioned; the
@@ -893,7 +896,15 @@ inline hf_mrope_spec hf_mrope_spec_from_json(const nlohmann::json& cfg,
   using detail::hf_count;
   hf_mrope_spec m;
   m.text = hf_rope_spec_from_json(cfg, opt);
+  // GLM-4.1V / 4.5V rotate interleaved pairs (see hf_interleaved_model); a text_config without
+  // its own model_type is recognised by the top level's, unless the caller or
+  // rope_interleave chose the layout.
   const nlohmann::json* tc = cfg.is_object() ? detail::hf_text_config(cfg) : nullptr;
+  if (tc && !opt.layout && m.text.model_type.empty() &&
+      detail::hf_interleaved_model(detail::hf_string(cfg, "model_type", "")) &&
+      !detail::hf_find(*tc, "rope_interleave")) {
+    m.text.config.layout = rope_layout::interleaved;
+  }
   const nlohmann::json& text = tc ? *tc : cfg;
   const std::string base = tc ? "text_config." : "";
   const std::pair<nlohmann::json, std::string> sd = detail::hf_scaling_dict(text, opt);

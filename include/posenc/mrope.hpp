@@ -18,6 +18,7 @@
 #include "posenc/detail/aligned.hpp"
 #include "posenc/detail/apply_interface.hpp"
 #include "posenc/detail/error.hpp"
+#include "posenc/detail/fp_barrier.hpp"
 #include "posenc/detail/rope_apply.hpp"
 #include "posenc/rope.hpp"
 #include "posenc/storage.hpp"
@@ -722,6 +723,12 @@ struct mrope_index_options {
  *     axes, then +1 per token (HF's rope_deltas = that value − prompt length).
  * Qwen3-VL lays a video out as one item per frame (grid t = 1) separated by its timestamp
  * text (HF Qwen3-VL splits `video_grid_thw` per frame); pass it that way.
+ * GLM-4.1V / GLM-4.5V (HF `Glm4vModel.get_rope_index`): the same rules with
+ * tokens_per_second = 0; an image is one item; each temporal patch of a video is a run of
+ * image tokens between its timestamp text, which the reference gives temporal index 0 at its
+ * own start (`video_frame_num` restarts at 1 after text): pass mrope_item::video(1, h, w) per
+ * frame with the text runs between, as for Qwen3-VL. (Two frames with no text between are not
+ * a layout the GLM processor emits; the reference does not handle them either.)
  * Throws std::invalid_argument for a grid not divisible by the merge size or an empty grid.
  */
 inline std::int64_t mrope_position_ids(const std::vector<mrope_item>& items,
@@ -783,7 +790,10 @@ inline std::int64_t mrope_position_ids(const std::vector<mrope_item>& items,
  * (row, column) of every patch of a t × h × w grid in the order the Qwen2-VL / Qwen2.5-VL ViT
  * holds them (HF `rot_pos_emb`): frame by frame; within a frame, merge blocks of m × m
  * patches row-major over the blocks, each block row-major. Appended to `out` as [patches × 2].
- * m = 1 gives plain row-major order.
+ * m = 1 gives plain row-major order. Qwen3-VL (`Qwen3VLVisionModel.rot_pos_emb`, built from
+ * block and intra-block indices) and GLM-4.1V (`Glm4vVisionModel.rot_pos_emb`) give the same
+ * order, and both rotate it with the same 2-D RoPE (mrope::vision_2d, theta 10000); neither
+ * uses window attention (Qwen3-VL's and GLM's attention runs per frame: cu_seqlens of h·w).
  */
 inline void vision_patch_positions(std::size_t t, std::size_t h, std::size_t w, std::size_t m,
                                    std::vector<std::int32_t>& out) {
@@ -798,6 +808,69 @@ inline void vision_patch_positions(std::size_t t, std::size_t h, std::size_t w, 
           for (std::size_t j = 0; j < m; ++j) {
             out.push_back(static_cast<std::int32_t>(br * m + i));
             out.push_back(static_cast<std::int32_t>(bc * m + j));
+          }
+}
+
+/**
+ * Qwen3-VL's learned ViT position embedding, bilinearly resized to the grid (HF
+ * `Qwen3VLVisionModel.fast_pos_embed_interpolate`). This is not rotary: it selects rows of the
+ * num_grid_per_side² × hidden `pos_embed` table whose weighted sum is added to the patch
+ * embeddings; the ViT's rotary part is mrope::vision_2d over vision_patch_positions (same order
+ * and frequencies as Qwen2-VL: HF `rot_pos_emb`, `Qwen3VLVisionRotaryEmbedding(head_dim / 2)`).
+ * For every patch of a t × h × w grid in merge order (as vision_patch_positions), appends the
+ * 4 table rows (floor/ceil corners: (r0, c0), (r0, c1), (r1, c0), (r1, c1)) to `index` and
+ * their float32 bilinear weights to `weight`, computed as HF does: r = torch.linspace(0, N − 1,
+ * h) in float32 (torch's CPU rule: step = (end − start)/(h − 1); i < h/2: start + step·i, else
+ * end − step·(h − 1 − i)), r0 = ⌊r⌋, r1 = min(r0 + 1, N − 1), weights (1 − dr)(1 − dc),
+ * (1 − dr)dc, dr(1 − dc), dr·dc in float32 (HF then rounds them to the table's dtype).
+ */
+inline void qwen3vl_pos_embed_interpolation(std::size_t t, std::size_t h, std::size_t w,
+                                            std::size_t m, std::size_t num_grid_per_side,
+                                            std::vector<std::int64_t>& index,
+                                            std::vector<float>& weight) {
+  constexpr const char* who = "posenc::qwen3vl_pos_embed_interpolation";
+  if (m == 0) detail::invalid(who, "spatial_merge_size", m, "must be > 0");
+  if (num_grid_per_side == 0) detail::invalid(who, "num_grid_per_side", 0, "must be > 0");
+  if (h == 0 || h % m != 0) detail::invalid(who, "h", h, "must be a positive multiple of m");
+  if (w == 0 || w % m != 0) detail::invalid(who, "w", w, "must be a positive multiple of m");
+  const std::size_t n = num_grid_per_side;
+  auto linspace = [n](std::size_t steps, std::vector<float>& out) {
+    const float start = 0.0f, end = static_cast<float>(n - 1);
+    out.resize(steps);
+    if (steps == 1) {
+      out[0] = start;
+      return;
+    }
+    const float step = (end - start) / static_cast<float>(steps - 1);
+    for (std::size_t i = 0; i < steps; ++i) {
+      if (i < steps / 2) {
+        out[i] = detail::add_rn(start, detail::mul_rn(step, static_cast<float>(i)));
+      } else {
+        out[i] = detail::sub_rn(end, detail::mul_rn(step, static_cast<float>(steps - 1 - i)));
+      }
+    }
+  };
+  std::vector<float> hs, ws;
+  linspace(h, hs);
+  linspace(w, ws);
+  for (std::size_t f = 0; f < t; ++f)
+    for (std::size_t br = 0; br < h / m; ++br)
+      for (std::size_t bc = 0; bc < w / m; ++bc)
+        for (std::size_t i = 0; i < m; ++i)
+          for (std::size_t j = 0; j < m; ++j) {
+            const float hv = hs[br * m + i], wv = ws[bc * m + j];
+            const std::size_t h0 = static_cast<std::size_t>(hv), w0 = static_cast<std::size_t>(wv);
+            const std::size_t h1 = std::min(h0 + 1, n - 1), w1 = std::min(w0 + 1, n - 1);
+            const float dh = detail::sub_rn(hv, static_cast<float>(h0));
+            const float dw = detail::sub_rn(wv, static_cast<float>(w0));
+            const float eh = detail::sub_rn(1.0f, dh), ew = detail::sub_rn(1.0f, dw);
+            index.insert(
+                index.end(),
+                {static_cast<std::int64_t>(h0 * n + w0), static_cast<std::int64_t>(h0 * n + w1),
+                 static_cast<std::int64_t>(h1 * n + w0), static_cast<std::int64_t>(h1 * n + w1)});
+            const float w00 = detail::mul_rn(eh, ew), w01 = detail::mul_rn(eh, dw),
+                        w10 = detail::mul_rn(dh, ew), w11 = detail::mul_rn(dh, dw);
+            weight.insert(weight.end(), {w00, w01, w10, w11});
           }
 }
 
