@@ -9,6 +9,7 @@
 // paired/…: 1-D RoPE and M-RoPE timed back to back in every iteration on equal copies of the
 // tensor (a sample is 256 calls for decode, 1 for prefill); the counter `ratio` is the median
 // of the per-sample time ratios M-RoPE / RoPE (robust to drift on a shared machine).
+// paired/…/ggml_imrope: mrope::ggml IMROPE {24, 20, 20, 0}, four axes with llama.cpp's e = 0.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -89,8 +90,18 @@ void bm_mrope(benchmark::State& st, bool image, posenc::mrope_mode mode) {
   posenc_bench::finish(st, x.size() * sizeof(T), x.size());
 }
 
+// ggml IMROPE {24, 20, 20, 0} with llama.cpp's positions: (t, h, w, e = 0) per token (text:
+// t = h = w; the e axis feeds pairs 61 and 62, so no token reads its row in place)
+std::vector<std::int64_t> positions_4d(std::size_t n, bool image) {
+  const auto p3 = positions_3d(n, image);
+  std::vector<std::int64_t> p;
+  for (std::size_t i = 0; i < n; ++i)
+    p.insert(p.end(), {p3[3 * i], p3[3 * i + 1], p3[3 * i + 2], 0});
+  return p;
+}
+
 template <class T>
-void bm_paired(benchmark::State& st, bool image, posenc::mrope_mode mode) {
+void bm_paired(benchmark::State& st, bool image, posenc::mrope_mode mode, bool ggml = false) {
   using clock = std::chrono::steady_clock;
   const std::size_t n = static_cast<std::size_t>(st.range(0));
   const std::size_t calls = n == 1 ? 256 : 1;
@@ -99,12 +110,15 @@ void bm_paired(benchmark::State& st, bool image, posenc::mrope_mode mode) {
                                              : std::array<std::size_t, 3>{24, 20, 20};
   const posenc::rope r = base_rope();
   const posenc::rope_cache<float> rc(r, 8192);
-  const posenc::mrope_cache<float> mc(posenc::mrope(r, sec, mode), 8192);
+  const posenc::mrope_cache<float> mc(
+      ggml ? posenc::mrope::ggml(r, {24, 20, 20, 0}, posenc::ggml_rope_mode::imrope)
+           : posenc::mrope(r, sec, mode),
+      8192);
   auto x = posenc_bench::make_data<T>(n * kHeads * kDim);
   auto y = x;
   const auto pos = positions_1d(n);
-  const auto pos3 = positions_3d(n, image);
-  const auto pp = posenc::make_mrope_positions(pos3.data());
+  const auto pos3 = ggml ? positions_4d(n, image) : positions_3d(n, image);
+  const auto pp = posenc::make_mrope_positions(pos3.data(), ggml ? 4 : 3);
   std::vector<double> ratios;
   for (auto _ : st) {
     const auto t0 = clock::now();
@@ -163,5 +177,13 @@ void paired_text_bf16(benchmark::State& st) {
 }
 BENCHMARK(paired_text_bf16)->Name("paired/text/bf16/sectioned")->Apply(paired_args);
 BENCHMARK(paired_image_bf16)->Name("paired/image/bf16/sectioned")->Apply(paired_args);
+void paired_text_ggml(benchmark::State& st) {
+  bm_paired<float>(st, false, mrope_mode::interleaved, true);
+}
+void paired_image_ggml(benchmark::State& st) {
+  bm_paired<float>(st, true, mrope_mode::interleaved, true);
+}
+BENCHMARK(paired_text_ggml)->Name("paired/text/f32/ggml_imrope")->Apply(paired_args);
+BENCHMARK(paired_image_ggml)->Name("paired/image/f32/ggml_imrope")->Apply(paired_args);
 
 }  // namespace
