@@ -577,44 +577,41 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     static_assert(std::is_same<coef_t<T>, C>::value,
                   "posenc::mrope_cache: use mrope_cache<float> for float/16-bit storage and "
                   "mrope_cache<double> for double storage");
+    if (!four_) {
+      run_three<Arch, Inverse>(views, nviews, pos, range);
+      return;
+    }
+    run_four<Arch, Inverse>(views, nviews, pos, range);
+  }
+
+  // M-RoPE and vision 2-D (three rows; vision reads its h row as w).
+  template <class Arch, bool Inverse, class T, class P>
+  void run_three(const head_view<T>* views, std::size_t nviews, const mrope_positions<P>& pos,
+                 token_range range) const noexcept {
     const std::size_t half = m_.pairs();
     const std::size_t w = 2 * half;
     const std::size_t cap = capacity_;
     const C* table = table_.data();
     const C* sel = m_.selector<C>();
     const bool two = m_.axes() == 2;
-    const bool four = m_.axes() == 4;
-    const std::size_t na = four ? 4 : 3;  // rows gathered (vision reads its h row as w)
-    bool used[4];
-    for (std::size_t a = 0; a < 4; ++a) used[a] = m_.uses_axis(a);
-    std::size_t first = 0;  // an axis some pair uses: the row unused axes alias
-    while (first < 3 && !used[first]) ++first;
     auto fetch_fn = [&, this](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
                               const C*& c, const C*& s) {
-      const P p[4] = {pos.at(t, 0), pos.at(t, 1), two ? pos.at(t, 1) : pos.at(t, 2),
-                      four ? pos.at(t, 3) : pos.at(t, 0)};
-      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0,
-                    "posenc: positions must be >= 0");
-      const P p0 = p[first];
-      const std::size_t u0 = static_cast<std::size_t>(p0);
-      // Every used axis at one position (every text token): that position's row, in place.
-      if ((!used[0] || p[0] == p0) && (!used[1] || p[1] == p0) && (!used[2] || p[2] == p0) &&
-          (!used[3] || p[3] == p0) && u0 < cap) {
+      const P p[3] = {pos.at(t, 0), pos.at(t, 1), two ? pos.at(t, 1) : pos.at(t, 2)};
+      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0, "posenc: positions must be >= 0");
+      const std::size_t u0 = static_cast<std::size_t>(p[0]);
+      if (p[1] == p[0] && p[2] == p[0] && u0 < cap) {  // text token: its row, in place
         c = table + u0 * w + k0;
         s = c + half;
         return;
       }
-      // Rows of the axes: cos of the chunk, then (at + stride) its sin.
-      alignas(64) C oc[4][2 * detail::rope_chunk];
-      const C* rc[4];
-      bool in_table[4];
+      // Rows of the three axes: cos of the chunk, then (at + stride) its sin.
+      alignas(64) C oc[3][2 * detail::rope_chunk];
+      const C* rc[3];
       const bool whole = n == half && 2 * half <= detail::rope_chunk;  // one chunk: k0 == 0
       const std::size_t stride = whole ? half : detail::rope_chunk;
-      for (std::size_t a = 0; a < na; ++a) {
-        if (!used[a] && a != first) continue;  // never selected: aliased below
+      for (std::size_t a = 0; a < 3; ++a) {
         const std::size_t u = static_cast<std::size_t>(p[a]);
-        in_table[a] = u < cap;
-        if (in_table[a]) {
+        if (u < cap) {
           rc[a] = table + u * w + k0;  // its sin is at + half
         } else {  // beyond the table: this axis's chunk on the fly (same values)
           const P same[4] = {p[a], p[a], p[a], p[a]};
@@ -622,33 +619,87 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
           rc[a] = oc[a];
         }
       }
-      for (std::size_t a = 0; a < na; ++a)
+      if (whole) {
+        // cos and sin in one pass: each axis row is [cos | sin] (table rows and on-the-fly
+        // rows alike), and cb holds rope_chunk >= 2·n values
+        kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
+        c = cb;
+        s = cb + n;
+        (void)sb;
+        return;
+      }
+      const C* rs[3];
+      for (std::size_t a = 0; a < 3; ++a)
+        rs[a] = static_cast<std::size_t>(p[a]) < cap ? rc[a] + half : rc[a] + stride;
+      kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
+      kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
+      c = cb;
+      s = sb;
+    };
+    detail::rope_apply<Arch, Inverse>(fetch_fn, m_.layout(), m_.head_dim(), half, views, nviews,
+                                      detail::token_keys{}, range);
+  }
+
+  // ggml's four axes: rows of the used axes only (llama.cpp's e = 0 is a fourth row only when
+  // some pair takes e); the in-place row when every used axis holds one position.
+  template <class Arch, bool Inverse, class T, class P>
+  void run_four(const head_view<T>* views, std::size_t nviews, const mrope_positions<P>& pos,
+                token_range range) const noexcept {
+    const std::size_t half = m_.pairs();
+    const std::size_t w = 2 * half;
+    const std::size_t cap = capacity_;
+    const C* table = table_.data();
+    const C* sel = m_.selector<C>();
+    bool used[4];
+    for (std::size_t a = 0; a < 4; ++a) used[a] = m_.uses_axis(a);
+    std::size_t first = 0;  // an axis some pair uses: the row unused axes alias
+    while (first < 3 && !used[first]) ++first;
+    auto fetch_fn = [&, this](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
+                              const C*& c, const C*& s) {
+      const P p[4] = {pos.at(t, 0), pos.at(t, 1), pos.at(t, 2), pos.at(t, 3)};
+      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0,
+                    "posenc: positions must be >= 0");
+      const P p0 = p[first];
+      const std::size_t u0 = static_cast<std::size_t>(p0);
+      if ((!used[0] || p[0] == p0) && (!used[1] || p[1] == p0) && (!used[2] || p[2] == p0) &&
+          (!used[3] || p[3] == p0) && u0 < cap) {
+        c = table + u0 * w + k0;
+        s = c + half;
+        return;
+      }
+      alignas(64) C oc[4][2 * detail::rope_chunk];
+      const C* rc[4];
+      bool in_table[4];
+      const bool whole = n == half && 2 * half <= detail::rope_chunk;
+      const std::size_t stride = whole ? half : detail::rope_chunk;
+      for (std::size_t a = 0; a < 4; ++a) {
+        if (!used[a] && a != first) continue;  // never selected: aliased below
+        const std::size_t u = static_cast<std::size_t>(p[a]);
+        in_table[a] = u < cap;
+        if (in_table[a]) {
+          rc[a] = table + u * w + k0;
+        } else {
+          const P same[4] = {p[a], p[a], p[a], p[a]};
+          m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
+          rc[a] = oc[a];
+        }
+      }
+      for (std::size_t a = 0; a < 4; ++a)
         if (!used[a] && a != first) {
           rc[a] = rc[first];
           in_table[a] = in_table[first];
         }
       if (whole) {
-        // cos and sin in one pass: each axis row is [cos | sin] (table rows and on-the-fly
-        // rows alike), and cb holds rope_chunk >= 2·n values
-        if (four) {
-          kernels::select_axis4(Arch{}, rc, sel, cb, 2 * n);
-        } else {
-          kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
-        }
+        kernels::select_axis4(Arch{}, rc, sel, cb, 2 * n);
         c = cb;
         s = cb + n;
         (void)sb;
         return;
       }
       const C* rs[4];
-      for (std::size_t a = 0; a < na; ++a) rs[a] = in_table[a] ? rc[a] + half : rc[a] + stride;
-      if (four) {
-        kernels::select_axis4(Arch{}, rc, sel + k0, cb, n);
-        kernels::select_axis4(Arch{}, rs, sel + k0, sb, n);
-      } else {
-        kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
-        kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
-      }
+      for (std::size_t a = 0; a < 4; ++a) rs[a] = in_table[a] ? rc[a] + half : rc[a] + stride;
+      kernels::select_axis4(Arch{}, rc, sel + k0, cb, n);
+      kernels::select_axis4(Arch{}, rs, sel + k0, sb, n);
       c = cb;
       s = sb;
     };
@@ -657,6 +708,7 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
   }
 
   mrope m_;
+  bool four_ = m_.axes() == 4;
   detail::aligned_vector<C> table_;
   std::size_t capacity_ = 0;
 };
