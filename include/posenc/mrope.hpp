@@ -1,6 +1,7 @@
-// posenc — multi-axis RoPE: M-RoPE (Qwen2-VL / Qwen2.5-VL sections, Qwen3-VL interleaved),
-// 2-D vision RoPE (Qwen2-VL ViT), the 3-D position ids of a text/image/video prompt, the patch
-// positions of a vision grid, and Llama-4's NoPE-layer query temperature.
+// posenc — multi-axis RoPE: M-RoPE (Qwen2-VL / Qwen2.5-VL sections, Qwen3-VL interleaved,
+// GLM-4.1V), llama.cpp / ggml's MROPE, IMROPE and VISION with their four axes, 2-D vision RoPE
+// (Qwen2/2.5/3-VL and GLM-4.1V ViTs), the 3-D position ids of a text/image/video prompt, the
+// patch positions of a vision grid, and Llama-4's NoPE-layer query temperature.
 // SPDX-License-Identifier: Apache-2.0
 #ifndef POSENC_MROPE_HPP
 #define POSENC_MROPE_HPP
@@ -24,6 +25,16 @@
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
+
+/// Keeps mrope_cache's four-axis (ggml) gather out of line, so the three-axis token fetch
+/// inlined into the rotation loop stays as small as it was without it.
+#if defined(__GNUC__) || defined(__clang__)
+#define POSENC_MROPE_NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define POSENC_MROPE_NOINLINE __declspec(noinline)
+#else
+#define POSENC_MROPE_NOINLINE
+#endif
 
 namespace posenc {
 
@@ -298,7 +309,11 @@ void select_axis4(Arch, const C* const* r, const C* sel, C* out, std::size_t n) 
  *   frequencies are those of a rope over head_dim/2 channels, θ_j = theta^(−2j/(head_dim/2)),
  *   j < head_dim/4; pair k < head_dim/4 turns by row·θ_k, pair k ≥ head_dim/4 by
  *   col·θ_{k − head_dim/4}, half-split over the whole head (HF concatenates the row and
- *   column angles and then `cat(emb, emb)` for rotate_half).
+ *   column angles and then `cat(emb, emb)` for rotate_half). Qwen3-VL's and GLM-4.1V's ViTs
+ *   use the same rotary embedding and patch order.
+ * - GLM-4.1V / GLM-4.5V text (HF modeling_glm4v): mrope(rope with rotary_dim = head_dim/2 and
+ *   layout interleaved, {8, 12, 12}, sectioned).
+ * - llama.cpp / ggml's four-axis modes: mrope::ggml (ggml_rope_mode).
  *
  * The rotation runs through the same kernels, views, storage types and layouts as rope: the
  * coefficient row of a token is gathered per pair from its axes, then every head of q and k
@@ -577,25 +592,19 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     static_assert(std::is_same<coef_t<T>, C>::value,
                   "posenc::mrope_cache: use mrope_cache<float> for float/16-bit storage and "
                   "mrope_cache<double> for double storage");
-    if (!four_) {
-      run_three<Arch, Inverse>(views, nviews, pos, range);
-      return;
-    }
-    run_four<Arch, Inverse>(views, nviews, pos, range);
-  }
-
-  // M-RoPE and vision 2-D (three rows; vision reads its h row as w).
-  template <class Arch, bool Inverse, class T, class P>
-  void run_three(const head_view<T>* views, std::size_t nviews, const mrope_positions<P>& pos,
-                 token_range range) const noexcept {
     const std::size_t half = m_.pairs();
     const std::size_t w = 2 * half;
     const std::size_t cap = capacity_;
     const C* table = table_.data();
     const C* sel = m_.selector<C>();
     const bool two = m_.axes() == 2;
+    const bool four = four_;
     auto fetch_fn = [&, this](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
                               const C*& c, const C*& s) {
+      if (four) {  // ggml's four axes: out of line, so the three-axis path stays as tight
+        fetch_four<Arch>(pos, t, k0, n, cb, sb, c, s);
+        return;
+      }
       const P p[3] = {pos.at(t, 0), pos.at(t, 1), two ? pos.at(t, 1) : pos.at(t, 2)};
       POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0, "posenc: positions must be >= 0");
       const std::size_t u0 = static_cast<std::size_t>(p[0]);
@@ -641,10 +650,12 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
   }
 
   // ggml's four axes: rows of the used axes only (llama.cpp's e = 0 is a fourth row only when
-  // some pair takes e); the in-place row when every used axis holds one position.
-  template <class Arch, bool Inverse, class T, class P>
-  void run_four(const head_view<T>* views, std::size_t nviews, const mrope_positions<P>& pos,
-                token_range range) const noexcept {
+  // some pair takes e); the in-place row when every used axis holds one position. cb/sb hold
+  // rope_chunk values each (rope_apply's buffers).
+  template <class Arch, class P>
+  POSENC_MROPE_NOINLINE void fetch_four(const mrope_positions<P>& pos, std::size_t t,
+                                        std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
+                                        const C*& s) const noexcept {
     const std::size_t half = m_.pairs();
     const std::size_t w = 2 * half;
     const std::size_t cap = capacity_;
@@ -654,57 +665,52 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     for (std::size_t a = 0; a < 4; ++a) used[a] = m_.uses_axis(a);
     std::size_t first = 0;  // an axis some pair uses: the row unused axes alias
     while (first < 3 && !used[first]) ++first;
-    auto fetch_fn = [&, this](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
-                              const C*& c, const C*& s) {
-      const P p[4] = {pos.at(t, 0), pos.at(t, 1), pos.at(t, 2), pos.at(t, 3)};
-      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0,
-                    "posenc: positions must be >= 0");
-      const P p0 = p[first];
-      const std::size_t u0 = static_cast<std::size_t>(p0);
-      if ((!used[0] || p[0] == p0) && (!used[1] || p[1] == p0) && (!used[2] || p[2] == p0) &&
-          (!used[3] || p[3] == p0) && u0 < cap) {
-        c = table + u0 * w + k0;
-        s = c + half;
-        return;
+    const P p[4] = {pos.at(t, 0), pos.at(t, 1), pos.at(t, 2), pos.at(t, 3)};
+    POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0,
+                  "posenc: positions must be >= 0");
+    const P p0 = p[first];
+    const std::size_t u0 = static_cast<std::size_t>(p0);
+    if ((!used[0] || p[0] == p0) && (!used[1] || p[1] == p0) && (!used[2] || p[2] == p0) &&
+        (!used[3] || p[3] == p0) && u0 < cap) {
+      c = table + u0 * w + k0;
+      s = c + half;
+      return;
+    }
+    alignas(64) C oc[4][2 * detail::rope_chunk];
+    const C* rc[4];
+    bool in_table[4];
+    const bool whole = n == half && 2 * half <= detail::rope_chunk;
+    const std::size_t stride = whole ? half : detail::rope_chunk;
+    for (std::size_t a = 0; a < 4; ++a) {
+      if (!used[a] && a != first) continue;  // never selected: aliased below
+      const std::size_t u = static_cast<std::size_t>(p[a]);
+      in_table[a] = u < cap;
+      if (in_table[a]) {
+        rc[a] = table + u * w + k0;
+      } else {
+        const P same[4] = {p[a], p[a], p[a], p[a]};
+        m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
+        rc[a] = oc[a];
       }
-      alignas(64) C oc[4][2 * detail::rope_chunk];
-      const C* rc[4];
-      bool in_table[4];
-      const bool whole = n == half && 2 * half <= detail::rope_chunk;
-      const std::size_t stride = whole ? half : detail::rope_chunk;
-      for (std::size_t a = 0; a < 4; ++a) {
-        if (!used[a] && a != first) continue;  // never selected: aliased below
-        const std::size_t u = static_cast<std::size_t>(p[a]);
-        in_table[a] = u < cap;
-        if (in_table[a]) {
-          rc[a] = table + u * w + k0;
-        } else {
-          const P same[4] = {p[a], p[a], p[a], p[a]};
-          m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
-          rc[a] = oc[a];
-        }
+    }
+    for (std::size_t a = 0; a < 4; ++a)
+      if (!used[a] && a != first) {
+        rc[a] = rc[first];
+        in_table[a] = in_table[first];
       }
-      for (std::size_t a = 0; a < 4; ++a)
-        if (!used[a] && a != first) {
-          rc[a] = rc[first];
-          in_table[a] = in_table[first];
-        }
-      if (whole) {
-        kernels::select_axis4(Arch{}, rc, sel, cb, 2 * n);
-        c = cb;
-        s = cb + n;
-        (void)sb;
-        return;
-      }
-      const C* rs[4];
-      for (std::size_t a = 0; a < 4; ++a) rs[a] = in_table[a] ? rc[a] + half : rc[a] + stride;
-      kernels::select_axis4(Arch{}, rc, sel + k0, cb, n);
-      kernels::select_axis4(Arch{}, rs, sel + k0, sb, n);
+    if (whole) {
+      kernels::select_axis4(Arch{}, rc, sel, cb, 2 * n);
       c = cb;
-      s = sb;
-    };
-    detail::rope_apply<Arch, Inverse>(fetch_fn, m_.layout(), m_.head_dim(), half, views, nviews,
-                                      detail::token_keys{}, range);
+      s = cb + n;
+      (void)sb;
+      return;
+    }
+    const C* rs[4];
+    for (std::size_t a = 0; a < 4; ++a) rs[a] = in_table[a] ? rc[a] + half : rc[a] + stride;
+    kernels::select_axis4(Arch{}, rc, sel + k0, cb, n);
+    kernels::select_axis4(Arch{}, rs, sel + k0, sb, n);
+    c = cb;
+    s = sb;
   }
 
   mrope m_;
