@@ -1,6 +1,7 @@
 // M-RoPE for a vision-language model: a text + image prompt laid out as Qwen2.5-VL lays it out
 // (3-D position ids from posenc::mrope_position_ids, HF's get_rope_index rules), prefill of q
-// and k through an mrope_cache, then decode steps that append rotated keys to a KV cache.
+// and k through an mrope_cache, then decode steps that append rotated keys to a KV cache; and
+// where llama.cpp's IMROPE (ggml, four position axes) and HF's Qwen3-VL M-RoPE part ways.
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -67,5 +68,35 @@ int main() {
   }
   std::printf("decode keys equal 1-D RoPE: %s on %s\n", mismatches == 0 ? "yes" : "NO",
               posenc::arch_name());
+
+  // The same prompt's keys under Qwen3-VL's interleaved M-RoPE as HF computes it and as
+  // llama.cpp does (ggml IMROPE, sections {24, 20, 20, 0}, the fourth axis e = 0 for every
+  // token): only channels of pairs 61 and 62 differ.
+  posenc::rope_config q3;
+  q3.head_dim = 128;
+  q3.base = 5000000.0;
+  const posenc::mrope hf(posenc::rope(q3), {24, 20, 20}, posenc::mrope_mode::interleaved);
+  const posenc::mrope gg =
+      posenc::mrope::ggml(posenc::rope(q3), {24, 20, 20, 0}, posenc::ggml_rope_mode::imrope);
+  std::vector<std::int64_t> pos4;  // [tokens × 4]: t, h, w, e = 0 (llama.cpp)
+  for (std::size_t t = 0; t < n; ++t)
+    pos4.insert(pos4.end(), {pos[3 * t], pos[3 * t + 1], pos[3 * t + 2], 0});
+  std::vector<float> ka(n * hkv * d), kb;
+  for (std::size_t i = 0; i < ka.size(); ++i) ka[i] = std::cos(0.002f * static_cast<float>(i));
+  kb = ka;
+  hf.apply(posenc::make_head_view(ka.data(), n, hkv, d), posenc::make_mrope_positions(pos.data()));
+  gg.apply(posenc::make_head_view(kb.data(), n, hkv, d),
+           posenc::make_mrope_positions(pos4.data(), 4));
+  double worst = 0;
+  std::size_t channels = 0;
+  for (std::size_t i = 0; i < ka.size(); ++i) {
+    const double diff = std::fabs(static_cast<double>(ka[i]) - kb[i]);
+    worst = diff > worst ? diff : worst;
+    if (diff > 0 && i >= (n - 1) * hkv * d && i < (n - 1) * hkv * d + d) ++channels;
+  }
+  std::printf(
+      "Qwen3-VL keys, HF vs llama.cpp IMROPE: max |diff| %.3g, %zu of %zu channels of "
+      "the last token's first head differ (pairs %zu and %zu take axis e)\n",
+      worst, channels, d, std::size_t{61}, std::size_t{62});
   return mismatches == 0 ? 0 : 1;
 }
