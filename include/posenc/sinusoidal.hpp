@@ -256,8 +256,12 @@ class sinusoidal_embedding {
     run<Arch, true>(x, static_cast<const std::int64_t*>(nullptr), first, token_range{});
   }
 
-  /// One row, effective position p (offset already applied), written or added (kernel-level
-  /// entry used by sinusoidal_table; `row` has dim() elements).
+ private:
+  template <class>
+  friend class sinusoidal_table;  // row, to build its rows and for positions it does not hold
+
+  /// One row, effective position p (offset already applied), written or added (`x` has dim()
+  /// elements). Users get one row with fill(make_embed_view(x, 1, dim()), pos).
   template <class Arch, bool Add, class T>
   void row(T* x, std::int64_t p) const noexcept {
     using C = coef_t<T>;
@@ -304,7 +308,6 @@ class sinusoidal_embedding {
     if (!Add && n_freq_ + n_cos_ < cfg_.dim) kernels::fill(arch, x + cfg_.dim - 1, 1, C(0));
   }
 
- private:
   static constexpr std::size_t chunk = 128;  // frequencies per stack chunk
 
   template <class T, class C>
