@@ -83,8 +83,8 @@ struct rope_config {
  * the type (a standard-layout struct whose one member is the 16 bits; see storage.hpp and
  * posenc/eigen.hpp). A raw std::uint16_t buffer is rejected at compile time: it has no format.
  *
- * This functor computes angles on the fly (vectorised sincos in double, ~10 ns per pair on
- * one core); rope_cache precomputes them for a range of positions.
+ * This functor computes angles on the fly (vectorised sincos in double; cost: bench/README.md);
+ * rope_cache precomputes them for a range of positions.
  */
 class rope : public detail::rope_apply_interface<rope> {
   friend class detail::rope_apply_interface<rope>;

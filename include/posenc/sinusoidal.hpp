@@ -352,8 +352,14 @@ class sinusoidal_embedding {
  * [0, capacity()), computed once by sinusoidal_embedding (same values), then add_to / fill are
  * a plain vectorised add / copy per token (the embedding-table lookup the anchors do, without
  * their float32 table error). Positions outside the table are computed on the fly (same
- * values). Rows are kept in the kernel form of kernels/bias.hpp for T (natural order for float
+ * values). Rows are kept in the split16 order of kernels/bias.hpp for T (natural order for float
  * and double).
+ *
+ * Why the storage type T keys this table, while rope_cache<C> is keyed on the coefficient type:
+ * rope_cache's rows are natural-order cos/sin that every storage type with coef_t<T> == C reads
+ * (one float cache serves float, bfloat16_t and float16_t views, and prepare() reorders per
+ * storage type at run time), whereas these rows are stored in the order the add/store kernel
+ * reads for T (split16 order for 16-bit T), so that add_to is one plain pass per row.
  *
  * Growth is explicit (reserve); nothing grows inside a const call.
  *

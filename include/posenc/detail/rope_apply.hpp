@@ -20,17 +20,14 @@ namespace detail {
 
 /// Pairs per chunk: coefficients of one token are produced and prepared in chunks of this
 /// many pairs on the stack (no allocation), then applied to every head of q and k. A multiple
-/// of 2 × the widest float register (16 lanes), as the 16-bit half-split kernel form needs.
+/// of 2 × the widest float register (16 lanes), as the 16-bit lane-split form needs.
 constexpr std::size_t rope_chunk = 128;
 
 /// Views spanning at least rope_prefetch_min_bytes (more than a core's L2) are streamed from
 /// L3 or DRAM: each head row then asks for the bytes rope_prefetch_bytes further on (a read
 /// hint into L2, kernels::detail::prefetch_span). The hint keeps more lines in flight than the
-/// out-of-order window reaches on its own. Measured on the development machine with paired
-/// runs (limit and kernel back to back, median ratio of 31): 16384×32×128 f32 from 0.94 to
-/// 0.99× of the in-place limit (half-split) and from 0.88 to 0.94× (interleaved); bf16
-/// 6.2 → 8.7 GB/s. Hints into L1 with write intent (prefetchw) instead hold the line-fill
-/// buffers and cost 20–30 %. Smaller views (decode, cache-resident prefill) get none. The hint
+/// out-of-order window reaches on its own; hints into L1 with write intent (prefetchw) cost
+/// instead (figures: bench/README.md, "Software prefetch"). Smaller views (decode, cache-resident prefill) get none. The hint
 /// is issued only where prefetch_enabled() (posenc/tuning.hpp: off on AMD Zen 3/4/5, where it
 /// costs instead).
 constexpr std::size_t rope_prefetch_min_bytes = std::size_t{8} << 20;
@@ -84,7 +81,7 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
       const std::size_t n = std::min(rope_chunk, pairs - k0);
       kernels::coef_block<C> cf;
       fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
-      if constexpr (kernels::needs_kernel_form<Arch, L, T>()) {
+      if constexpr (kernels::needs_prepared<Arch, L, T>()) {
         kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, c2, s2);
         cf.c2 = c2;
         cf.s2 = s2;

@@ -126,8 +126,8 @@ void rope_apply_to_layout(const Fetch& fetch, std::size_t pairs, std::size_t tok
       const std::size_t n = std::min(rope_chunk, pairs - k0);
       kernels::coef_block<C> cf;
       fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
-      // The kernels read C rows in natural order: the kernel form of C storage.
-      if constexpr (kernels::needs_kernel_form<Arch, L, C>()) {
+      // The kernels read C rows in natural order: no prepared form for C storage.
+      if constexpr (kernels::needs_prepared<Arch, L, C>()) {
         kernels::prepare<Arch, L, C, Inverse>(cf.c, cf.s, n, c2, s2);
         cf.c2 = c2;
         cf.s2 = s2;

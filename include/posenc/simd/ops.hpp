@@ -527,7 +527,7 @@ batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float
 // packed word; so does a zero. One test of the packed words (vptestnmw) clears the common
 // case; only a register pair with a zero-exponent word classifies its inputs, and only a
 // pair holding a subnormal takes the integer path above. (Classifying every pair, two
-// vfpclassps and a mask OR on the shuffle port, cost 13 % of a bf16 decode step.)
+// vfpclassps and a mask OR on the shuffle port, costs more: bench/README.md, "bf16 packing".)
 template <class A>
 batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd,
                                   posenc::avx512bf16) noexcept {
