@@ -54,17 +54,37 @@ constexpr bool keys_present(const P* pos) noexcept {
 }
 constexpr bool keys_present(token_keys) noexcept { return true; }
 
+/// The stack buffers of one chunk of a token's coefficients, and its fetch: `fetch(p, k0, n,
+/// cbuf, sbuf, c, s)` gives the natural coefficients (in cbuf/sbuf or in a table), and where
+/// the kernel of (Arch, L, T) reads prepared coefficients they are built into c2/s2.
+template <class C>
+struct coef_chunk {
+  alignas(64) C cbuf[rope_chunk];
+  alignas(64) C sbuf[rope_chunk];
+  alignas(64) C c2[2 * rope_chunk];
+  alignas(64) C s2[2 * rope_chunk];
+
+  template <class Arch, bool Inverse, rope_layout L, class T, class Fetch, class Key>
+  POSENC_FORCE_INLINE kernels::coef_block<C> get(const Fetch& fetch, const Key& p, std::size_t k0,
+                                                 std::size_t n) noexcept {
+    kernels::coef_block<C> cf;
+    fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
+    if constexpr (kernels::needs_prepared<Arch, L, T>()) {
+      kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, c2, s2);
+      cf.c2 = c2;
+      cf.s2 = s2;
+    }
+    return cf;
+  }
+};
+
 /// Rotates views[0..nviews) over tokens r.first..r.last. `fetch(pos[t], k0, n, cbuf, sbuf, c,
 /// s)` sets c, s to the natural coefficients of pairs [k0, k0+n) of token t, either pointing
 /// into a table or after filling cbuf/sbuf. `pos` is a position array or token_keys.
 template <class Arch, bool Inverse, rope_layout L, class T, class Pos, class Fetch>
 void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>* views,
                        std::size_t nviews, Pos pos, token_range r) noexcept {
-  using C = coef_t<T>;
-  alignas(64) C cbuf[rope_chunk];
-  alignas(64) C sbuf[rope_chunk];
-  alignas(64) C c2[2 * rope_chunk];
-  alignas(64) C s2[2 * rope_chunk];
+  coef_chunk<coef_t<T>> chunk;
   const std::size_t last = std::min(r.last, views[0].tokens);
   // L2 hint distance of a view, in elements (0: none); see rope_prefetch_min_bytes.
   const bool hint = prefetch_enabled();
@@ -79,13 +99,7 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
     POSENC_ASSERT(key_valid(p), "posenc: positions must be >= 0");
     for (std::size_t k0 = 0; k0 < pairs; k0 += rope_chunk) {
       const std::size_t n = std::min(rope_chunk, pairs - k0);
-      kernels::coef_block<C> cf;
-      fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
-      if constexpr (kernels::needs_prepared<Arch, L, T>()) {
-        kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, c2, s2);
-        cf.c2 = c2;
-        cf.s2 = s2;
-      }
+      const auto cf = chunk.template get<Arch, Inverse, L, T>(fetch, p, k0, n);
       for (std::size_t v = 0; v < nviews; ++v) {
         const head_view<T>& view = views[v];
         if (view.heads == 0) continue;

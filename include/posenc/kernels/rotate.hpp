@@ -80,20 +80,15 @@ namespace detail {
 template <class T>
 using bits16 = std::conditional_t<std::is_const<T>::value, const std::uint16_t, std::uint16_t>;
 
-// The element helpers below are always inlined (no out-of-line copy under ISA flags; see
-// posenc::detail::f32_bits).
-/// Read element x as C (exact).
-template <class C, class T>
-POSENC_FORCE_INLINE C load_elem(const T& x) noexcept {
-  constexpr storage_kind k = storage_traits<T>::kind;
-  if constexpr (k == storage_kind::bf16) {
-    return posenc::detail::bf16_bits_to_f32(*reinterpret_cast<const std::uint16_t*>(&x));
-  } else if constexpr (k == storage_kind::f16) {
-    return posenc::detail::f16_bits_to_f32(*reinterpret_cast<const std::uint16_t*>(&x));
-  } else {
-    return static_cast<C>(x);
-  }
-}
+// Storage conversion of one element (posenc/storage.hpp) and of registers of 16-bit storage
+// (posenc/simd/ops.hpp), under the names the kernels use.
+using posenc::detail::load_elem;
+using posenc::detail::store_elem;
+#if POSENC_HAS_XSIMD
+using simd::pack16;
+using simd::unpack16;
+#endif
+
 /// a·c − b·s and its siblings, fused (std::fma, one rounding of a·c plus the rounded product)
 /// exactly when the architecture's vector madd/msub are, so that tails round like bodies.
 /// Otherwise both products are rounded, whatever the compiler's -ffp-contract: they pass
@@ -129,18 +124,6 @@ constexpr bool fused() noexcept {
 #endif
 }
 
-/// Write v to x with one rounding.
-template <class C, class T>
-POSENC_FORCE_INLINE void store_elem(T& x, C v) noexcept {
-  constexpr storage_kind k = storage_traits<T>::kind;
-  if constexpr (k == storage_kind::bf16) {
-    *reinterpret_cast<std::uint16_t*>(&x) = posenc::detail::f32_to_bf16_bits(v);
-  } else if constexpr (k == storage_kind::f16) {
-    *reinterpret_cast<std::uint16_t*>(&x) = posenc::detail::f32_to_f16_bits(v);
-  } else {
-    x = static_cast<T>(v);
-  }
-}
 }  // namespace detail
 
 /// Scalar reference, half-split pairs (lo[k], hi[k]), out of place: reads the pairs from
@@ -367,24 +350,6 @@ POSENC_FORCE_INLINE xsimd::batch<T, A> rotate_interleaved_reg(
   return simd::madd<A>(simd::load_dup_even<A>(x), c2, simd::load_dup_odd<A>(xo) * s2);
 }
 
-template <class T, class A>
-void unpack16(const xsimd::batch<std::uint32_t, A>& u, xsimd::batch<float, A>& even,
-              xsimd::batch<float, A>& odd) noexcept {
-  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
-    simd::bf16_unpack<A>(u, even, odd);
-  } else {
-    simd::f16_unpack<A>(u, even, odd);
-  }
-}
-template <class T, class A>
-xsimd::batch<std::uint32_t, A> pack16(const xsimd::batch<float, A>& even,
-                                      const xsimd::batch<float, A>& odd) noexcept {
-  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
-    return simd::bf16_pack<A>(even, odd);
-  } else {
-    return simd::f16_pack<A>(even, odd);
-  }
-}
 }  // namespace detail
 
 /// xsimd kernel, half-split pairs out of place: float/double pairs read from (lo, hi) in

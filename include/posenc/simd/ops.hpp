@@ -15,6 +15,7 @@
 
 #include "posenc/config.hpp"
 #include "posenc/detail/fp_barrier.hpp"
+#include "posenc/storage.hpp"
 #include "posenc/types.hpp"
 
 #if POSENC_HAS_XSIMD
@@ -773,6 +774,27 @@ POSENC_FORCE_INLINE void f16_store_any(std::uint16_t* p, const batch<float, A>& 
     f16_store<A>(p, f);
   } else {
     detail::narrow_store16(p, f32_to_f16<A>(f), A{});
+  }
+}
+
+/// 16-bit storage T (bfloat16 or binary16 kind) in registers: u holds 2N elements of T, two per
+/// uint32 lane; unpack16 widens them exactly, the even-indexed ones to `even` and the odd ones
+/// to `odd`; pack16 is its inverse, each value rounded once (as posenc::storage_cast<T>).
+template <class T, class A>
+void unpack16(const batch<std::uint32_t, A>& u, batch<float, A>& even,
+              batch<float, A>& odd) noexcept {
+  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
+    bf16_unpack<A>(u, even, odd);
+  } else {
+    f16_unpack<A>(u, even, odd);
+  }
+}
+template <class T, class A>
+batch<std::uint32_t, A> pack16(const batch<float, A>& even, const batch<float, A>& odd) noexcept {
+  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
+    return bf16_pack<A>(even, odd);
+  } else {
+    return f16_pack<A>(even, odd);
   }
 }
 
