@@ -449,9 +449,7 @@ void check_storage() {
     cope_record rr = r;
     for (auto* vec : {&rr.q, &rr.k, &rr.v, &rr.E, &rr.kc})
       for (double& x : *vec) {
-        T t{};
-        posenc::kernels::detail::store_elem<float>(t, static_cast<float>(x));
-        x = static_cast<double>(posenc::kernels::detail::load_elem<float>(t));
+        x = static_cast<double>(posenc::to_coef(posenc::storage_cast<T>(static_cast<float>(x))));
       }
     const std::vector<double> a = attention_with<float>(rr);
     std::vector<T> dummy;
@@ -459,7 +457,7 @@ void check_storage() {
     const auto conv = [](const std::vector<double>& v) {
       std::vector<T> o(v.size());
       for (std::size_t i = 0; i < v.size(); ++i)
-        posenc::kernels::detail::store_elem<float>(o[i], static_cast<float>(v[i]));
+        o[i] = posenc::storage_cast<T>(static_cast<float>(v[i]));
       return o;
     };
     const std::vector<T> q = conv(rr.q), k = conv(rr.k), v = conv(rr.v), E = conv(rr.E),

@@ -23,6 +23,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -304,6 +305,35 @@ TEST(Storage, FloatToBFloat16RoundsToNearestEven) {
   EXPECT_EQ(conv(from_bits(0x3f808000u)), 0x3f80u);             // tie: down to even
   EXPECT_EQ(conv(from_bits(0x3f818000u)), 0x3f82u);             // tie: up to even
   EXPECT_EQ(conv(std::numeric_limits<float>::max()), 0x7f80u);  // rounds past the largest: Inf
+}
+
+// The public conversion (storage_cast / to_coef) against the same independent oracles as the
+// per-format functions above: the decoder of the format descriptor and the nearest encoder.
+TEST(Storage, ToCoefDecodesAllPatterns) {
+  check_decode_all(kF16, [](std::uint16_t h) { return posenc::to_coef(posenc::float16_t{h}); });
+  check_decode_all(kBF16, [](std::uint16_t h) { return posenc::to_coef(posenc::bfloat16_t{h}); });
+}
+
+TEST(Storage, StorageCastRoundsToNearestEven) {
+  check_encode(
+      kF16, f16_encoder(), [](float x) { return posenc::storage_cast<posenc::float16_t>(x).bits; },
+      all_test_floats(f16_encoder()));
+  check_encode(
+      kBF16, bf16_encoder(),
+      [](float x) { return posenc::storage_cast<posenc::bfloat16_t>(x).bits; },
+      all_test_floats(bf16_encoder()));
+}
+
+TEST(Storage, StorageCastAndToCoefOfFloatAndDouble) {
+  static_assert(std::is_same<decltype(posenc::to_coef(1.0f)), float>::value, "float -> float");
+  static_assert(std::is_same<decltype(posenc::to_coef(1.0)), double>::value, "double -> double");
+  static_assert(std::is_same<decltype(posenc::to_coef(posenc::bfloat16_t{})), float>::value,
+                "bfloat16 -> float");
+  const double third = 1.0 / 3.0;  // not representable in float: must not pass through one
+  EXPECT_EQ(bits(posenc::storage_cast<float>(0.1f)), bits(0.1f));
+  EXPECT_EQ(posenc::storage_cast<double>(third), third);
+  EXPECT_EQ(posenc::to_coef(third), third);
+  EXPECT_EQ(bits(posenc::to_coef(-0.0f)), bits(-0.0f));
 }
 
 TEST(Storage, RoundTripIsExactForEveryNonNaNPattern) {

@@ -20,7 +20,6 @@
 #include "posenc/config.hpp"
 #include "posenc/contextual.hpp"
 #include "posenc/detail/error.hpp"
-#include "posenc/kernels/rotate.hpp"  // kernels::detail::load_elem / store_elem
 #include "posenc/rotation.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
@@ -92,12 +91,12 @@ std::size_t parts_num_heads(const B& b, std::index_sequence<I...>) noexcept {
 template <class T>
 double to_double(const T& x) noexcept {
   using C = coef_t<std::remove_const_t<T>>;
-  return static_cast<double>(kernels::detail::load_elem<C>(x));
+  return static_cast<double>(posenc::detail::load_elem<C>(x));
 }
 template <class T>
 void from_double(T& x, double v) noexcept {
   using C = coef_t<T>;
-  kernels::detail::store_elem<C>(x, static_cast<C>(v));
+  posenc::detail::store_elem<C>(x, static_cast<C>(v));
 }
 }  // namespace detail
 

@@ -18,7 +18,6 @@
 #include "posenc/compose.hpp"
 #include "posenc/config.hpp"
 #include "posenc/detail/error.hpp"
-#include "posenc/kernels/rotate.hpp"  // kernels::detail::load_elem / store_elem
 #include "posenc/rotation.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/view.hpp"
@@ -355,8 +354,8 @@ void bipe_add_intra_table(embed_view<T> x, const T* table, std::size_t rows, std
     const T* e = table + static_cast<std::size_t>(p < last ? (p < 0 ? 0 : p) : last) * dim;
     T* r = x.row(t);
     for (std::size_t i = 0; i < dim; ++i)
-      kernels::detail::store_elem<C>(
-          r[i], kernels::detail::load_elem<C>(r[i]) + kernels::detail::load_elem<C>(e[i]));
+      posenc::detail::store_elem<C>(
+          r[i], posenc::detail::load_elem<C>(r[i]) + posenc::detail::load_elem<C>(e[i]));
   }
 }
 

@@ -293,6 +293,54 @@ C cope_gate_sum(Arch, const C* g, std::size_t n, C cap) noexcept {
   return s + cope_gate_sum_ref<C, Arch>(g, j, cap - s);
 }
 
+/// Logits [p, p + 4N) of cope_position_logits (E = C): even and odd rows i in separate
+/// accumulators (8 independent chains), added at the end, then scaled by factor.
+template <class Arch, class C, class Q>
+POSENC_FORCE_INLINE void cope_position_logits_4(const Q* q, std::size_t d, const C* e,
+                                                std::ptrdiff_t ld, C factor, C* L,
+                                                std::size_t p) noexcept {
+  using B = xsimd::batch<C, Arch>;
+  constexpr std::size_t N = B::size;
+  B a0(C(0)), a1(C(0)), a2(C(0)), a3(C(0)), b0(C(0)), b1(C(0)), b2(C(0)), b3(C(0));
+  std::size_t i = 0;
+  for (; i + 2 <= d; i += 2) {
+    const B qi(detail::load_elem<C>(q[i])), qj(detail::load_elem<C>(q[i + 1]));
+    const C* row = e + static_cast<std::ptrdiff_t>(i) * ld + p;
+    const C* nxt = row + ld;
+    a0 = a0 + qi * B::load_unaligned(row);
+    a1 = a1 + qi * B::load_unaligned(row + N);
+    a2 = a2 + qi * B::load_unaligned(row + 2 * N);
+    a3 = a3 + qi * B::load_unaligned(row + 3 * N);
+    b0 = b0 + qj * B::load_unaligned(nxt);
+    b1 = b1 + qj * B::load_unaligned(nxt + N);
+    b2 = b2 + qj * B::load_unaligned(nxt + 2 * N);
+    b3 = b3 + qj * B::load_unaligned(nxt + 3 * N);
+  }
+  if (i < d) {
+    const B qi(detail::load_elem<C>(q[i]));
+    const C* row = e + static_cast<std::ptrdiff_t>(i) * ld + p;
+    a0 = a0 + qi * B::load_unaligned(row);
+    a1 = a1 + qi * B::load_unaligned(row + N);
+    a2 = a2 + qi * B::load_unaligned(row + 2 * N);
+    a3 = a3 + qi * B::load_unaligned(row + 3 * N);
+  }
+  a0 = a0 + b0;
+  a1 = a1 + b1;
+  a2 = a2 + b2;
+  a3 = a3 + b3;
+  if (factor != C(1)) {
+    const B fv(factor);
+    a0 = a0 * fv;
+    a1 = a1 * fv;
+    a2 = a2 * fv;
+    a3 = a3 * fv;
+  }
+  a0.store_unaligned(L + p);
+  a1.store_unaligned(L + p + N);
+  a2.store_unaligned(L + p + 2 * N);
+  a3.store_unaligned(L + p + 3 * N);
+}
+
 /// xsimd position logits: same contract as cope_position_logits_ref for float/double E with
 /// C = E (blocks of 4 registers sum the even and the odd rows i separately, then add: another
 /// association of the same D products); other storage types use the reference.
@@ -305,47 +353,8 @@ void cope_position_logits(Arch, const Q* q, std::size_t d, const E* e, std::ptrd
     using B = xsimd::batch<C, Arch>;
     constexpr std::size_t N = B::size;
     std::size_t p = 0;
-    for (; p + 4 * N <= need; p += 4 * N) {
-      // Even and odd rows i in separate accumulators (8 independent chains), added at the end.
-      B a0(C(0)), a1(C(0)), a2(C(0)), a3(C(0)), b0(C(0)), b1(C(0)), b2(C(0)), b3(C(0));
-      std::size_t i = 0;
-      for (; i + 2 <= d; i += 2) {
-        const B qi(detail::load_elem<C>(q[i])), qj(detail::load_elem<C>(q[i + 1]));
-        const E* row = e + static_cast<std::ptrdiff_t>(i) * ld + p;
-        const E* nxt = row + ld;
-        a0 = a0 + qi * B::load_unaligned(row);
-        a1 = a1 + qi * B::load_unaligned(row + N);
-        a2 = a2 + qi * B::load_unaligned(row + 2 * N);
-        a3 = a3 + qi * B::load_unaligned(row + 3 * N);
-        b0 = b0 + qj * B::load_unaligned(nxt);
-        b1 = b1 + qj * B::load_unaligned(nxt + N);
-        b2 = b2 + qj * B::load_unaligned(nxt + 2 * N);
-        b3 = b3 + qj * B::load_unaligned(nxt + 3 * N);
-      }
-      if (i < d) {
-        const B qi(detail::load_elem<C>(q[i]));
-        const E* row = e + static_cast<std::ptrdiff_t>(i) * ld + p;
-        a0 = a0 + qi * B::load_unaligned(row);
-        a1 = a1 + qi * B::load_unaligned(row + N);
-        a2 = a2 + qi * B::load_unaligned(row + 2 * N);
-        a3 = a3 + qi * B::load_unaligned(row + 3 * N);
-      }
-      a0 = a0 + b0;
-      a1 = a1 + b1;
-      a2 = a2 + b2;
-      a3 = a3 + b3;
-      if (factor != C(1)) {
-        const B fv(factor);
-        a0 = a0 * fv;
-        a1 = a1 * fv;
-        a2 = a2 * fv;
-        a3 = a3 * fv;
-      }
-      a0.store_unaligned(L + p);
-      a1.store_unaligned(L + p + N);
-      a2.store_unaligned(L + p + 2 * N);
-      a3.store_unaligned(L + p + 3 * N);
-    }
+    for (; p + 4 * N <= need; p += 4 * N)
+      cope_position_logits_4<Arch, C>(q, d, static_cast<const C*>(e), ld, factor, L, p);
     for (; p + N <= need; p += N) {
       B a(C(0));
       for (std::size_t i = 0; i < d; ++i)

@@ -89,6 +89,32 @@ struct ntk_alibi_slopes {
     detail::check_float_slopes(who, "factor", factor, *this, d);
   }
   void slopes(const alibi_dims& d, double* out) const noexcept {
+    if (variant == ntk_alibi_variant::formula) {
+      slopes_with<formula_rule>(d, out);
+    } else {
+      slopes_with<code_rule>(d, out);
+    }
+  }
+
+ private:
+  // One type per ntk_alibi_variant: the log2 slope of head i (0-based) given the factor's
+  // shift ((h−1)/(H−1))·log2(a); b = max_bias, c = the largest power of two ≤ heads.
+  struct formula_rule {  // the readme's formula: −B·h/H − shift for every head
+    static long double log2_slope(std::size_t i, std::size_t heads, std::size_t, long double b,
+                                  double, long double shift) noexcept {
+      return -b * static_cast<long double>(i + 1) / static_cast<long double>(heads) - shift;
+    }
+  };
+  struct code_rule {  // the code: −B·h/c − shift for h ≤ c, then plain ALiBi's extra heads
+    static long double log2_slope(std::size_t i, std::size_t heads, std::size_t c, long double b,
+                                  double max_bias, long double shift) noexcept {
+      if (i + 1 <= c)
+        return -b * static_cast<long double>(i + 1) / static_cast<long double>(c) - shift;
+      return detail::alibi_log2_slope(i, heads, max_bias);
+    }
+  };
+  template <class Rule>
+  void slopes_with(const alibi_dims& d, double* out) const noexcept {
     const std::size_t heads = d.num_heads;
     const long double b = static_cast<long double>(d.max_bias);
     const long double log2a = std::log2(static_cast<long double>(factor));
@@ -97,15 +123,7 @@ struct ntk_alibi_slopes {
       const std::size_t h = i + 1;  // 1-based, as in the sources
       const long double share =
           heads > 1 ? static_cast<long double>(h - 1) / static_cast<long double>(heads - 1) : 0.0L;
-      long double x;
-      if (variant == ntk_alibi_variant::formula) {
-        x = -b * static_cast<long double>(h) / static_cast<long double>(heads) - share * log2a;
-      } else if (h <= c) {
-        x = -b * static_cast<long double>(h) / static_cast<long double>(c) - share * log2a;
-      } else {
-        x = detail::alibi_log2_slope(i, heads, d.max_bias);  // plain ALiBi extra head
-      }
-      out[i] = detail::exp2_to_double(x);
+      out[i] = detail::exp2_to_double(Rule::log2_slope(i, heads, c, b, d.max_bias, share * log2a));
     }
   }
 };

@@ -83,8 +83,8 @@ struct rope_config {
  * the type (a standard-layout struct whose one member is the 16 bits; see storage.hpp and
  * posenc/eigen.hpp). A raw std::uint16_t buffer is rejected at compile time: it has no format.
  *
- * This functor computes angles on the fly (vectorised sincos in double, ~10 ns per pair on
- * one core); rope_cache precomputes them for a range of positions.
+ * This functor computes angles on the fly (vectorised sincos in double; cost: bench/README.md);
+ * rope_cache precomputes them for a range of positions.
  */
 class rope : public detail::rope_apply_interface<rope> {
   friend class detail::rope_apply_interface<rope>;
@@ -306,6 +306,10 @@ class rope : public detail::rope_apply_interface<rope> {
     apply<Arch>(make_head_view(head, 1, 1, cfg_.head_dim), &pos);
   }
 
+ private:
+  template <class>
+  friend class rope_cache;  // fetch, for the positions a cache does not hold
+
   /// Chunk fetch used by the apply loop (and by rope_cache for positions it does not hold).
   template <class Arch, class C, class P>
   void fetch(P pos, std::size_t k0, std::size_t n, C* cbuf, C* sbuf, const C*& c,
@@ -315,7 +319,6 @@ class rope : public detail::rope_apply_interface<rope> {
     s = sbuf;
   }
 
- private:
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 // g++ 12 warns that theta "may be used uninitialized" when it is passed as const double* with

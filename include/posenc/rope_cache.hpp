@@ -24,7 +24,8 @@ namespace posenc {
  * as the on-the-fly path (so the values are the same, bit for bit on the same architecture),
  * and shared by every layer that uses the same rope.
  *
- * C is the coefficient type: float for float and 16-bit storage, double for double storage.
+ * C is the coefficient type: float for float and 16-bit storage, double for double storage
+ * (why C and not the storage type, unlike sinusoidal_table<T>: see sinusoidal_table).
  * Layout (table(), row_width() = r): row p holds cos of pairs 0..r/2−1 followed by their sin
  * (r/2 + r/2 values of type C), rows contiguous: [capacity() × r], the layout of vLLM's
  * RotaryEmbedding.cos_sin_cache ([max_position, rotary_dim], cos half then sin half), so

@@ -256,8 +256,12 @@ class sinusoidal_embedding {
     run<Arch, true>(x, static_cast<const std::int64_t*>(nullptr), first, token_range{});
   }
 
-  /// One row, effective position p (offset already applied), written or added (kernel-level
-  /// entry used by sinusoidal_table; `row` has dim() elements).
+ private:
+  template <class>
+  friend class sinusoidal_table;  // row, to build its rows and for positions it does not hold
+
+  /// One row, effective position p (offset already applied), written or added (`x` has dim()
+  /// elements). Users get one row with fill(make_embed_view(x, 1, dim()), pos).
   template <class Arch, bool Add, class T>
   void row(T* x, std::int64_t p) const noexcept {
     using C = coef_t<T>;
@@ -304,7 +308,6 @@ class sinusoidal_embedding {
     if (!Add && n_freq_ + n_cos_ < cfg_.dim) kernels::fill(arch, x + cfg_.dim - 1, 1, C(0));
   }
 
- private:
   static constexpr std::size_t chunk = 128;  // frequencies per stack chunk
 
   template <class T, class C>
@@ -349,8 +352,14 @@ class sinusoidal_embedding {
  * [0, capacity()), computed once by sinusoidal_embedding (same values), then add_to / fill are
  * a plain vectorised add / copy per token (the embedding-table lookup the anchors do, without
  * their float32 table error). Positions outside the table are computed on the fly (same
- * values). Rows are kept in the kernel form of kernels/bias.hpp for T (natural order for float
+ * values). Rows are kept in the split16 order of kernels/bias.hpp for T (natural order for float
  * and double).
+ *
+ * Why the storage type T keys this table, while rope_cache<C> is keyed on the coefficient type:
+ * rope_cache's rows are natural-order cos/sin that every storage type with coef_t<T> == C reads
+ * (one float cache serves float, bfloat16_t and float16_t views, and prepare() reorders per
+ * storage type at run time), whereas these rows are stored in the order the add/store kernel
+ * reads for T (split16 order for 16-bit T), so that add_to is one plain pass per row.
  *
  * Growth is explicit (reserve); nothing grows inside a const call.
  *

@@ -143,7 +143,56 @@ constexpr bool is_16bit_storage() noexcept {
   return storage_traits<T>::kind == storage_kind::bf16 ||
          storage_traits<T>::kind == storage_kind::f16;
 }
+
+// The element conversions every kernel and reference uses (always inlined: no out-of-line
+// copy under ISA flags, see f32_bits). C is the arithmetic type (coef_t<T>, or a wider one).
+/// Element x as C (exact for every storage type: 16-bit values widen exactly).
+template <class C, class T>
+POSENC_FORCE_INLINE C load_elem(const T& x) noexcept {
+  constexpr storage_kind k = storage_traits<T>::kind;
+  if constexpr (k == storage_kind::bf16) {
+    return bf16_bits_to_f32(*reinterpret_cast<const std::uint16_t*>(&x));
+  } else if constexpr (k == storage_kind::f16) {
+    return f16_bits_to_f32(*reinterpret_cast<const std::uint16_t*>(&x));
+  } else {
+    return static_cast<C>(x);
+  }
+}
+/// Writes v to x with one rounding (to nearest even; a NaN stays a quiet NaN).
+template <class C, class T>
+POSENC_FORCE_INLINE void store_elem(T& x, C v) noexcept {
+  constexpr storage_kind k = storage_traits<T>::kind;
+  if constexpr (k == storage_kind::bf16) {
+    *reinterpret_cast<std::uint16_t*>(&x) = f32_to_bf16_bits(v);
+  } else if constexpr (k == storage_kind::f16) {
+    *reinterpret_cast<std::uint16_t*>(&x) = f32_to_f16_bits(v);
+  } else {
+    x = static_cast<T>(v);
+  }
+}
 }  // namespace detail
+
+/**
+ * Storage conversion, the one public place (every kernel converts through the same functions,
+ * so these give the kernels' bits): to_coef(x) is element x in its arithmetic type coef_t<T>,
+ * exactly; storage_cast<T>(v) is v rounded once to storage T (round to nearest even; overflow
+ * to ±Inf; a NaN stays a quiet NaN: bfloat16 keeps the upper payload bits, binary16 as x86's
+ * vcvtps2ph). T: float, double, bfloat16_t, float16_t, or a type with a storage_traits
+ * specialisation (posenc/eigen.hpp). The SIMD forms (16-bit registers <-> float registers)
+ * are simd::unpack16 / simd::pack16 in posenc/simd/ops.hpp.
+ */
+template <class T>
+POSENC_FORCE_INLINE coef_t<T> to_coef(const T& x) noexcept {
+  static_assert(storage_traits<T>::supported, "posenc::to_coef: unsupported storage type");
+  return detail::load_elem<coef_t<T>>(x);
+}
+template <class T>
+POSENC_FORCE_INLINE T storage_cast(coef_t<T> v) noexcept {
+  static_assert(storage_traits<T>::supported, "posenc::storage_cast: unsupported storage type");
+  T x{};
+  detail::store_elem<coef_t<T>>(x, v);
+  return x;
+}
 
 }  // namespace posenc
 

@@ -64,23 +64,11 @@ inline unsigned cpu_family() noexcept {
   return base == 0xf ? base + ((r[0] >> 20) & 0xff) : base;
 }
 
-/// The automatic choice, from what the CPU reports (vendor, family). The hints were tuned on
-/// Intel Sapphire Rapids, where they raise a DRAM-sized RoPE pass from 0.94 to 0.99× of the
-/// in-place limit and keep ALiBi tiles streamed from DRAM fed. Measured elsewhere (paired
-/// ratios, bench/run_rope_bench.sh and bench/run_alibi_bench.sh, prefetch forced on / off):
-///   - AMD Zen 4 (family 0x19 model 0x11, bare metal, issue 18): the hints cost 5–35 % (ALiBi
-///     over 128 MiB 0.65 with them, 0.99–1.01× without; RoPE 512 tokens 0.73 → 0.79–0.83×,
-///     4096 tokens 0.90 → 0.95–0.98×): Zen 4's L2 stream / region prefetchers already keep
-///     the lines in flight and prefetchw takes fill buffers the loads need. Off from family
-///     0x19 on (Zen 3 and Zen 5 — family 0x1A, whose L2 prefetchers follow Zen 4's — not
-///     measured on bare metal).
-///   - posenc's development VM (described as an AMD Zen 5 host; its KVM guest reports family
-///     0x17 model 1, QEMU "EPYC": AVX2 only, 4 KiB pages; loaded): the hints help where the data streams from DRAM (RoPE 16384 tokens
-///     0.85–0.86 → 0.95–1.00×; ALiBi over 128 MiB in 128 × 128 tiles 0.79 → 0.85–0.89×) and
-///     cost 5–10 % on tiles already in L2 (0.59–0.70 → 0.56–0.64×). With 4 KiB pages the
-///     hardware prefetchers stop at every page boundary and the hint 16 KiB ahead crosses it.
-///     On for family 0x17 (Zen 1, Zen 2 and such guests), and for every other vendor (the
-///     behaviour they had).
+/// The automatic choice, from what the CPU reports (vendor, family): off on AMD from family
+/// 0x19 on (Zen 3, 4, 5: their L2 stream / region prefetchers already keep the lines in flight,
+/// and the hints cost), on for AMD family 0x17 (Zen 1, Zen 2 and such guests, where 4 KiB pages
+/// stop the hardware prefetchers) and for every other vendor. The measurements behind it:
+/// bench/README.md, "Software prefetch".
 inline bool prefetch_default() noexcept { return !(cpu_is_amd() && cpu_family() >= 0x19); }
 
 inline std::atomic<int>& prefetch_setting() noexcept {

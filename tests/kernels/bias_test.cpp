@@ -1,5 +1,5 @@
 // posenc tests — include/posenc/kernels/bias.hpp: the ALiBi ramp (from a first offset and from
-// explicit key positions), add/store of a row of values in kernel form, and fill, on every
+// explicit key positions), add/store of a row of values in split16 order, and fill, on every
 // architecture this TU was compiled for plus scalar_arch, for float, double, bfloat16 and
 // binary16 storage.
 // SPDX-License-Identifier: Apache-2.0
@@ -309,7 +309,7 @@ void values_sweep() {
         posenc::kernels::store_values_ref(sref.data(), v.data(), n);
         ASSERT_TRUE(same_buffers(s, sref, n, "store_values " + what.str()));
         ASSERT_TRUE(v.guards_intact());
-        // The reference reads the kernel form: element i takes v[split16_index(i, n)].
+        // The reference reads split16 order: element i takes v[split16_index(i, n)].
         for (std::size_t i = 0; i < n; ++i) {
           const double want = storage_fmt<T>::round(
               static_cast<double>(v.get(posenc::kernels::split16_index<T>(i, n))));

@@ -1,5 +1,5 @@
 // posenc tests — include/posenc/kernels/rotate.hpp: the multi-head kernels
-// (rotate_half_split_heads, rotate_interleaved_heads) and the kernel form built by prepare(),
+// (rotate_half_split_heads, rotate_interleaved_heads) and the prepared coefficients built by prepare(),
 // on every architecture this TU was compiled for plus scalar_arch.
 // SPDX-License-Identifier: Apache-2.0
 //
@@ -10,7 +10,7 @@
 // around the buffer must keep their bytes. Row lengths sweep the register counts the kernels
 // specialise (1–4 registers half-split, 1–8 interleaved) and the sizes around them.
 //
-// prepare(): the interleaved kernel form is checked entry by entry against its definition in
+// prepare(): the paired form is checked entry by entry against its definition in
 // rotate.hpp, for both directions (forward: c2[2k] = c[k], c2[2k+1] = s[k], s2[2k] = −s[k],
 // s2[2k+1] = c[k]; inverse: c2[2k+1] = −s[k], s2[2k] = s[k]), bit for bit, ±0 too.
 #include <cstdint>
@@ -88,7 +88,7 @@ void heads_sweep() {
       posenc::kernels::coef_block<C> cf;
       cf.c = c.data();
       cf.s = s.data();
-      if constexpr (posenc::kernels::needs_kernel_form<Arch, L, T>()) {
+      if constexpr (posenc::kernels::needs_prepared<Arch, L, T>()) {
         posenc::kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, c2.data(), s2.data());
         cf.c2 = c2.data();
         cf.s2 = s2.data();
@@ -134,8 +134,8 @@ TYPED_TEST(RotateHeads, EqualOneRowKernelPerHead) {
 }
 
 template <class Arch, class C, bool Inverse>
-void kernel_form_sweep() {
-  if constexpr (posenc::kernels::needs_kernel_form<Arch, rope_layout::interleaved, C>()) {
+void paired_form_sweep() {
+  if constexpr (posenc::kernels::needs_prepared<Arch, rope_layout::interleaved, C>()) {
     const std::size_t N = posenc::lane_count<C, Arch>();
     auto rng = posenc_test::make_rng(0x600 + sizeof(C) + (Inverse ? 1 : 0));
     std::uniform_real_distribution<double> d(-1.0, 1.0);
@@ -168,10 +168,10 @@ void kernel_form_sweep() {
 TYPED_TEST(RotateHeads, InterleavedKernelFormMatchesDefinition) {
   using Arch = TypeParam;
   POSENC_ASSERT_ARCH_RUNS(Arch);
-  kernel_form_sweep<Arch, float, false>();
-  kernel_form_sweep<Arch, float, true>();
-  kernel_form_sweep<Arch, double, false>();
-  kernel_form_sweep<Arch, double, true>();
+  paired_form_sweep<Arch, float, false>();
+  paired_form_sweep<Arch, float, true>();
+  paired_form_sweep<Arch, double, false>();
+  paired_form_sweep<Arch, double, true>();
 }
 
 }  // namespace

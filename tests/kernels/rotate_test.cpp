@@ -4,8 +4,8 @@
 // SPDX-License-Identifier: Apache-2.0
 //
 // The kernels are called exactly as include/posenc/detail/rope_apply.hpp calls them: natural
-// coefficients in a coef_block, plus the kernel form from kernels::prepare<Arch, L, T> when
-// kernels::needs_kernel_form<Arch, L, T>() says so.
+// coefficients in a coef_block, plus the prepared coefficients from kernels::prepare<Arch, L, T> when
+// kernels::needs_prepared<Arch, L, T>() says so.
 //
 // Reference: the contract of rotate.hpp evaluated in long double (64-bit significand on
 // x86-64) from the exact input values and the given coefficients:
@@ -232,7 +232,7 @@ void load_rows(guarded_buffer<T>& x, const pairs_input<T>& in) {
   }
 }
 
-/// Coefficient arrays of one case at their own misalignment, guarded, with the kernel-form
+/// Coefficient arrays of one case at their own misalignment, guarded, with the prepared
 /// buffers sized exactly as prepare() fills them (2n interleaved, n half-split).
 template <class T>
 struct coef_buffers {
@@ -263,7 +263,7 @@ void run_kernel(T* x, std::size_t n, coef_buffers<T>& cb) {
   posenc::kernels::coef_block<C> cf;
   cf.c = cb.c.data();
   cf.s = cb.s.data();
-  if constexpr (posenc::kernels::needs_kernel_form<Arch, L, T>()) {
+  if constexpr (posenc::kernels::needs_prepared<Arch, L, T>()) {
     posenc::kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, cb.c2.data(), cb.s2.data());
     cf.c2 = cb.c2.data();
     cf.s2 = cb.s2.data();

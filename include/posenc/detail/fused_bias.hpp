@@ -182,7 +182,7 @@ template <class B, class R, class T, class Arch = scalar_arch>
 void fused_values_ref(const R& r, T* x, std::size_t j0, std::size_t n) noexcept {
   using C = coef_t<T>;
   for (std::size_t i = 0; i < n; ++i)
-    kernels::detail::store_elem<C>(x[i], kernels::detail::load_elem<C>(x[i]) + B::lane(r, j0 + i));
+    posenc::detail::store_elem<C>(x[i], posenc::detail::load_elem<C>(x[i]) + B::lane(r, j0 + i));
 }
 
 #if POSENC_HAS_XSIMD
@@ -209,10 +209,10 @@ std::size_t fused_values_simd(const R& r, T* x, std::size_t j, std::size_t hi) n
     for (; j + 2 * N <= hi; j += 2 * N) {
       const F je = F(static_cast<float>(j)) + io2;
       F a, c;
-      kernels::detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + j)), a, c);
+      simd::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + j)), a, c);
       a = a + B::template lanes<Arch>(r, j, 2, je);
       c = c + B::template lanes<Arch>(r, j + 1, 2, je + F(1.0f));
-      xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, c)).store_unaligned(x16 + j);
+      xsimd::bitwise_cast<H>(simd::pack16<T, Arch>(a, c)).store_unaligned(x16 + j);
     }
   }
   return j;

@@ -20,17 +20,14 @@ namespace detail {
 
 /// Pairs per chunk: coefficients of one token are produced and prepared in chunks of this
 /// many pairs on the stack (no allocation), then applied to every head of q and k. A multiple
-/// of 2 × the widest float register (16 lanes), as the 16-bit half-split kernel form needs.
+/// of 2 × the widest float register (16 lanes), as the 16-bit lane-split form needs.
 constexpr std::size_t rope_chunk = 128;
 
 /// Views spanning at least rope_prefetch_min_bytes (more than a core's L2) are streamed from
 /// L3 or DRAM: each head row then asks for the bytes rope_prefetch_bytes further on (a read
 /// hint into L2, kernels::detail::prefetch_span). The hint keeps more lines in flight than the
-/// out-of-order window reaches on its own. Measured on the development machine with paired
-/// runs (limit and kernel back to back, median ratio of 31): 16384×32×128 f32 from 0.94 to
-/// 0.99× of the in-place limit (half-split) and from 0.88 to 0.94× (interleaved); bf16
-/// 6.2 → 8.7 GB/s. Hints into L1 with write intent (prefetchw) instead hold the line-fill
-/// buffers and cost 20–30 %. Smaller views (decode, cache-resident prefill) get none. The hint
+/// out-of-order window reaches on its own; hints into L1 with write intent (prefetchw) cost
+/// instead (figures: bench/README.md, "Software prefetch"). Smaller views (decode, cache-resident prefill) get none. The hint
 /// is issued only where prefetch_enabled() (posenc/tuning.hpp: off on AMD Zen 3/4/5, where it
 /// costs instead).
 constexpr std::size_t rope_prefetch_min_bytes = std::size_t{8} << 20;
@@ -57,17 +54,37 @@ constexpr bool keys_present(const P* pos) noexcept {
 }
 constexpr bool keys_present(token_keys) noexcept { return true; }
 
+/// The stack buffers of one chunk of a token's coefficients, and its fetch: `fetch(p, k0, n,
+/// cbuf, sbuf, c, s)` gives the natural coefficients (in cbuf/sbuf or in a table), and where
+/// the kernel of (Arch, L, T) reads prepared coefficients they are built into c2/s2.
+template <class C>
+struct coef_chunk {
+  alignas(64) C cbuf[rope_chunk];
+  alignas(64) C sbuf[rope_chunk];
+  alignas(64) C c2[2 * rope_chunk];
+  alignas(64) C s2[2 * rope_chunk];
+
+  template <class Arch, bool Inverse, rope_layout L, class T, class Fetch, class Key>
+  POSENC_FORCE_INLINE kernels::coef_block<C> get(const Fetch& fetch, const Key& p, std::size_t k0,
+                                                 std::size_t n) noexcept {
+    kernels::coef_block<C> cf;
+    fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
+    if constexpr (kernels::needs_prepared<Arch, L, T>()) {
+      kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, c2, s2);
+      cf.c2 = c2;
+      cf.s2 = s2;
+    }
+    return cf;
+  }
+};
+
 /// Rotates views[0..nviews) over tokens r.first..r.last. `fetch(pos[t], k0, n, cbuf, sbuf, c,
 /// s)` sets c, s to the natural coefficients of pairs [k0, k0+n) of token t, either pointing
 /// into a table or after filling cbuf/sbuf. `pos` is a position array or token_keys.
 template <class Arch, bool Inverse, rope_layout L, class T, class Pos, class Fetch>
 void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>* views,
                        std::size_t nviews, Pos pos, token_range r) noexcept {
-  using C = coef_t<T>;
-  alignas(64) C cbuf[rope_chunk];
-  alignas(64) C sbuf[rope_chunk];
-  alignas(64) C c2[2 * rope_chunk];
-  alignas(64) C s2[2 * rope_chunk];
+  coef_chunk<coef_t<T>> chunk;
   const std::size_t last = std::min(r.last, views[0].tokens);
   // L2 hint distance of a view, in elements (0: none); see rope_prefetch_min_bytes.
   const bool hint = prefetch_enabled();
@@ -82,13 +99,7 @@ void rope_apply_layout(const Fetch& fetch, std::size_t pairs, const head_view<T>
     POSENC_ASSERT(key_valid(p), "posenc: positions must be >= 0");
     for (std::size_t k0 = 0; k0 < pairs; k0 += rope_chunk) {
       const std::size_t n = std::min(rope_chunk, pairs - k0);
-      kernels::coef_block<C> cf;
-      fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
-      if constexpr (kernels::needs_kernel_form<Arch, L, T>()) {
-        kernels::prepare<Arch, L, T, Inverse>(cf.c, cf.s, n, c2, s2);
-        cf.c2 = c2;
-        cf.s2 = s2;
-      }
+      const auto cf = chunk.template get<Arch, Inverse, L, T>(fetch, p, k0, n);
       for (std::size_t v = 0; v < nviews; ++v) {
         const head_view<T>& view = views[v];
         if (view.heads == 0) continue;

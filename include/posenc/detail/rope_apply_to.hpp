@@ -114,24 +114,15 @@ void copy_rest(const view_pair<S, D>& v, std::size_t t, std::size_t first) noexc
 template <class Arch, bool Inverse, rope_layout L, class C, class Pos, class Fetch, class... V>
 void rope_apply_to_layout(const Fetch& fetch, std::size_t pairs, std::size_t tokens, Pos pos,
                           token_range r, const V&... vp) noexcept {
-  alignas(64) C cbuf[rope_chunk];
-  alignas(64) C sbuf[rope_chunk];
-  alignas(64) C c2[2 * rope_chunk];
-  alignas(64) C s2[2 * rope_chunk];
+  coef_chunk<C> chunk;
   const std::size_t last = std::min(r.last, tokens);
   for (std::size_t t = r.first; t < last; ++t) {
     const auto p = pos[t];
     POSENC_ASSERT(key_valid(p), "posenc: positions must be >= 0");
     for (std::size_t k0 = 0; k0 < pairs; k0 += rope_chunk) {
       const std::size_t n = std::min(rope_chunk, pairs - k0);
-      kernels::coef_block<C> cf;
-      fetch(p, k0, n, cbuf, sbuf, cf.c, cf.s);
-      // The kernels read C rows in natural order: the kernel form of C storage.
-      if constexpr (kernels::needs_kernel_form<Arch, L, C>()) {
-        kernels::prepare<Arch, L, C, Inverse>(cf.c, cf.s, n, c2, s2);
-        cf.c2 = c2;
-        cf.s2 = s2;
-      }
+      // The kernels read C rows (widened from 16-bit src): the prepared form of C storage.
+      const auto cf = chunk.template get<Arch, Inverse, L, C>(fetch, p, k0, n);
       (rotate_token_to<Arch, Inverse, L>(vp, t, k0, n, pairs, cf), ...);
     }
     (copy_rest<Arch, C>(vp, t, 2 * pairs), ...);

@@ -118,6 +118,17 @@ inline void check_pair_list(const char* who, const char* field, const std::vecto
   }
 }
 
+/// The length-dependent scalings (dynamic_ntk_scaling, longrope_scaling) name one concept, the
+/// effective length: max(served_length or current_length, original_max_position).
+/// current_length is HF's per-forward length, served_length the fixed served maximum (vLLM,
+/// llama.cpp); hf_length_mode (hf_config.hpp) says which of the two the config reader sets.
+/// LongRoPE's uses_long() is effective_length() > original_max_position.
+inline std::size_t effective_length(std::size_t current_length, std::size_t served_length,
+                                    std::size_t original_max_position) noexcept {
+  const std::size_t l = served_length != 0 ? served_length : current_length;
+  return l > original_max_position ? l : original_max_position;
+}
+
 /// current_length (HF behaviour) and served_length (vLLM / llama.cpp behaviour) are exclusive.
 inline void check_length_choice(const char* who, std::size_t current_length,
                                 std::size_t served_length) {

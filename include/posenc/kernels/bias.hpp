@@ -51,7 +51,7 @@ namespace kernels {
 //                                        for every row)
 //   store_values(x, v, n)                x[i]   = T(v[k(i)])
 //   fill(x, n, value)                    x[i]   = T(value)
-// for i < n. k(i) is the kernel-form index (split16_index): k(i) = i for float and double; for
+// for i < n. k(i) is the split16-order index (split16_index): k(i) = i for float and double; for
 // 16-bit storage each full block of 32 elements keeps its 16 even-indexed values first, then its
 // 16 odd-indexed ones (what 16 uint32 lanes unpack to, and also what 8 or 4 lanes unpack to
 // when they step through the block), and the last n mod 32 values are in natural order.
@@ -72,7 +72,7 @@ namespace kernels {
 /// How ramp values are signed (see the contract above).
 enum class ramp_sign { keep, neg_abs };
 
-/// Kernel-form index of element i of a row of n elements for storage T (see the contract).
+/// Split16-order index of element i of a row of n elements for storage T (see the contract).
 template <class T>
 constexpr std::size_t split16_index(std::size_t i, std::size_t n) noexcept {
   if constexpr (posenc::detail::is_16bit_storage<T>()) {
@@ -398,7 +398,7 @@ void add_ramp_positions(Arch, T* x, std::size_t n, C m, std::int64_t anchor, con
 
 namespace detail {
 /// x[i] = x[i] + v[i] (Add) or x[i] = v[i] (store), i < n, rounded once to T: the one vector
-/// loop of add_values and store_values (16-bit storage: the split16 kernel form of v).
+/// loop of add_values and store_values (16-bit storage: v in split16 order).
 template <bool Add, class Arch, class T, class C>
 std::size_t put_values(T* x, const C* v, std::size_t n) noexcept {
   static_assert(std::is_same<C, coef_t<T>>::value, "posenc: value type must be coef_t<T>");
@@ -415,7 +415,7 @@ std::size_t put_values(T* x, const C* v, std::size_t n) noexcept {
     using U = xsimd::batch<std::uint32_t, Arch>;
     using H = xsimd::batch<std::uint16_t, Arch>;
     constexpr std::size_t N = F::size;
-    static_assert(16 % N == 0, "the split16 kernel form needs 16 % lanes == 0");
+    static_assert(16 % N == 0, "split16 order needs 16 % lanes == 0");
     std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
     for (; i + 32 <= n; i += 32) {
       for (std::size_t q = 0; q < 16; q += N) {
@@ -452,10 +452,9 @@ constexpr std::size_t ramp_table_max = 2048;
 /// rows and n columns has R + n − 1 distinct values: computed once (ramp_values, the same
 /// arithmetic), each row is then x[i] += tab[R − 1 − r + i], one load, one add and one store
 /// per register more than an in-place pass and two fewer arithmetic instructions. Chosen with
-/// registers of at most 256 bits, where it was measured faster (an AVX2 machine, a VM of an
-/// AMD EPYC: 0.53 → 0.61–0.63 of the in-place limit on a 64 KiB tile,
-/// bench/run_alibi_bench.sh); with 512-bit registers every other unaligned table load splits
-/// across two cache lines, and those cores keep the per-register kernel they were tuned with.
+/// registers of at most 256 bits, where it is faster (bench/README.md, "ALiBi tiles from a
+/// table"); with 512-bit registers every other unaligned table load splits across two cache
+/// lines, and those cores keep the per-register kernel they were tuned with.
 /// Same bits either way (both are the contract's v(e), then one rounded add).
 template <class Arch, class C>
 constexpr bool ramp_2d_table(std::size_t rows, std::size_t n, std::int64_t es) noexcept {
@@ -492,8 +491,8 @@ void ramp_2d_impl(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m,
   const ramp_sign sign = NegAbs ? ramp_sign::neg_abs : ramp_sign::keep;
   // A tile row is a short stretch of a long logits row: the hardware prefetcher does not follow
   // it from row to row, and with a few arithmetic instructions per load the core alone keeps too
-  // few misses in flight when the tile is not in cache (half the in-place limit at 128 × 128
-  // over DRAM). So the rows about 4 KiB ahead are requested (for write, one hint per 128-byte
+  // few misses in flight when the tile is not in cache (bench/README.md, "Software
+  // prefetch"). So the rows about 4 KiB ahead are requested (for write, one hint per 128-byte
   // line pair, which the L2 spatial prefetcher completes) while a row is added; in cache a hint
   // costs one instruction per 32 floats. Inside the tile only: a hint, never a write. Where
   // prefetch_enabled() is false (AMD family 0x19 and later, posenc/tuning.hpp) there is no hint.

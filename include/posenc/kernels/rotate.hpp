@@ -35,15 +35,15 @@ namespace kernels {
 // place; c and s are read-only and must not overlap them. No alignment is assumed. Elements
 // outside the 2n named ones are never touched.
 //
-// The SIMD kernels read coefficients in a "kernel form" prepared once per token by prepare()
-// and shared by every head of q and k:
-//   interleaved, float/double (and binary16 where natural16, see below):
+// The SIMD kernels read "prepared coefficients" c2, s2, built once per token by prepare() and
+// shared by every head of q and k (needs_prepared<Arch, L, T>() says when); two layouts:
+//   paired (interleaved, float/double; and binary16 where natural16, see below):
 //                              c2[2k] = c[k], c2[2k+1] = ±s[k];  s2[2k] = ∓s[k], s2[2k+1] = c[k]
 //                              (upper signs forward, lower inverse), so that
 //                              y = even(x)·c2 + odd(x)·s2, where even(x) = (x0, x0, x2, x2, …)
 //                              and odd(x) = (x1, x1, x3, x3, …) come from duplicating loads
 //                              (simd::load_dup_even / _odd: load ports, no shuffle);
-//   half_split, 16-bit:        per block of 2N pairs (N = float lanes), the N even-indexed
+//   lane-split (half_split, 16-bit): per block of 2N pairs (N = float lanes), the N even-indexed
 //                              coefficients then the N odd-indexed ones, matching the
 //                              even/odd split of a uint32 lane holding two 16-bit elements;
 //                              except binary16 on architectures that convert it in hardware
@@ -53,16 +53,16 @@ namespace kernels {
 // The *_heads kernels apply the same rotation to `heads` rows of one token: row h starts at
 // x0 + h·head_stride (half-split: lo = row, hi = row + hi_offset). Same values as calling the
 // one-row kernel on each row; the coefficients of a short row (up to 4 registers, 8 for the
-// interleaved kernel form) are loaded once for all heads. With `ahead` ≠ 0 they also hint
+// paired form) are loaded once for all heads. With `ahead` ≠ 0 they also hint
 // each row's elements `ahead` further on into L2 (a read prefetch: it never faults and writes
 // nothing, wherever it points); rope_apply passes 16 KiB for views larger than L2.
 
-/// Coefficients of pairs [k0, k0 + n) of one token: natural and kernel form.
+/// Coefficients of pairs [k0, k0 + n) of one token: natural and prepared.
 template <class C>
 struct coef_block {
   const C* c = nullptr;   // cos, natural order, n entries
   const C* s = nullptr;   // sin, natural order, n entries
-  const C* c2 = nullptr;  // kernel form (see above), or null when not needed
+  const C* c2 = nullptr;  // prepared (see above), or null when not needed
   const C* s2 = nullptr;
 };
 
@@ -80,20 +80,15 @@ namespace detail {
 template <class T>
 using bits16 = std::conditional_t<std::is_const<T>::value, const std::uint16_t, std::uint16_t>;
 
-// The element helpers below are always inlined (no out-of-line copy under ISA flags; see
-// posenc::detail::f32_bits).
-/// Read element x as C (exact).
-template <class C, class T>
-POSENC_FORCE_INLINE C load_elem(const T& x) noexcept {
-  constexpr storage_kind k = storage_traits<T>::kind;
-  if constexpr (k == storage_kind::bf16) {
-    return posenc::detail::bf16_bits_to_f32(*reinterpret_cast<const std::uint16_t*>(&x));
-  } else if constexpr (k == storage_kind::f16) {
-    return posenc::detail::f16_bits_to_f32(*reinterpret_cast<const std::uint16_t*>(&x));
-  } else {
-    return static_cast<C>(x);
-  }
-}
+// Storage conversion of one element (posenc/storage.hpp) and of registers of 16-bit storage
+// (posenc/simd/ops.hpp), under the names the kernels use.
+using posenc::detail::load_elem;
+using posenc::detail::store_elem;
+#if POSENC_HAS_XSIMD
+using simd::pack16;
+using simd::unpack16;
+#endif
+
 /// a·c − b·s and its siblings, fused (std::fma, one rounding of a·c plus the rounded product)
 /// exactly when the architecture's vector madd/msub are, so that tails round like bodies.
 /// Otherwise both products are rounded, whatever the compiler's -ffp-contract: they pass
@@ -129,18 +124,6 @@ constexpr bool fused() noexcept {
 #endif
 }
 
-/// Write v to x with one rounding.
-template <class C, class T>
-POSENC_FORCE_INLINE void store_elem(T& x, C v) noexcept {
-  constexpr storage_kind k = storage_traits<T>::kind;
-  if constexpr (k == storage_kind::bf16) {
-    *reinterpret_cast<std::uint16_t*>(&x) = posenc::detail::f32_to_bf16_bits(v);
-  } else if constexpr (k == storage_kind::f16) {
-    *reinterpret_cast<std::uint16_t*>(&x) = posenc::detail::f32_to_f16_bits(v);
-  } else {
-    x = static_cast<T>(v);
-  }
-}
 }  // namespace detail
 
 /// Scalar reference, half-split pairs (lo[k], hi[k]), out of place: reads the pairs from
@@ -211,9 +194,9 @@ constexpr bool natural16() noexcept {
 #endif
 }
 
-/// Does (Arch, layout, T) read the kernel form of the coefficients?
+/// Does (Arch, layout, T) read prepared coefficients (c2, s2)?
 template <class Arch, rope_layout L, class T>
-constexpr bool needs_kernel_form() noexcept {
+constexpr bool needs_prepared() noexcept {
   constexpr bool split16 = posenc::detail::is_16bit_storage<T>() && !natural16<Arch, T>();
   if constexpr (std::is_same<Arch, scalar_arch>::value) {
     return false;
@@ -224,12 +207,12 @@ constexpr bool needs_kernel_form() noexcept {
   }
 }
 
-/// Build the kernel form of n coefficients for the direction `Inverse` (n ≤ capacity of c2/s2:
+/// Build the prepared form of n coefficients for the direction `Inverse` (n ≤ capacity of c2/s2:
 /// 2n entries for interleaved, n for half-split). Called once per token and chunk; shared by
 /// all heads.
 template <class Arch, rope_layout L, class T, bool Inverse, class C>
 void prepare(const C* c, const C* s, std::size_t n, C* c2, C* s2) noexcept {
-  if constexpr (needs_kernel_form<Arch, L, T>()) {
+  if constexpr (needs_prepared<Arch, L, T>()) {
     if constexpr (L == rope_layout::interleaved) {
       std::size_t k = 0;
 #if POSENC_HAS_XSIMD
@@ -349,7 +332,7 @@ POSENC_FORCE_INLINE D* out_row(const head_rows<const T>& src, const head_rows<D>
 template <bool Inverse, class A, class B>
 void rotate_pair(const B& a, const B& b, const B& c, const B& s, B& ya, B& yb) noexcept {
   // The contract's rounding (a's product fused, b's rounded first), as the interleaved
-  // kernel form computes it: interleaved is bit for bit a permuted half-split on every arch.
+  // paired form computes it: interleaved is bit for bit a permuted half-split on every arch.
   if constexpr (!Inverse) {
     ya = simd::msub<A>(a, c, b * s);
     yb = simd::madd<A>(a, s, b * c);
@@ -359,7 +342,7 @@ void rotate_pair(const B& a, const B& b, const B& c, const B& s, B& ya, B& yb) n
   }
 }
 
-/// One register of interleaved pairs at x in kernel form: even(x)·c2 + odd(x)·s2, where `xo`
+/// One register of interleaved pairs at x in paired form: even(x)·c2 + odd(x)·s2, where `xo`
 /// is x made opaque (simd::opaque), so the two duplicating loads stay on the load ports.
 template <class A, class T>
 POSENC_FORCE_INLINE xsimd::batch<T, A> rotate_interleaved_reg(
@@ -367,24 +350,6 @@ POSENC_FORCE_INLINE xsimd::batch<T, A> rotate_interleaved_reg(
   return simd::madd<A>(simd::load_dup_even<A>(x), c2, simd::load_dup_odd<A>(xo) * s2);
 }
 
-template <class T, class A>
-void unpack16(const xsimd::batch<std::uint32_t, A>& u, xsimd::batch<float, A>& even,
-              xsimd::batch<float, A>& odd) noexcept {
-  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
-    simd::bf16_unpack<A>(u, even, odd);
-  } else {
-    simd::f16_unpack<A>(u, even, odd);
-  }
-}
-template <class T, class A>
-xsimd::batch<std::uint32_t, A> pack16(const xsimd::batch<float, A>& even,
-                                      const xsimd::batch<float, A>& odd) noexcept {
-  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
-    return simd::bf16_pack<A>(even, odd);
-  } else {
-    return simd::f16_pack<A>(even, odd);
-  }
-}
 }  // namespace detail
 
 /// xsimd kernel, half-split pairs out of place: float/double pairs read from (lo, hi) in
@@ -452,7 +417,7 @@ void rotate_half_split(Arch, T* lo, T* hi, const coef_block<C>& cf, std::size_t 
   rotate_half_split_ref<Inverse, T, C, Arch>(lo + i, hi + i, cf.c + i, cf.s + i, n - i);
 }
 
-/// xsimd kernel, interleaved pairs out of place (kernel form): float/double pairs read from x
+/// xsimd kernel, interleaved pairs out of place (paired form): float/double pairs read from x
 /// in their own type C, written to y of storage D as in rotate_half_split_to.
 template <bool Inverse, class Arch, class S, class D, class C>
 void rotate_interleaved_to(Arch, const S* x, D* y, const coef_block<C>& cf,
@@ -572,7 +537,7 @@ void half_split_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size_
 }
 
 /// Interleaved, float/double, NV = sizeof...(I) full registers per row (2n = NV·N + tail),
-/// kernel form held (initialised as in half_split_heads_fixed).
+/// paired form held (initialised as in half_split_heads_fixed).
 template <bool Inverse, bool InPlace, class Arch, class T, class D, std::size_t... I>
 void interleaved_heads_fixed(head_rows<const T> src, head_rows<D> dst, std::size_t heads,
                              const coef_block<T>& cf, std::size_t n, std::ptrdiff_t ahead,

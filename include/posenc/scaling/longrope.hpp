@@ -78,11 +78,14 @@ struct longrope_scaling {
     detail::check_length_choice(who, current_length, served_length);
   }
 
-  /// True when the long factors apply: (served_length or current_length) > L0.
-  bool uses_long() const noexcept {
-    const std::size_t l = served_length != 0 ? served_length : current_length;
-    return l > original_max_position;
+  /// The length that selects the list: max(served_length or current_length, L0), as
+  /// dynamic_ntk_scaling::effective_length (see detail::effective_length).
+  std::size_t effective_length() const noexcept {
+    return detail::effective_length(current_length, served_length, original_max_position);
   }
+
+  /// True when the long factors apply: effective_length() > L0.
+  bool uses_long() const noexcept { return effective_length() > original_max_position; }
 
   /// The list in use.
   const std::vector<double>& factors() const noexcept {

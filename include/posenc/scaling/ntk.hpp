@@ -131,10 +131,10 @@ struct dynamic_ntk_scaling {
     detail::check_scaled_freqs(who, "factor", factor, *this, d);
   }
 
-  /// The length whose base is used: max(current_length or served_length, L0).
+  /// The length whose base is used: max(served_length or current_length, L0) (see
+  /// detail::effective_length).
   std::size_t effective_length() const noexcept {
-    const std::size_t l = served_length != 0 ? served_length : current_length;
-    return l > original_max_position ? l : original_max_position;
+    return detail::effective_length(current_length, served_length, original_max_position);
   }
 
   /// α = s·L_eff/L0 − (s − 1), written 1 + s·(L_eff − L0)/L0 so that L_eff = L0 gives 1 exactly.

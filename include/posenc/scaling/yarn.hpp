@@ -94,7 +94,7 @@ struct yarn_scaling {
   };
 
   const char* name() const noexcept {
-    return variant == yarn_variant::llama_cpp ? "yarn_llama_cpp" : "yarn";
+    return with_rules([](auto rules) { return decltype(rules)::name; });
   }
 
   /// Throws std::invalid_argument naming the field: factor < 1 or non-finite,
@@ -134,73 +134,35 @@ struct yarn_scaling {
 
   /// [low, high] as the exact mode uses them (llama_cpp: ggml's float32 dims).
   range correction_range(const rope_dims& d) const noexcept {
-    const range_ld r = range_exact(d);
-    return range{static_cast<double>(r.low), static_cast<double>(r.high)};
+    return with_rules([&](auto rules) {
+      const range_ld r = rules.range_exact(*this, d);
+      return range{static_cast<double>(r.low), static_cast<double>(r.high)};
+    });
   }
 
   /// γ_k ∈ [0, 1]: 0 keeps θ_k, 1 gives θ_k / s (exact mode).
   double ramp(const rope_dims& d, std::size_t k) const noexcept {
-    return static_cast<double>(ramp_ld(range_exact(d), k));
+    return static_cast<double>(with_rules([&](auto rules) { return ramp_ld(rules, d, k); }));
   }
 
   /// 1 − γ_k (1 − 1/s), the exact mode's multiplier of θ_k, in long double (for policies that
   /// compose YaRN with other per-pair changes, e.g. yarn_freq_factors_scaling).
   long double multiplier_ld(const rope_dims& d, std::size_t k) const noexcept {
-    return 1.0L - ramp_ld(range_exact(d), k) * (1.0L - 1.0L / static_cast<long double>(factor));
+    const long double g = with_rules([&](auto rules) { return ramp_ld(rules, d, k); });
+    return 1.0L - g * (1.0L - 1.0L / static_cast<long double>(factor));
   }
 
   void inv_freq(const rope_dims& d, double* out) const noexcept {
-    const range_ld rg = range_exact(d);
-    const long double inv_s = 1.0L / static_cast<long double>(factor);
-    for (std::size_t k = 0; k < d.pairs(); ++k) {
-      const long double g = ramp_ld(rg, k);
-      // (1 − γ) + γ/s written as 1 − γ(1 − 1/s): s = 1 multiplies by exactly 1.
-      const long double m = 1.0L - g * (1.0L - inv_s);
-      out[k] = static_cast<double>(detail::inv_freq_ld(d.base, d.rotary_dim, k) * m);
-    }
+    with_rules([&](auto rules) { inv_freq_exact(rules, d, out); });
   }
 
   void inv_freq_f32(const rope_dims& d, float* out) const noexcept {
-    range_ld rg;
-    if (variant == yarn_variant::llama_cpp) {
-      rg = range_ggml(d);
-    } else {
-      // Python double, in HF's order of operations.
-      double lo = corr_py(d, beta_fast), hi = corr_py(d, beta_slow);
-      if (truncate) {
-        lo = std::floor(lo);
-        hi = std::ceil(hi);
-      }
-      rg = clamp_range(d, lo, hi);
-    }
-    const float lo32 = static_cast<float>(rg.low);
-    const float width32 = static_cast<float>(width_py(rg));
-    const float s32 = static_cast<float>(factor);
-    for (std::size_t k = 0; k < d.pairs(); ++k) {
-      const float pf = detail::hf_pos_freq_f32(d.base, d.rotary_dim, k);
-      // Every operation rounded once in HF's order (no FMA, reciprocal or reassociation).
-      const float extrap = detail::div_rn(1.0f, pf);
-      const float interp = detail::div_rn(1.0f, detail::mul_rn(s32, pf));
-      const float lin = detail::div_rn(detail::sub_rn(static_cast<float>(k), lo32), width32);
-      const float ramp = std::min(std::max(lin, 0.0f), 1.0f);
-      const float ef = detail::sub_rn(1.0f, ramp);
-      const float a = detail::mul_rn(interp, detail::sub_rn(1.0f, ef));
-      const float b = detail::mul_rn(extrap, ef);
-      out[k] = detail::add_rn(a, b);
-    }
+    with_rules([&](auto rules) { inv_freq_hf_f32(rules, d, out); });
   }
 
   /// The magnitude multiplying cos and sin (see the rules above).
   double attention_factor(const rope_dims& = {}) const noexcept {
-    if (variant == yarn_variant::llama_cpp) {
-      const double m = (mscale_all_dim && *mscale_all_dim != 0.0) ? ratio(1.0, *mscale_all_dim)
-                                                                  : yarn_get_mscale(factor);
-      return explicit_attention_factor ? m * *explicit_attention_factor : m;
-    }
-    if (explicit_attention_factor) return *explicit_attention_factor;
-    if (mscale && mscale_all_dim && *mscale != 0.0 && *mscale_all_dim != 0.0)
-      return ratio(*mscale, *mscale_all_dim);
-    return yarn_get_mscale(factor);
+    return with_rules([this](auto rules) { return rules.attention_factor(*this); });
   }
 
   /// DeepSeek-V2/V3's softmax-scale multiplier get_mscale(s, mscale_all_dim)² (1 without
@@ -216,6 +178,110 @@ struct yarn_scaling {
     long double low = 0.0L;
     long double high = 0.0L;
   };
+
+  // The rules that differ between the implementations, one type per yarn_variant: the public
+  // members test `variant` once (with_rules) and run the shared code below with these.
+  struct hf_rules {  // HF transformers `_compute_yarn_parameters`
+    static constexpr const char* name = "yarn";
+    static range_ld range_exact(const yarn_scaling& y, const rope_dims& d) noexcept {
+      long double lo = y.corr_ld(d, y.beta_fast), hi = y.corr_ld(d, y.beta_slow);
+      if (y.truncate) {
+        lo = std::floor(lo);
+        hi = std::ceil(hi);
+      }
+      return clamp_range(d, lo, hi);
+    }
+    // Python double, in HF's order of operations.
+    static range_ld range_f32(const yarn_scaling& y, const rope_dims& d) noexcept {
+      double lo = y.corr_py(d, y.beta_fast), hi = y.corr_py(d, y.beta_slow);
+      if (y.truncate) {
+        lo = std::floor(lo);
+        hi = std::ceil(hi);
+      }
+      return clamp_range(d, lo, hi);
+    }
+    // The ramp's divisor: high += 0.001 if equal (Python double in hf_f32 mode).
+    static double width_py(double lo, double hi) noexcept {
+      return lo == hi ? (hi + 0.001) - lo : hi - lo;
+    }
+    static long double width_ld(long double lo, long double hi) noexcept {
+      return lo == hi ? 0.001L : hi - lo;
+    }
+    static double attention_factor(const yarn_scaling& y) noexcept {
+      if (y.explicit_attention_factor) return *y.explicit_attention_factor;
+      if (y.mscale && y.mscale_all_dim && *y.mscale != 0.0 && *y.mscale_all_dim != 0.0)
+        return y.ratio(*y.mscale, *y.mscale_all_dim);
+      return yarn_get_mscale(y.factor);
+    }
+  };
+  struct llama_cpp_rules {  // ggml `ggml_rope_yarn_corr_dims`, llama.cpp's attn_factor
+    static constexpr const char* name = "yarn_llama_cpp";
+    // n_dims * logf(n_ctx_orig / (n_rot * 2 * (float)M_PI)) / (2 * logf(base)), floor/ceil.
+    static range_ld range_exact(const yarn_scaling& y, const rope_dims& d) noexcept {
+      const float r = static_cast<float>(d.rotary_dim);
+      const float L = static_cast<float>(y.original_max_position);
+      const float lb = 2.0f * std::log(static_cast<float>(d.base));
+      const float two_pi32 = static_cast<float>(two_pi);  // 2 · (float)M_PI, exactly
+      const float lo = r * std::log(L / (static_cast<float>(y.beta_fast) * two_pi32)) / lb;
+      const float hi = r * std::log(L / (static_cast<float>(y.beta_slow) * two_pi32)) / lb;
+      return clamp_range(d, std::floor(static_cast<long double>(lo)),
+                         std::ceil(static_cast<long double>(hi)));
+    }
+    static range_ld range_f32(const yarn_scaling& y, const rope_dims& d) noexcept {
+      return range_exact(y, d);
+    }
+    // The ramp's divisor: max(0.001, high − low).
+    static double width_py(double lo, double hi) noexcept { return std::max(0.001, hi - lo); }
+    static long double width_ld(long double lo, long double hi) noexcept {
+      return std::max(0.001L, hi - lo);
+    }
+    static double attention_factor(const yarn_scaling& y) noexcept {
+      const double m = (y.mscale_all_dim && *y.mscale_all_dim != 0.0)
+                           ? y.ratio(1.0, *y.mscale_all_dim)
+                           : yarn_get_mscale(y.factor);
+      return y.explicit_attention_factor ? m * *y.explicit_attention_factor : m;
+    }
+  };
+  // Calls f(hf_rules{}) or f(llama_cpp_rules{}): the one test of `variant`.
+  template <class F>
+  auto with_rules(F&& f) const noexcept -> decltype(f(hf_rules{})) {
+    return variant == yarn_variant::llama_cpp ? f(llama_cpp_rules{}) : f(hf_rules{});
+  }
+
+  template <class Rules>
+  void inv_freq_exact(Rules rules, const rope_dims& d, double* out) const noexcept {
+    const range_ld rg = rules.range_exact(*this, d);
+    const long double width = rules.width_ld(rg.low, rg.high);
+    const long double inv_s = 1.0L / static_cast<long double>(factor);
+    for (std::size_t k = 0; k < d.pairs(); ++k) {
+      const long double g = ramp_ld(rg, width, k);
+      // (1 − γ) + γ/s written as 1 − γ(1 − 1/s): s = 1 multiplies by exactly 1.
+      const long double m = 1.0L - g * (1.0L - inv_s);
+      out[k] = static_cast<double>(detail::inv_freq_ld(d.base, d.rotary_dim, k) * m);
+    }
+  }
+
+  template <class Rules>
+  void inv_freq_hf_f32(Rules rules, const rope_dims& d, float* out) const noexcept {
+    const range_ld rg = rules.range_f32(*this, d);
+    const float lo32 = static_cast<float>(rg.low);
+    const float width32 = static_cast<float>(
+        rules.width_py(static_cast<double>(rg.low), static_cast<double>(rg.high)));
+    const float s32 = static_cast<float>(factor);
+    for (std::size_t k = 0; k < d.pairs(); ++k) {
+      const float pf = detail::hf_pos_freq_f32(d.base, d.rotary_dim, k);
+      // Every operation rounded once in HF's order (no FMA, reciprocal or reassociation).
+      const float extrap = detail::div_rn(1.0f, pf);
+      const float interp = detail::div_rn(1.0f, detail::mul_rn(s32, pf));
+      const float lin = detail::div_rn(detail::sub_rn(static_cast<float>(k), lo32), width32);
+      const float ramp = std::min(std::max(lin, 0.0f), 1.0f);
+      const float ef = detail::sub_rn(1.0f, ramp);
+      const float a = detail::mul_rn(interp, detail::sub_rn(1.0f, ef));
+      const float b = detail::mul_rn(extrap, ef);
+      out[k] = detail::add_rn(a, b);
+    }
+  }
+
   long double corr_ld(const rope_dims& d, double n) const noexcept {
     const long double r = static_cast<long double>(d.rotary_dim);
     const long double L = static_cast<long double>(original_max_position);
@@ -228,43 +294,18 @@ struct yarn_scaling {
     const double L = static_cast<double>(original_max_position);
     return (r * std::log(L / (n * two_pi))) / (2.0 * std::log(d.base));  // (n·2)·π = n·(2π)
   }
-  range_ld range_exact(const rope_dims& d) const noexcept {
-    if (variant == yarn_variant::llama_cpp) return range_ggml(d);
-    long double lo = corr_ld(d, beta_fast), hi = corr_ld(d, beta_slow);
-    if (truncate) {
-      lo = std::floor(lo);
-      hi = std::ceil(hi);
-    }
-    return clamp_range(d, lo, hi);
-  }
-  // ggml: n_dims * logf(n_ctx_orig / (n_rot * 2 * (float)M_PI)) / (2 * logf(base)), floor/ceil.
-  range_ld range_ggml(const rope_dims& d) const noexcept {
-    const float r = static_cast<float>(d.rotary_dim);
-    const float L = static_cast<float>(original_max_position);
-    const float lb = 2.0f * std::log(static_cast<float>(d.base));
-    const float two_pi32 = static_cast<float>(two_pi);  // 2 · (float)M_PI, exactly
-    const float lo = r * std::log(L / (static_cast<float>(beta_fast) * two_pi32)) / lb;
-    const float hi = r * std::log(L / (static_cast<float>(beta_slow) * two_pi32)) / lb;
-    return clamp_range(d, std::floor(static_cast<long double>(lo)),
-                       std::ceil(static_cast<long double>(hi)));
-  }
   static range_ld clamp_range(const rope_dims& d, long double lo, long double hi) noexcept {
     return range_ld{std::max(lo, 0.0L),
                     std::min(hi, static_cast<long double>(d.rotary_dim) - 1.0L)};
   }
-  // The ramp's divisor. HF: high += 0.001 if equal (Python double); ggml: max(0.001, high − low).
-  double width_py(const range_ld& rg) const noexcept {
-    const double lo = static_cast<double>(rg.low), hi = static_cast<double>(rg.high);
-    if (variant == yarn_variant::llama_cpp) return std::max(0.001, hi - lo);
-    return lo == hi ? (hi + 0.001) - lo : hi - lo;
-  }
-  long double width_ld(const range_ld& rg) const noexcept {
-    if (variant == yarn_variant::llama_cpp) return std::max(0.001L, rg.high - rg.low);
-    return rg.low == rg.high ? 0.001L : rg.high - rg.low;
-  }
-  long double ramp_ld(const range_ld& rg, std::size_t k) const noexcept {
-    const long double x = (static_cast<long double>(k) - rg.low) / width_ld(rg);
+  static long double ramp_ld(const range_ld& rg, long double width, std::size_t k) noexcept {
+    const long double x = (static_cast<long double>(k) - rg.low) / width;
     return std::min(std::max(x, 0.0L), 1.0L);
+  }
+  template <class Rules>
+  long double ramp_ld(Rules rules, const rope_dims& d, std::size_t k) const noexcept {
+    const range_ld rg = rules.range_exact(*this, d);
+    return ramp_ld(rg, rules.width_ld(rg.low, rg.high), k);
   }
   double ratio(double m_num, double m_den) const noexcept {
     if (!(factor > 1.0)) return 1.0;

@@ -15,6 +15,7 @@
 
 #include "posenc/config.hpp"
 #include "posenc/detail/fp_barrier.hpp"
+#include "posenc/storage.hpp"
 #include "posenc/types.hpp"
 
 #if POSENC_HAS_XSIMD
@@ -527,7 +528,7 @@ batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float
 // packed word; so does a zero. One test of the packed words (vptestnmw) clears the common
 // case; only a register pair with a zero-exponent word classifies its inputs, and only a
 // pair holding a subnormal takes the integer path above. (Classifying every pair, two
-// vfpclassps and a mask OR on the shuffle port, cost 13 % of a bf16 decode step.)
+// vfpclassps and a mask OR on the shuffle port, costs more: bench/README.md, "bf16 packing".)
 template <class A>
 batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd,
                                   posenc::avx512bf16) noexcept {
@@ -773,6 +774,27 @@ POSENC_FORCE_INLINE void f16_store_any(std::uint16_t* p, const batch<float, A>& 
     f16_store<A>(p, f);
   } else {
     detail::narrow_store16(p, f32_to_f16<A>(f), A{});
+  }
+}
+
+/// 16-bit storage T (bfloat16 or binary16 kind) in registers: u holds 2N elements of T, two per
+/// uint32 lane; unpack16 widens them exactly, the even-indexed ones to `even` and the odd ones
+/// to `odd`; pack16 is its inverse, each value rounded once (as posenc::storage_cast<T>).
+template <class T, class A>
+void unpack16(const batch<std::uint32_t, A>& u, batch<float, A>& even,
+              batch<float, A>& odd) noexcept {
+  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
+    bf16_unpack<A>(u, even, odd);
+  } else {
+    f16_unpack<A>(u, even, odd);
+  }
+}
+template <class T, class A>
+batch<std::uint32_t, A> pack16(const batch<float, A>& even, const batch<float, A>& odd) noexcept {
+  if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
+    return bf16_pack<A>(even, odd);
+  } else {
+    return f16_pack<A>(even, odd);
   }
 }
 
