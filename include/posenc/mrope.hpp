@@ -596,7 +596,6 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     const std::size_t w = 2 * half;
     const std::size_t cap = capacity_;
     const C* table = table_.data();
-    const C* sel = m_.selector<C>();
     const bool two = m_.axes() == 2;
     const bool four = four_;
     auto fetch_fn = [&, this](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
@@ -613,40 +612,53 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
         s = c + half;
         return;
       }
-      // Rows of the three axes: cos of the chunk, then (at + stride) its sin.
-      alignas(64) C oc[3][2 * detail::rope_chunk];
-      const C* rc[3];
-      const bool whole = n == half && 2 * half <= detail::rope_chunk;  // one chunk: k0 == 0
-      const std::size_t stride = whole ? half : detail::rope_chunk;
-      for (std::size_t a = 0; a < 3; ++a) {
-        const std::size_t u = static_cast<std::size_t>(p[a]);
-        if (u < cap) {
-          rc[a] = table + u * w + k0;  // its sin is at + half
-        } else {  // beyond the table: this axis's chunk on the fly (same values)
-          const P same[4] = {p[a], p[a], p[a], p[a]};
-          m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
-          rc[a] = oc[a];
-        }
-      }
-      if (whole) {
-        // cos and sin in one pass: each axis row is [cos | sin] (table rows and on-the-fly
-        // rows alike), and cb holds rope_chunk >= 2·n values
-        kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
-        c = cb;
-        s = cb + n;
-        (void)sb;
-        return;
-      }
-      const C* rs[3];
-      for (std::size_t a = 0; a < 3; ++a)
-        rs[a] = static_cast<std::size_t>(p[a]) < cap ? rc[a] + half : rc[a] + stride;
-      kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
-      kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
-      c = cb;
-      s = sb;
+      gather_three<Arch>(p, k0, n, cb, sb, c, s);
     };
     detail::rope_apply<Arch, Inverse>(fetch_fn, m_.layout(), m_.head_dim(), half, views, nviews,
                                       detail::token_keys{}, range);
+  }
+
+  // An image/video token: its coefficient rows gathered from the rows of the three axes (the
+  // table's, or computed on the fly beyond it) by the pair→axis selector. Forced inline: the
+  // decode step's cost (bench/mrope_bench.cpp) is this and the text-token branch in run().
+  template <class Arch, class P>
+  POSENC_FORCE_INLINE void gather_three(const P (&p)[3], std::size_t k0, std::size_t n, C* cb,
+                                        C* sb, const C*& c, const C*& s) const noexcept {
+    const std::size_t half = m_.pairs();
+    const std::size_t w = 2 * half;
+    const std::size_t cap = capacity_;
+    const C* table = table_.data();
+    const C* sel = m_.selector<C>();
+    // Rows of the three axes: cos of the chunk, then (at + stride) its sin.
+    alignas(64) C oc[3][2 * detail::rope_chunk];
+    const C* rc[3];
+    const bool whole = n == half && 2 * half <= detail::rope_chunk;  // one chunk: k0 == 0
+    const std::size_t stride = whole ? half : detail::rope_chunk;
+    for (std::size_t a = 0; a < 3; ++a) {
+      const std::size_t u = static_cast<std::size_t>(p[a]);
+      if (u < cap) {
+        rc[a] = table + u * w + k0;  // its sin is at + half
+      } else {                       // beyond the table: this axis's chunk on the fly (same values)
+        const P same[4] = {p[a], p[a], p[a], p[a]};
+        m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
+        rc[a] = oc[a];
+      }
+    }
+    if (whole) {
+      // cos and sin in one pass: each axis row is [cos | sin] (table rows and on-the-fly
+      // rows alike), and cb holds rope_chunk >= 2·n values
+      kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
+      c = cb;
+      s = cb + n;
+      return;
+    }
+    const C* rs[3];
+    for (std::size_t a = 0; a < 3; ++a)
+      rs[a] = static_cast<std::size_t>(p[a]) < cap ? rc[a] + half : rc[a] + stride;
+    kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
+    kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
+    c = cb;
+    s = sb;
   }
 
   // ggml's four axes: rows of the used axes only (llama.cpp's e = 0 is a fourth row only when
