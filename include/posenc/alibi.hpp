@@ -160,7 +160,7 @@ struct alibi_slopes {
  *     alibi.add_to(posenc::make_logits_view(S, 64, 128, ld), head, q0, k0);  // one tile
  *     alibi.add_to_row(head, cache_len, 0, scores, cache_len + 1);   // one decode row
  */
-class alibi_bias {
+class alibi_bias : public detail::masked_tile_entry<alibi_bias> {
  public:
   /// Validates the configuration and the slope policy, then computes the slopes once.
   /// Throws std::invalid_argument naming the field and its value.
@@ -308,10 +308,12 @@ class alibi_bias {
     detail::fused_add_row<Arch>(*this, head, q_pos, keys, logits, n_keys);
   }
 
-  /**
-   * Adds the bias (and, in causal mode, the mask) of one head to a [rows × cols] tile whose
-   * row r is the query at q_first + r and column c the key at k_first + c. The engine's tiled
-   * attention loop calls this per tile; nothing outside the tile is touched.
+  /*
+   * add_to<Arch>(logits_view<T> block, head, q_first, k_first) (detail::masked_tile_entry:
+   * add_to_masked below with every column visible): adds the bias (and, in causal mode, the
+   * mask) of one head to a [rows × cols] tile whose row r is the query at q_first + r and
+   * column c the key at k_first + c. The engine's tiled attention loop calls this per tile;
+   * nothing outside the tile is touched.
    *
    * float/double tiles: the rows whose keys are all visible go through one loop nest
    * (kernels::add_ramp_2d: one load, one add, one store per logit; the offsets of each register
@@ -320,11 +322,6 @@ class alibi_bias {
    * fully masked row segments are only stored (−∞).
    * 16-bit tiles use the per-row kernel. Same values as add_to_row in every case.
    */
-  template <class Arch = default_arch, class T>
-  void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
-              std::int64_t k_first) const noexcept {
-    add_to_masked<Arch>(block, head, q_first, k_first, detail::visible_all{block.cols});
-  }
 
   /**
    * add_to with an extra mask from other biases: visible(r) returns the half-open column range

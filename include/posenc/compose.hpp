@@ -51,24 +51,19 @@ struct no_bias : neutral_rows {
  * Example:
  *     posenc::causal_mask{}.add_to(tile, head, q0, k0);
  */
-struct causal_mask {
+/// add_to_row(head, q_pos, k_first, logits, n) masks one row of keys at k_first, k_first + 1, …;
+/// add_to(tile, head, q_first, k_first) a tile (row r: query q_first + r, column c: key
+/// k_first + c).
+struct causal_mask : detail::fused_row_entry<causal_mask>, detail::fused_tile_entry<causal_mask> {
   std::size_t window = 0;  ///< 0: unlimited
+
+  causal_mask() = default;
+  /// causal_mask{W}: a sliding window of W keys.
+  explicit causal_mask(std::size_t w) noexcept : window(w) {}
 
   template <class C = float>
   C value(std::size_t, std::int64_t q_pos, std::int64_t k_pos) const noexcept {
     return visible(q_pos, k_pos) ? C(0) : -std::numeric_limits<C>::infinity();
-  }
-  /// Masks the future (and out-of-window) keys of one row of keys at k_first, k_first + 1, ….
-  template <class Arch = default_arch, class T>
-  void add_to_row(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* logits,
-                  std::size_t n_keys) const noexcept {
-    detail::fused_add_row<Arch>(*this, head, q_pos, affine_keys{k_first}, logits, n_keys);
-  }
-  /// Tile form: row r is the query at q_first + r, column c the key at k_first + c.
-  template <class Arch = default_arch, class T>
-  void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
-              std::int64_t k_first) const noexcept {
-    detail::fused_add_tile<Arch>(*this, block, head, q_first, k_first);
   }
 
   static constexpr bool has_values = false;
@@ -101,7 +96,8 @@ struct causal_mask {
  * E.g. Falcon-style pre-scale addition of any bias: scaled{bias, 1/√head_dim}.
  */
 template <class B>
-class scaled {
+class scaled : public detail::fused_row_entry<scaled<B>>,
+               public detail::fused_tile_entry<scaled<B>> {
   using inner_t = detail::unwrap_bias_t<B>;
   template <class Keys>
   using term_t = detail::fused_term_t<inner_t, Keys>;
@@ -120,16 +116,7 @@ class scaled {
   C value(std::size_t head, std::int64_t q, std::int64_t k) const noexcept {
     return static_cast<C>(factor_) * detail::bias_value<C>(inner(), head, q, k);
   }
-  template <class Arch = default_arch, class T>
-  void add_to_row(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* logits,
-                  std::size_t n_keys) const noexcept {
-    detail::fused_add_row<Arch>(*this, head, q_pos, affine_keys{k_first}, logits, n_keys);
-  }
-  template <class Arch = default_arch, class T>
-  void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
-              std::int64_t k_first) const noexcept {
-    detail::fused_add_tile<Arch>(*this, block, head, q_first, k_first);
-  }
+  // add_to_row / add_to: detail::fused_row_entry / fused_tile_entry (the fused rows below).
 
   static constexpr bool has_values = term_t<affine_keys>::has_values;
   template <class C, class Keys>
@@ -145,9 +132,7 @@ class scaled {
                         std::size_t n) const noexcept {
     const auto& t = detail::fused_term<inner_t, Keys>::make(inner());  // no copy of the bias
     row_type<C, Keys> r{t.template row<C>(head, q, keys, n), static_cast<C>(factor_), 0, 0, true};
-    r.lo = r.inner.lo;
-    r.hi = r.inner.hi;
-    r.exact = r.inner.exact;
+    detail::inherit_range(r);
     return r;
   }
   template <class C, class Keys>
@@ -455,7 +440,8 @@ struct position_map {
 };
 
 template <class B, class P>
-class positioned {
+class positioned : public detail::fused_row_entry<positioned<B, P>>,
+                   public detail::masked_tile_entry<positioned<B, P>> {
   using inner_t = detail::unwrap_bias_t<B>;
   using keys_t = explicit_keys<P>;
   using term_t = detail::fused_term_t<inner_t, keys_t>;
@@ -479,20 +465,12 @@ class positioned {
   C value(std::size_t head, std::int64_t q, std::int64_t k) const noexcept {
     return detail::bias_value<C>(inner(), head, q_map_.at(q), k_map_.at(k));
   }
-  template <class Arch = default_arch, class T>
-  void add_to_row(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* logits,
-                  std::size_t n_keys) const noexcept {
-    detail::fused_add_row<Arch>(*this, head, q_pos, affine_keys{k_first}, logits, n_keys);
-  }
-  /// Tile form. Rows whose queries map to the same position have the same bias row (BiPE: the
-  /// queries of one segment), so for float/double tiles the row is evaluated once (in chunks of
-  /// 512 columns on the stack) and then added to each such row: one extra load per logit
-  /// instead of the inner bias's per-key work. Same values as the per-row fused pass.
-  template <class Arch = default_arch, class T>
-  void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
-              std::int64_t k_first) const noexcept {
-    add_to_masked<Arch>(block, head, q_first, k_first, detail::visible_all{block.cols});
-  }
+  // add_to_row: detail::fused_row_entry. add_to (tile): detail::masked_tile_entry, i.e.
+  // add_to_masked with every column visible. Rows whose queries map to the same position have
+  // the same bias row (BiPE: the queries of one segment), so for float/double tiles the row is
+  // evaluated once (in chunks on the stack) and then added to each such row: one extra load per
+  // logit instead of the inner bias's per-key work. Same values as the per-row fused pass.
+
   /// add_to with other biases' masks: visible(r) is the column range [lo, hi) of row r that they
   /// leave visible; the rest is set to −∞ (sum_bias{positioned, causal_mask} takes this path).
   template <class Arch = default_arch, class T, class Visible>
@@ -571,9 +549,7 @@ class positioned {
     const auto& t = detail::fused_term<inner_t, keys_t>::make(inner());
     row_type<C> r{t.template row<C>(head, q_map_.at(q), keys_t{k_map_.data + keys.first}, n), 0, 0,
                   true};
-    r.lo = r.inner.lo;
-    r.hi = r.inner.hi;
-    r.exact = r.inner.exact;
+    detail::inherit_range(r);
     return r;
   }
   template <class C, class Keys>

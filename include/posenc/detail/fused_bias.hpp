@@ -341,6 +341,51 @@ void fused_add_tile_masked(const B& b, logits_view<T> block, std::size_t head, s
   }
 }
 
+/// A wrapper bias's row (scaled, positioned): the inner row's visible range and exactness.
+template <class R>
+void inherit_range(R& r) noexcept {
+  r.lo = r.inner.lo;
+  r.hi = r.inner.hi;
+  r.exact = r.inner.exact;
+}
+
+// ---- The public entry points every bias spells the same way, written once (CRTP) ------------
+
+/// add_to_row over keys k_first, k_first + 1, …: D's fused row (D implements the fused-rows
+/// protocol: row / lane / lanes, posenc/bias_protocol.hpp).
+template <class D>
+struct fused_row_entry {
+  template <class Arch = default_arch, class T>
+  void add_to_row(std::size_t head, std::int64_t q_pos, std::int64_t k_first, T* logits,
+                  std::size_t n_keys) const noexcept {
+    fused_add_row<Arch>(static_cast<const D&>(*this), head, q_pos, affine_keys{k_first}, logits,
+                        n_keys);
+  }
+};
+
+/// add_to over a tile (row r = query q_first + r, column c = key k_first + c): D's fused row on
+/// every row.
+template <class D>
+struct fused_tile_entry {
+  template <class Arch = default_arch, class T>
+  void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
+              std::int64_t k_first) const noexcept {
+    fused_add_tile<Arch>(static_cast<const D&>(*this), block, head, q_first, k_first);
+  }
+};
+
+/// add_to over a tile for a bias with its own masked tile path: D::add_to_masked with every
+/// column visible.
+template <class D>
+struct masked_tile_entry {
+  template <class Arch = default_arch, class T>
+  void add_to(logits_view<T> block, std::size_t head, std::int64_t q_first,
+              std::int64_t k_first) const noexcept {
+    static_cast<const D&>(*this).template add_to_masked<Arch>(block, head, q_first, k_first,
+                                                              visible_all{block.cols});
+  }
+};
+
 }  // namespace detail
 }  // namespace posenc
 
