@@ -322,6 +322,7 @@ class alibi_bias : public detail::masked_tile_entry<alibi_bias> {
    * fully masked row segments are only stored (−∞).
    * 16-bit tiles use the per-row kernel. Same values as add_to_row in every case.
    */
+  using detail::masked_tile_entry<alibi_bias>::add_to;
 
   /**
    * add_to with an extra mask from other biases: visible(r) returns the half-open column range

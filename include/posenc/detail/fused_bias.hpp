@@ -201,18 +201,15 @@ std::size_t fused_values_simd(const R& r, T* x, std::size_t j, std::size_t hi) n
     }
   } else {
     using F = xsimd::batch<float, Arch>;
-    using U = xsimd::batch<std::uint32_t, Arch>;
-    using H = xsimd::batch<std::uint16_t, Arch>;
     constexpr std::size_t N = F::size;
     const F io2 = kernels::detail::iota<float, Arch>(2.0f);
     std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
     for (; j + 2 * N <= hi; j += 2 * N) {
       const F je = F(static_cast<float>(j)) + io2;
-      F a, c;
-      simd::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + j)), a, c);
-      a = a + B::template lanes<Arch>(r, j, 2, je);
-      c = c + B::template lanes<Arch>(r, j + 1, 2, je + F(1.0f));
-      xsimd::bitwise_cast<H>(simd::pack16<T, Arch>(a, c)).store_unaligned(x16 + j);
+      simd::transform16<T, Arch>(x16, j, [&](F& a, F& c) {
+        a = a + B::template lanes<Arch>(r, j, 2, je);
+        c = c + B::template lanes<Arch>(r, j + 1, 2, je + F(1.0f));
+      });
     }
   }
   return j;

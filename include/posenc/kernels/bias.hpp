@@ -300,19 +300,16 @@ void ramp_impl(T* x, std::size_t n, C m, std::int64_t e0) noexcept {
   } else {
     static_assert(!Store, "ramp values are stored in C, never in 16-bit storage");
     using F = xsimd::batch<float, Arch>;
-    using U = xsimd::batch<std::uint32_t, Arch>;
-    using H = xsimd::batch<std::uint16_t, Arch>;
     constexpr std::size_t N = F::size;  // pairs per register: elements (2j, 2j+1) in one lane
     std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
     const F mb(m);
     const F even_io = iota<float, Arch>(2.0f);
     for (; i + 2 * N <= n; i += 2 * N) {
       const F ee = F(static_cast<float>(e0 + static_cast<std::int64_t>(i))) + even_io;
-      F a, b;
-      kernels::detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + i)), a, b);
-      a = a + ramp_batch<NegAbs>(mb, ee);
-      b = b + ramp_batch<NegAbs>(mb, ee + F(1.0f));
-      xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, b)).store_unaligned(x16 + i);
+      simd::transform16<T, Arch>(x16, i, [&](F& a, F& b) {
+        a = a + ramp_batch<NegAbs>(mb, ee);
+        b = b + ramp_batch<NegAbs>(mb, ee + F(1.0f));
+      });
     }
   }
   const ramp_sign sign = NegAbs ? ramp_sign::neg_abs : ramp_sign::keep;
@@ -412,23 +409,20 @@ std::size_t put_values(T* x, const C* v, std::size_t n) noexcept {
     }
   } else {
     using F = xsimd::batch<float, Arch>;
-    using U = xsimd::batch<std::uint32_t, Arch>;
-    using H = xsimd::batch<std::uint16_t, Arch>;
     constexpr std::size_t N = F::size;
     static_assert(16 % N == 0, "split16 order needs 16 % lanes == 0");
     std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
     for (; i + 32 <= n; i += 32) {
       for (std::size_t q = 0; q < 16; q += N) {
-        F a = F::load_unaligned(v + i + q), b = F::load_unaligned(v + i + 16 + q);
+        const F a = F::load_unaligned(v + i + q), b = F::load_unaligned(v + i + 16 + q);
         if constexpr (Add) {
-          F xa, xb;
-          kernels::detail::unpack16<T, Arch>(
-              xsimd::bitwise_cast<U>(H::load_unaligned(x16 + i + 2 * q)), xa, xb);
-          a = xa + a;
-          b = xb + b;
+          simd::transform16<T, Arch>(x16, i + 2 * q, [&](F& xa, F& xb) {
+            xa = xa + a;
+            xb = xb + b;
+          });
+        } else {
+          simd::store16<T, Arch>(x16, i + 2 * q, a, b);
         }
-        xsimd::bitwise_cast<H>(kernels::detail::pack16<T, Arch>(a, b))
-            .store_unaligned(x16 + i + 2 * q);
       }
     }
   }

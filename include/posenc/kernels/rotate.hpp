@@ -397,21 +397,18 @@ void rotate_half_split(Arch, T* lo, T* hi, const coef_block<C>& cf, std::size_t 
     }
   } else {
     using F = xsimd::batch<float, Arch>;
-    using U = xsimd::batch<std::uint32_t, Arch>;
-    using H = xsimd::batch<std::uint16_t, Arch>;
     constexpr std::size_t N = F::size;
     std::uint16_t* lo16 = reinterpret_cast<std::uint16_t*>(lo);
     std::uint16_t* hi16 = reinterpret_cast<std::uint16_t*>(hi);
     for (; i + 2 * N <= n; i += 2 * N) {
-      F ae, ao, be, bo, yae, yao, ybe, ybo;
-      detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(lo16 + i)), ae, ao);
-      detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(hi16 + i)), be, bo);
-      detail::rotate_pair<Inverse, Arch>(ae, be, F::load_unaligned(cf.c2 + i),
-                                         F::load_unaligned(cf.s2 + i), yae, ybe);
-      detail::rotate_pair<Inverse, Arch>(ao, bo, F::load_unaligned(cf.c2 + i + N),
-                                         F::load_unaligned(cf.s2 + i + N), yao, ybo);
-      xsimd::bitwise_cast<H>(detail::pack16<T, Arch>(yae, yao)).store_unaligned(lo16 + i);
-      xsimd::bitwise_cast<H>(detail::pack16<T, Arch>(ybe, ybo)).store_unaligned(hi16 + i);
+      simd::transform16<T, Arch>(lo16, hi16, i, [&](F& ae, F& ao, F& be, F& bo) {
+        F yae, yao, ybe, ybo;
+        detail::rotate_pair<Inverse, Arch>(ae, be, F::load_unaligned(cf.c2 + i),
+                                           F::load_unaligned(cf.s2 + i), yae, ybe);
+        detail::rotate_pair<Inverse, Arch>(ao, bo, F::load_unaligned(cf.c2 + i + N),
+                                           F::load_unaligned(cf.s2 + i + N), yao, ybo);
+        ae = yae, ao = yao, be = ybe, bo = ybo;
+      });
     }
   }
   rotate_half_split_ref<Inverse, T, C, Arch>(lo + i, hi + i, cf.c + i, cf.s + i, n - i);
@@ -458,16 +455,15 @@ void rotate_interleaved(Arch, T* x, const coef_block<C>& cf, std::size_t n) noex
     }
   } else {
     using F = xsimd::batch<float, Arch>;
-    using U = xsimd::batch<std::uint32_t, Arch>;
-    using H = xsimd::batch<std::uint16_t, Arch>;
     constexpr std::size_t N = F::size;  // pairs per register
     std::uint16_t* x16 = reinterpret_cast<std::uint16_t*>(x);
     for (; k + N <= n; k += N) {
-      F a, b, ya, yb;
-      detail::unpack16<T, Arch>(xsimd::bitwise_cast<U>(H::load_unaligned(x16 + 2 * k)), a, b);
-      detail::rotate_pair<Inverse, Arch>(a, b, F::load_unaligned(cf.c + k),
-                                         F::load_unaligned(cf.s + k), ya, yb);
-      xsimd::bitwise_cast<H>(detail::pack16<T, Arch>(ya, yb)).store_unaligned(x16 + 2 * k);
+      simd::transform16<T, Arch>(x16, 2 * k, [&](F& a, F& b) {
+        F ya, yb;
+        detail::rotate_pair<Inverse, Arch>(a, b, F::load_unaligned(cf.c + k),
+                                           F::load_unaligned(cf.s + k), ya, yb);
+        a = ya, b = yb;
+      });
     }
   }
   rotate_interleaved_ref<Inverse, T, C, Arch>(x + 2 * k, cf.c + k, cf.s + k, n - k);

@@ -798,6 +798,41 @@ batch<std::uint32_t, A> pack16(const batch<float, A>& even, const batch<float, A
   }
 }
 
+/// The 16-bit loop body of the bfloat16 / binary16 kernels, written once (Highway's Transform
+/// pattern; each kernel keeps only its arithmetic): the 2N elements of T at x + i are loaded,
+/// widened exactly (unpack16: even-indexed to a, odd-indexed to b), f(a, b) updates them, and
+/// they are narrowed (one rounding each, pack16) and stored back.
+template <class T, class A, class F>
+POSENC_FORCE_INLINE void transform16(std::uint16_t* x, std::size_t i, F&& f) noexcept {
+  using U = batch<std::uint32_t, A>;
+  using H = batch<std::uint16_t, A>;
+  batch<float, A> a, b;
+  unpack16<T, A>(xsimd::bitwise_cast<U>(H::load_unaligned(x + i)), a, b);
+  f(a, b);
+  xsimd::bitwise_cast<H>(pack16<T, A>(a, b)).store_unaligned(x + i);
+}
+/// transform16 over two streams at once (half-split RoPE: the two halves of a head):
+/// f(xa, xb, ya, yb) with x's even/odd elements in xa/xb and y's in ya/yb.
+template <class T, class A, class F>
+POSENC_FORCE_INLINE void transform16(std::uint16_t* x, std::uint16_t* y, std::size_t i,
+                                     F&& f) noexcept {
+  using U = batch<std::uint32_t, A>;
+  using H = batch<std::uint16_t, A>;
+  batch<float, A> xa, xb, ya, yb;
+  unpack16<T, A>(xsimd::bitwise_cast<U>(H::load_unaligned(x + i)), xa, xb);
+  unpack16<T, A>(xsimd::bitwise_cast<U>(H::load_unaligned(y + i)), ya, yb);
+  f(xa, xb, ya, yb);
+  xsimd::bitwise_cast<H>(pack16<T, A>(xa, xb)).store_unaligned(x + i);
+  xsimd::bitwise_cast<H>(pack16<T, A>(ya, yb)).store_unaligned(y + i);
+}
+/// The store half of transform16: a and b narrowed (one rounding each) to the 2N elements of T
+/// at x + i, a to the even-indexed ones.
+template <class T, class A>
+POSENC_FORCE_INLINE void store16(std::uint16_t* x, std::size_t i, const batch<float, A>& a,
+                                 const batch<float, A>& b) noexcept {
+  xsimd::bitwise_cast<batch<std::uint16_t, A>>(pack16<T, A>(a, b)).store_unaligned(x + i);
+}
+
 }  // namespace simd
 }  // namespace posenc
 
