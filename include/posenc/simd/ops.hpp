@@ -472,8 +472,8 @@ POSENC_FORCE_INLINE T* opaque(T* p) noexcept {
 
 /// bfloat16: even and odd elements of `u` as floats (exact).
 template <class A>
-void bf16_unpack(const batch<std::uint32_t, A>& u, batch<float, A>& even,
-                 batch<float, A>& odd) noexcept {
+POSENC_FORCE_INLINE void bf16_unpack(const batch<std::uint32_t, A>& u, batch<float, A>& even,
+                                     batch<float, A>& odd) noexcept {
   using U = batch<std::uint32_t, A>;
   even = xsimd::bitwise_cast<batch<float, A>>(shl<16, A>(u));
   odd = xsimd::bitwise_cast<batch<float, A>>(u & U(0xffff0000u));
@@ -491,8 +491,9 @@ batch<std::uint32_t, A> bf16_round_bits(const batch<float, A>& f) noexcept {
 
 namespace detail {
 template <class A>
-batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd,
-                                  xsimd::generic) noexcept {
+POSENC_FORCE_INLINE batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even,
+                                                      const batch<float, A>& odd,
+                                                      xsimd::generic) noexcept {
   using U = batch<std::uint32_t, A>;
   return (simd::bf16_round_bits<A>(odd) & U(0xffff0000u)) |
          simd::shr<16, A>(simd::bf16_round_bits<A>(even));
@@ -511,8 +512,9 @@ __m512i bf16_round_bits_avx512(__m512 f) noexcept {
                               _mm512_set1_epi32(0x00400000));
 }
 template <class A>
-batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd,
-                                  xsimd::avx512f) noexcept {
+POSENC_FORCE_INLINE batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even,
+                                                      const batch<float, A>& odd,
+                                                      xsimd::avx512f) noexcept {
   const __m512i e = bf16_round_bits_avx512<A>(even);
   const __m512i o = bf16_round_bits_avx512<A>(odd);
   // (o & 0xffff0000) | (e >> 16): truth table 0xEC for (a & c) | b.
@@ -530,8 +532,9 @@ batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float
 // pair holding a subnormal takes the integer path above. (Classifying every pair, two
 // vfpclassps and a mask OR on the shuffle port, costs more: bench/README.md, "bf16 packing".)
 template <class A>
-batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float, A>& odd,
-                                  posenc::avx512bf16) noexcept {
+POSENC_FORCE_INLINE batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even,
+                                                      const batch<float, A>& odd,
+                                                      posenc::avx512bf16) noexcept {
   // Words 0..15: even lanes, words 16..31: odd lanes.
   const __m512bh halves = _mm512_cvtne2ps_pbh(odd, even);
   alignas(64) static constexpr std::uint16_t interleave[32] = {
@@ -550,14 +553,14 @@ batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even, const batch<float
 
 /// bfloat16: round `even` and `odd` to bfloat16 (nearest even) and pack them back.
 template <class A>
-batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even,
-                                  const batch<float, A>& odd) noexcept {
+POSENC_FORCE_INLINE batch<std::uint32_t, A> bf16_pack(const batch<float, A>& even,
+                                                      const batch<float, A>& odd) noexcept {
   return detail::bf16_pack(even, odd, A{});
 }
 
 /// binary16 bits in the low 16 bits of each lane -> float (exact, FTZ/DAZ-independent).
 template <class A>
-batch<float, A> f16_to_f32(const batch<std::uint32_t, A>& h) noexcept {
+POSENC_FORCE_INLINE batch<float, A> f16_to_f32(const batch<std::uint32_t, A>& h) noexcept {
   using U = batch<std::uint32_t, A>;
   using F = batch<float, A>;
   const U shifted_exp(0x7c00u << 13);
@@ -574,7 +577,7 @@ batch<float, A> f16_to_f32(const batch<std::uint32_t, A>& h) noexcept {
 
 /// float -> binary16 bits (nearest even) in the low 16 bits of each lane.
 template <class A>
-batch<std::uint32_t, A> f32_to_f16(const batch<float, A>& f) noexcept {
+POSENC_FORCE_INLINE batch<std::uint32_t, A> f32_to_f16(const batch<float, A>& f) noexcept {
   using U = batch<std::uint32_t, A>;
   using F = batch<float, A>;
   const U denorm_magic(((127u - 15u) + (23u - 10u) + 1u) << 23);
@@ -594,8 +597,8 @@ batch<std::uint32_t, A> f32_to_f16(const batch<float, A>& f) noexcept {
 
 /// binary16: even and odd elements of `u` as floats.
 template <class A>
-void f16_unpack(const batch<std::uint32_t, A>& u, batch<float, A>& even,
-                batch<float, A>& odd) noexcept {
+POSENC_FORCE_INLINE void f16_unpack(const batch<std::uint32_t, A>& u, batch<float, A>& even,
+                                    batch<float, A>& odd) noexcept {
   using U = batch<std::uint32_t, A>;
   even = f16_to_f32<A>(u & U(0xffffu));
   odd = f16_to_f32<A>(shr<16, A>(u));
@@ -603,7 +606,8 @@ void f16_unpack(const batch<std::uint32_t, A>& u, batch<float, A>& even,
 
 /// binary16: round and pack even/odd floats.
 template <class A>
-batch<std::uint32_t, A> f16_pack(const batch<float, A>& even, const batch<float, A>& odd) noexcept {
+POSENC_FORCE_INLINE batch<std::uint32_t, A> f16_pack(const batch<float, A>& even,
+                                                     const batch<float, A>& odd) noexcept {
   return shl<16, A>(f32_to_f16<A>(odd)) | f32_to_f16<A>(even);
 }
 
@@ -781,8 +785,8 @@ POSENC_FORCE_INLINE void f16_store_any(std::uint16_t* p, const batch<float, A>& 
 /// uint32 lane; unpack16 widens them exactly, the even-indexed ones to `even` and the odd ones
 /// to `odd`; pack16 is its inverse, each value rounded once (as posenc::storage_cast<T>).
 template <class T, class A>
-void unpack16(const batch<std::uint32_t, A>& u, batch<float, A>& even,
-              batch<float, A>& odd) noexcept {
+POSENC_FORCE_INLINE void unpack16(const batch<std::uint32_t, A>& u, batch<float, A>& even,
+                                  batch<float, A>& odd) noexcept {
   if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
     bf16_unpack<A>(u, even, odd);
   } else {
@@ -790,7 +794,8 @@ void unpack16(const batch<std::uint32_t, A>& u, batch<float, A>& even,
   }
 }
 template <class T, class A>
-batch<std::uint32_t, A> pack16(const batch<float, A>& even, const batch<float, A>& odd) noexcept {
+POSENC_FORCE_INLINE batch<std::uint32_t, A> pack16(const batch<float, A>& even,
+                                                   const batch<float, A>& odd) noexcept {
   if constexpr (storage_traits<T>::kind == storage_kind::bf16) {
     return bf16_pack<A>(even, odd);
   } else {
