@@ -516,50 +516,54 @@ TYPED_TEST_SUITE(BipeFusedRows, posenc_test::arch_types, posenc_test::arch_names
 TYPED_TEST(BipeFusedRows, TileAndRowsEqualValue) {
   using Arch = TypeParam;
   POSENC_ASSERT_ARCH_RUNS(Arch);
-  const std::size_t T = 1300;
+  const std::size_t T = 2600;
   std::vector<std::int64_t> ids(T);
   std::mt19937 rng(11);
-  for (auto& id : ids) id = rng() % 7;
-  std::vector<std::int32_t> seg(T), intra(T);
-  posenc::bipe_segmenter(posenc::bipe_segmenter::config{{0}, 3})
-      .segment(ids.data(), T, seg.data(), intra.data());
-  std::vector<std::int64_t> seg64(seg.begin(), seg.end());
-  for (const auto form : {posenc::alibi_form::relative, posenc::alibi_form::key_offset}) {
-    const posenc::alibi_bias alibi = posenc::make_bipe_alibi({12, 8.0, 96.0, form});
-    const auto b32 = posenc::bipe_alibi_bias(std::cref(alibi), seg.data(), T);
-    const auto b64 = posenc::bipe_alibi_bias(std::cref(alibi), seg64.data(), T);
-    const posenc::sum_bias both{b32, posenc::causal_mask{}};
-    // (q0, k0, rows, cols): a tile across the diagonal, and one wider than the 512-column chunk
-    // of positioned's cached rows with queries after every key.
-    const std::size_t shapes[2][4] = {{57, 3, 40, 150}, {1250, 5, 9, 1100}};
-    for (std::size_t h : {std::size_t{0}, std::size_t{11}}) {
-      for (const auto& sh : shapes) {
-        const std::size_t q0 = sh[0], k0 = sh[1], R = sh[2], N = sh[3];
-        std::vector<float> t1(R * N), t2(R * N), t3(R * N);
-        for (std::size_t i = 0; i < t1.size(); ++i)
-          t1[i] = t2[i] = t3[i] = static_cast<float>(rng() % 1000) / 256.0f;
-        const std::vector<float> x0 = t1;
-        both.template add_to<Arch>(posenc::make_logits_view(t1.data(), R, N), h, q0, k0);
-        b64.template add_to<Arch>(posenc::make_logits_view(t2.data(), R, N), h, q0, k0);
-        posenc::causal_mask{}.template add_to<Arch>(posenc::make_logits_view(t2.data(), R, N), h,
-                                                    q0, k0);
-        for (std::size_t r = 0; r < R; ++r)
-          for (std::size_t c = 0; c < N; ++c) {
-            const auto q = static_cast<std::int64_t>(q0 + r), k = static_cast<std::int64_t>(k0 + c);
-            const float v = both.template value<float>(h, q, k);
-            const float expect =
-                v == -std::numeric_limits<float>::infinity() ? v : x0[r * N + c] + v;
-            ASSERT_EQ(t1[r * N + c], expect) << r << ' ' << c;
-            ASSERT_EQ(t2[r * N + c], expect) << r << ' ' << c;
-            // the segment-level value is ALiBi at the segment indices
-            if (k <= q) {
-              ASSERT_EQ(v, alibi.value<float>(h, seg[static_cast<std::size_t>(q)],
-                                              seg[static_cast<std::size_t>(k)]));
+  // segments of ~7 tokens (positioned evaluates the bias row key by key) and of ~23 (runs of
+  // keys: one value per segment, broadcast), for every bias form
+  for (const unsigned every : {7u, 23u})
+    for (const auto form : {posenc::alibi_form::relative, posenc::alibi_form::key_offset}) {
+      for (auto& id : ids) id = rng() % every;
+      std::vector<std::int32_t> seg(T), intra(T);
+      posenc::bipe_segmenter(posenc::bipe_segmenter::config{{0}, 3})
+          .segment(ids.data(), T, seg.data(), intra.data());
+      std::vector<std::int64_t> seg64(seg.begin(), seg.end());
+      const posenc::alibi_bias alibi = posenc::make_bipe_alibi({12, 8.0, 96.0, form});
+      const auto b32 = posenc::bipe_alibi_bias(std::cref(alibi), seg.data(), T);
+      const auto b64 = posenc::bipe_alibi_bias(std::cref(alibi), seg64.data(), T);
+      const posenc::sum_bias both{b32, posenc::causal_mask{}};
+      // (q0, k0, rows, cols): a tile across the diagonal, one with queries after every key, and
+      // one wider than the 2048-column chunk of positioned's cached rows.
+      const std::size_t shapes[3][4] = {{57, 3, 40, 150}, {1250, 5, 9, 1100}, {2550, 5, 6, 2300}};
+      for (std::size_t h : {std::size_t{0}, std::size_t{11}}) {
+        for (const auto& sh : shapes) {
+          const std::size_t q0 = sh[0], k0 = sh[1], R = sh[2], N = sh[3];
+          std::vector<float> t1(R * N), t2(R * N), t3(R * N);
+          for (std::size_t i = 0; i < t1.size(); ++i)
+            t1[i] = t2[i] = t3[i] = static_cast<float>(rng() % 1000) / 256.0f;
+          const std::vector<float> x0 = t1;
+          both.template add_to<Arch>(posenc::make_logits_view(t1.data(), R, N), h, q0, k0);
+          b64.template add_to<Arch>(posenc::make_logits_view(t2.data(), R, N), h, q0, k0);
+          posenc::causal_mask{}.template add_to<Arch>(posenc::make_logits_view(t2.data(), R, N), h,
+                                                      q0, k0);
+          for (std::size_t r = 0; r < R; ++r)
+            for (std::size_t c = 0; c < N; ++c) {
+              const auto q = static_cast<std::int64_t>(q0 + r),
+                         k = static_cast<std::int64_t>(k0 + c);
+              const float v = both.template value<float>(h, q, k);
+              const float expect =
+                  v == -std::numeric_limits<float>::infinity() ? v : x0[r * N + c] + v;
+              ASSERT_EQ(t1[r * N + c], expect) << r << ' ' << c;
+              ASSERT_EQ(t2[r * N + c], expect) << r << ' ' << c;
+              // the segment-level value is ALiBi at the segment indices
+              if (k <= q) {
+                ASSERT_EQ(v, alibi.value<float>(h, seg[static_cast<std::size_t>(q)],
+                                                seg[static_cast<std::size_t>(k)]));
+              }
             }
-          }
+        }
       }
     }
-  }
 }
 
 }  // namespace

@@ -476,60 +476,11 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
   template <class Arch = default_arch, class T, class Visible>
   void add_to_masked(logits_view<T> block, std::size_t head, std::int64_t q_first,
                      std::int64_t k_first, const Visible& visible) const noexcept {
-    using C = coef_t<T>;
-    constexpr C ninf = -std::numeric_limits<C>::infinity();
-    const auto row_range = [&](std::size_t r) {
-      const auto v = visible(r);
-      const std::size_t hi = v.second < block.cols ? v.second : block.cols;
-      return std::pair<std::size_t, std::size_t>{v.first < hi ? v.first : hi, hi};
-    };
     if constexpr (posenc::detail::is_16bit_storage<T>() || !has_values) {
       detail::fused_add_tile_masked<Arch>(*this, block, head, q_first, k_first, visible);
     } else {
-      constexpr std::size_t W = 2048;  // 8 KiB of float, 16 KiB of double
-      alignas(64) C vals[W + run_slack];
-      std::uint16_t runs[W];
-      for (std::size_t c0 = 0; c0 < block.cols; c0 += W) {
-        const std::size_t nc = block.cols - c0 < W ? block.cols - c0 : W;
-        const std::int64_t kc = k_first + static_cast<std::int64_t>(c0);
-        const std::size_t nruns = key_runs(kc, nc, runs);
-        bool have = false, masked = false;
-        std::int64_t cached = 0;
-        [[maybe_unused]] const std::size_t ahead = (4096 + nc * sizeof(T) - 1) / (nc * sizeof(T));
-        [[maybe_unused]] const bool hint = prefetch_enabled();  // posenc/tuning.hpp
-        for (std::size_t r = 0; r < block.rows; ++r) {
-          const std::int64_t q = q_first + static_cast<std::int64_t>(r);
-          const std::int64_t qm = q_map_.at(q);
-          if (!have || qm != cached) {
-            masked = nruns < nc ? run_values<Arch>(head, q, kc, nc, runs, nruns, vals)
-                                : row_values<Arch>(head, q, kc, nc, vals);
-            have = true;
-            cached = qm;
-          }
-          auto [lo, hi] = row_range(r);
-          lo = lo > c0 ? (lo - c0 < nc ? lo - c0 : nc) : 0;
-          hi = hi > c0 ? (hi - c0 < nc ? hi - c0 : nc) : 0;
-          if (lo > hi) lo = hi;
-          T* x = block.row(r) + c0;
-          // The row ~4 KiB ahead, for write (as ALiBi's tile loop): tile rows are short
-          // stretches of long rows, which the hardware prefetcher does not follow. Only where
-          // prefetch_enabled() (posenc/tuning.hpp: not on AMD Zen 3/4/5).
-#if POSENC_HAS_XSIMD
-          if (hint && r + ahead < block.rows) {
-            const T* p = block.row(r + ahead) + c0;
-            for (std::size_t j = 0; j < nc; j += 128 / sizeof(T))
-              kernels::detail::prefetch_for_write(p + j);
-          }
-#endif
-          if (lo != 0) kernels::fill(Arch{}, x, lo, ninf);
-          if (masked) {
-            detail::add_values_or_mask<true, Arch>(x + lo, vals + lo, hi - lo);
-          } else {
-            detail::add_values_or_mask<false, Arch>(x + lo, vals + lo, hi - lo);
-          }
-          if (hi != nc) kernels::fill(Arch{}, x + hi, nc - hi, ninf);
-        }
-      }
+      for (std::size_t c0 = 0; c0 < block.cols; c0 += chunk)
+        add_chunk<Arch>(block, head, q_first, k_first, c0, visible);
     }
   }
 
@@ -577,6 +528,94 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
   // Slack after add_to_masked's row buffer: run_values stores whole registers from the start of
   // each run (the next run overwrites the excess).
   static constexpr std::size_t run_slack = 16;
+  /// add_to_masked's key chunk, and the most runs key_runs records in one (runs of ≥ 8 keys on
+  /// average).
+  static constexpr std::size_t chunk = 2048, max_runs = chunk / 8 + 1;
+
+  /// add_to_masked over columns [c0, c0 + chunk) of a float/double tile: the bias row of each
+  /// distinct mapped query (run_values / row_values), added to the consecutive rows of that
+  /// query in one loop nest where the chunk is wholly visible in them
+  /// (add_values_or_mask_rows), row by row with the −∞ fills otherwise.
+  template <class Arch, class T, class Visible>
+  void add_chunk(logits_view<T> block, std::size_t head, std::int64_t q_first, std::int64_t k_first,
+                 std::size_t c0, const Visible& visible) const noexcept {
+    using C = coef_t<T>;
+    constexpr C ninf = -std::numeric_limits<C>::infinity();
+    const std::size_t nc = block.cols - c0 < chunk ? block.cols - c0 : chunk;
+    const std::int64_t kc = k_first + static_cast<std::int64_t>(c0);
+    alignas(64) C vals[chunk + 2 * run_slack];
+    std::uint16_t runs[max_runs];
+    P run_pos[max_runs + run_slack];
+    const std::size_t nruns = key_runs<Arch>(kc, nc, runs, run_pos);
+    const auto cols = [&](std::size_t r) {  // row r's visible columns, within the chunk
+      const auto v = visible(r);
+      const std::size_t h = v.second < block.cols ? v.second : block.cols;
+      const std::size_t l = v.first < h ? v.first : h;
+      const std::size_t lo = l > c0 ? (l - c0 < nc ? l - c0 : nc) : 0;
+      const std::size_t hi = h > c0 ? (h - c0 < nc ? h - c0 : nc) : 0;
+      return std::pair<std::size_t, std::size_t>{lo < hi ? lo : hi, hi};
+    };
+    const row_hint<T> hint{block, c0, nc};
+    bool masked = false;
+    std::int64_t cached = 0;
+    for (std::size_t r = 0; r < block.rows;) {
+      const std::int64_t q = q_first + static_cast<std::int64_t>(r);
+      const std::int64_t qm = q_map_.at(q);
+      if (r == 0 || qm != cached) {
+        masked = nruns < nc ? run_values<Arch>(head, qm, nc, runs, run_pos, nruns, vals)
+                            : row_values<Arch>(head, q, kc, nc, vals);
+        cached = qm;
+      }
+      const std::size_t r0 = r;
+      for (; r < block.rows; ++r) {
+        const auto lh = cols(r);
+        if (q_map_.at(q_first + static_cast<std::int64_t>(r)) != qm || lh.first != 0 ||
+            lh.second != nc)
+          break;
+        hint(r);
+      }
+      if (r != r0) {
+        T* x = block.row(r0) + c0;
+        if (masked) {
+          detail::add_values_or_mask_rows<true, Arch>(x, block.row_stride, r - r0, vals, nc);
+        } else {
+          detail::add_values_or_mask_rows<false, Arch>(x, block.row_stride, r - r0, vals, nc);
+        }
+        continue;
+      }
+      const auto [lo, hi] = cols(r);  // row r is partly masked
+      hint(r);
+      T* x = block.row(r) + c0;
+      if (lo != 0) kernels::fill(Arch{}, x, lo, ninf);
+      if (masked) {
+        detail::add_values_or_mask<true, Arch>(x + lo, vals + lo, hi - lo);
+      } else {
+        detail::add_values_or_mask<false, Arch>(x + lo, vals + lo, hi - lo);
+      }
+      if (hi != nc) kernels::fill(Arch{}, x + hi, nc - hi, ninf);
+      ++r;
+    }
+  }
+
+  /// The row ~4 KiB ahead, for write (as ALiBi's tile loop): tile rows are short stretches of
+  /// long rows, which the hardware prefetcher does not follow. Only where prefetch_enabled()
+  /// (posenc/tuning.hpp: not on AMD Zen 3/4/5).
+  template <class T>
+  struct row_hint {
+    logits_view<T> block;
+    std::size_t c0, nc;
+    std::size_t ahead = (4096 + nc * sizeof(T) - 1) / (nc * sizeof(T));
+    bool on = prefetch_enabled();
+    void operator()([[maybe_unused]] std::size_t r) const noexcept {
+#if POSENC_HAS_XSIMD
+      if (on && r + ahead < block.rows) {
+        const T* p = block.row(r + ahead) + c0;
+        for (std::size_t j = 0; j < nc; j += 128 / sizeof(T))
+          kernels::detail::prefetch_for_write(p + j);
+      }
+#endif
+    }
+  };
 
   /// The bias row of query q over keys kc .. kc + nc − 1 into vals (−∞ where masked), through
   /// the fused row; whether any key is masked. −0 + v = v for every v, so the buffer holds the
@@ -590,39 +629,61 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
   }
 
   /// Keys kc .. kc + nc − 1 in runs of equal mapped position (BiPE: the tokens of a segment):
-  /// the start of each run into start[], and their count; nc (no runs recorded) as soon as the
-  /// runs average fewer than 8 keys, where the fused row is cheaper.
-  std::size_t key_runs(std::int64_t kc, std::size_t nc, std::uint16_t* start) const noexcept {
-    std::size_t n = 0;
-    std::int64_t prev = 0;
-    for (std::size_t c = 0; c < nc; ++c) {
-      const std::int64_t km = k_map_.at(kc + static_cast<std::int64_t>(c));
-      if (c == 0 || km != prev) {
-        if (8 * n >= nc) return nc;
-        start[n++] = static_cast<std::uint16_t>(c);
-      }
-      prev = km;
-    }
+  /// the start of each run into start[] and its mapped position into pos[] (padded to a
+  /// multiple of run_slack with the last position), and their count;
+  /// nc (no runs recorded) as soon as the runs average fewer than 8 keys, where the fused row is
+  /// cheaper (so at most max_runs runs are recorded).
+  template <class Arch>
+  std::size_t key_runs(std::int64_t kc, std::size_t nc, std::uint16_t* start,
+                       P* pos) const noexcept {
+    POSENC_ASSERT(kc >= 0 && static_cast<std::uint64_t>(kc) + nc <= k_map_.size,
+                  "posenc::positioned: keys outside the map");
+    const P* k = k_map_.data + kc;
+    start[0] = 0;
+    pos[0] = k[0];
+    std::size_t n = 1;
+    // n = run count so far; a new run starts at c when k[c] != k[c − 1]
+    const auto add = [&](std::size_t c) {
+      if (8 * n >= nc) return false;
+      start[n] = static_cast<std::uint16_t>(c);
+      pos[n++] = k[c];
+      return true;
+    };
+    const std::size_t c = detail::find_changes<Arch>(k, nc, add);
+    if (c == 0) return nc;
+    for (std::size_t j = c; j < nc; ++j)
+      if (k[j] != k[j - 1] && !add(j)) return nc;
+    for (std::size_t j = n; j % run_slack != 0; ++j) pos[j] = pos[n - 1];  // for run_values
     return n;
   }
 
   /// row_values when the keys come in runs: the value depends on the mapped key position only,
-  /// so it is evaluated once per run (value(), the same arithmetic as the fused row) and
-  /// broadcast over the run. vals needs run_slack elements after nc.
+  /// so the inner bias's fused row is evaluated once over the runs' positions (explicit keys:
+  /// the same term and arithmetic as row_values' per-key row) and each value is broadcast over
+  /// its run. qm: the query's mapped position. vals needs 2·run_slack elements after nc.
   template <class Arch, class C>
-  bool run_values(std::size_t head, std::int64_t q, std::int64_t kc, std::size_t nc,
-                  const std::uint16_t* start, std::size_t nruns, C* vals) const noexcept {
-    bool masked = false;
+  bool run_values(std::size_t head, std::int64_t qm, std::size_t nc, const std::uint16_t* start,
+                  const P* pos, std::size_t nruns, C* vals) const noexcept {
+    alignas(64) C rv[max_runs + run_slack];
+    // whole registers (pos is padded with copies of its last position): no scalar tail
+    const std::size_t npad = (nruns + run_slack - 1) / run_slack * run_slack;
+    kernels::fill(Arch{}, rv, npad, -C(0));
+    detail::fused_add_row<Arch>(detail::fused_term<inner_t, keys_t>::make(inner()), head, qm,
+                                keys_t{pos}, rv, npad);
+    const bool masked = detail::any_ninf<Arch>(rv, npad);  // the padding repeats the last
     for (std::size_t j = 0; j < nruns; ++j) {
       const std::size_t a = start[j], b = j + 1 < nruns ? start[j + 1] : nc;
-      const C v = value<C>(head, q, kc + static_cast<std::int64_t>(a));
-      masked |= v == -std::numeric_limits<C>::infinity();
+      const C v = rv[j];
 #if POSENC_HAS_XSIMD
       if constexpr (!std::is_same<Arch, scalar_arch>::value) {
         using V = xsimd::batch<C, Arch>;
         static_assert(V::size <= run_slack, "posenc: run_slack below the register width");
+        // two registers unconditionally (vals has 2·run_slack of slack; the next run overwrites
+        // the excess): no branch for runs of up to 2·N keys, whose lengths are data
         const V vb(v);
-        for (std::size_t c = a; c < b; c += V::size) vb.store_unaligned(vals + c);
+        vb.store_unaligned(vals + a);
+        vb.store_unaligned(vals + a + V::size);
+        for (std::size_t c = a + 2 * V::size; c < b; c += V::size) vb.store_unaligned(vals + c);
         continue;
       }
 #endif

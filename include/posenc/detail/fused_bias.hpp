@@ -258,6 +258,96 @@ POSENC_FORCE_INLINE void add_values_or_mask(T* x, const C* v, std::size_t n) noe
   add_values_or_mask_ref<T, C, Arch>(x + i, v + i, n - i);
 }
 
+/// add_values_or_mask on `rows` rows x, x + ld, … that share one row of values v (BiPE: the
+/// queries of one segment): one loop nest, as kernels::add_ramp_2d (the per-row set-up of a
+/// short tile row is paid once per group). Same values as add_values_or_mask on each row.
+template <bool Masked, class Arch, class T, class C>
+void add_values_or_mask_rows(T* x, std::ptrdiff_t ld, std::size_t rows, const C* v,
+                             std::size_t n) noexcept {
+  std::size_t i0 = 0;
+#if POSENC_HAS_XSIMD
+  if constexpr (!std::is_same<Arch, scalar_arch>::value) {
+    using B = xsimd::batch<C, Arch>;
+    constexpr std::size_t N = B::size;
+    const B ninf(-std::numeric_limits<C>::infinity());
+    i0 = n - n % N;
+    const std::size_t i4 = n - n % (4 * N);
+    const auto one = [&](T* xr, std::size_t i) {
+      const B vi = B::load_unaligned(v + i);
+      const B y = B::load_unaligned(xr + i) + vi;
+      if constexpr (Masked) {
+        xsimd::select(vi == ninf, vi, y).store_unaligned(xr + i);
+      } else {
+        y.store_unaligned(xr + i);
+      }
+    };
+    for (std::size_t r = 0; r < rows; ++r) {
+      T* const xr = x + static_cast<std::ptrdiff_t>(r) * ld;
+      std::size_t i = 0;
+      for (; i < i4; i += 4 * N) {
+        one(xr, i);
+        one(xr, i + N);
+        one(xr, i + 2 * N);
+        one(xr, i + 3 * N);
+      }
+      for (; i < i0; i += N) one(xr, i);
+    }
+  }
+#endif
+  if (i0 != n)
+    for (std::size_t r = 0; r < rows; ++r)
+      add_values_or_mask_ref<T, C, Arch>(x + static_cast<std::ptrdiff_t>(r) * ld + i0, v + i0,
+                                         n - i0);
+}
+
+/// Calls f(c) for each c in [1, m) where k[c] != k[c − 1], in increasing order, for a prefix
+/// [1, m) of [1, n) done in whole registers (AVX-512 and AVX2: a compare and a bit scan per
+/// register, so the cost follows the number of changes, not of keys); the caller scans [m, n).
+/// Returns m, or 0 as soon as f returns false.
+template <class Arch, class P, class F>
+std::size_t find_changes([[maybe_unused]] const P* k, [[maybe_unused]] std::size_t n,
+                         [[maybe_unused]] F&& f) {
+  std::size_t c = 1;
+#if POSENC_HAS_XSIMD && (defined(__AVX512F__) || defined(__AVX2__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+  const auto each_bit = [&](std::uint32_t m, std::size_t base) {
+    for (; m != 0; m &= m - 1)
+      if (!f(base + static_cast<std::size_t>(__builtin_ctz(m)))) return false;
+    return true;
+  };
+#if defined(__AVX512F__)
+  if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value) {
+    constexpr std::size_t N = 64 / sizeof(P);
+    for (; c + N <= n; c += N) {
+      const __m512i a = _mm512_loadu_si512(static_cast<const void*>(k + c));
+      const __m512i b = _mm512_loadu_si512(static_cast<const void*>(k + c - 1));
+      const std::uint32_t m =
+          sizeof(P) == 4 ? _mm512_cmpneq_epi32_mask(a, b) : _mm512_cmpneq_epi64_mask(a, b);
+      if (!each_bit(m, c)) return 0;
+    }
+    return c;
+  }
+#endif
+#if defined(__AVX2__)
+  if constexpr (std::is_base_of<xsimd::avx2, Arch>::value) {
+    constexpr std::size_t N = 32 / sizeof(P);
+    for (; c + N <= n; c += N) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + c));
+      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + c - 1));
+      const std::uint32_t eq =
+          sizeof(P) == 4 ? static_cast<std::uint32_t>(
+                               _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b))))
+                         : static_cast<std::uint32_t>(
+                               _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(a, b))));
+      if (!each_bit(~eq & ((1u << N) - 1), c)) return 0;
+    }
+    return c;
+  }
+#endif
+#endif
+  return c;
+}
+
 /// Is any of v[0..n) −∞? (Lane-parallel; exact.)
 template <class Arch, class C>
 bool any_ninf(const C* v, std::size_t n) noexcept {
