@@ -6,7 +6,8 @@
 // The three are timed back to back in every iteration (order rotating) and the medians of the
 // per-iteration ratios are reported: limit_ratio = t(limit) / t(fused) (1 = at the limit),
 // speedup = t(two passes) / t(fused). A decode step is timed as 512 calls back to back.
-// Run: taskset -c 1 ./build/bench/rope_store_bench --benchmark_repetitions=3
+// pf_on_/pf_off_: the software prefetch (posenc/tuning.hpp) forced on / off for views of at
+// least 8 MiB. Run: taskset -c 1 ./build/bench/rope_store_bench --benchmark_repetitions=3
 // SPDX-License-Identifier: Apache-2.0
 #include <algorithm>
 #include <chrono>
@@ -53,7 +54,8 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-void bm_store(benchmark::State& st, shape s, posenc::rope_layout layout) {
+void bm_store(benchmark::State& st, shape s, posenc::rope_layout layout, posenc::prefetch_mode pf) {
+  const posenc_bench::prefetch_scope scope(pf);
   posenc::rope_config cfg;
   cfg.head_dim = s.head_dim;
   cfg.base = 500000.0;
@@ -136,7 +138,14 @@ const int registered = [] {
           (l == posenc::rope_layout::half_split ? "half_split" : "interleaved") + "/" +
           std::to_string(s.tokens) + "x" + std::to_string(s.heads) + "x" +
           std::to_string(s.head_dim);
-      benchmark::RegisterBenchmark(name.c_str(), bm_store, s, l)->UseRealTime();
+      benchmark::RegisterBenchmark(name.c_str(), bm_store, s, l, posenc::prefetch_mode::automatic)
+          ->UseRealTime();
+      // the software prefetch forced on and off where it can apply (views of >= 8 MiB)
+      if (s.elems() * sizeof(float) < (std::size_t{8} << 20)) continue;
+      for (auto pf : {posenc::prefetch_mode::on, posenc::prefetch_mode::off})
+        benchmark::RegisterBenchmark((posenc_bench::prefetch_tag(pf) + name).c_str(), bm_store, s,
+                                     l, pf)
+            ->UseRealTime();
     }
   }
   return 0;

@@ -42,11 +42,12 @@ bool same_rows(const view_pair<S, D>& v) noexcept {
   }
 }
 
-/// L2 hint distance for the rows of a source view, as rope_apply_layout's for in-place views.
+/// L2 hint distance for the rows of a source view, as rope_apply_layout's for in-place views:
+/// only where prefetch_enabled() (posenc/tuning.hpp; bench/rope_store_bench.cpp measures both).
 template <class Arch, class S>
 std::ptrdiff_t stream_ahead(const head_view<S>& view) noexcept {
   const std::size_t span = view.tokens * view.heads * view.dim * sizeof(S);
-  return span >= rope_prefetch_min_bytes
+  return prefetch_enabled() && span >= rope_prefetch_min_bytes
              ? rope_prefetch_bytes / static_cast<std::ptrdiff_t>(sizeof(S))
              : 0;
 }
