@@ -532,9 +532,10 @@ TYPED_TEST(BipeFusedRows, TileAndRowsEqualValue) {
       const auto b32 = posenc::bipe_alibi_bias(std::cref(alibi), seg.data(), T);
       const auto b64 = posenc::bipe_alibi_bias(std::cref(alibi), seg64.data(), T);
       const posenc::sum_bias both{b32, posenc::causal_mask{}};
-      // (q0, k0, rows, cols): a tile across the diagonal, one with queries after every key, and
-      // one wider than the 2048-column chunk of positioned's cached rows.
-      const std::size_t shapes[3][4] = {{57, 3, 40, 150}, {1250, 5, 9, 1100}, {2550, 5, 6, 2300}};
+      // (q0, k0, rows, cols): a tile across the diagonal, a tall tile over many query segments,
+      // a wide one, and one wider than the 2048-column chunk of positioned's cached rows.
+      const std::size_t shapes[4][4] = {
+          {57, 3, 40, 150}, {700, 0, 300, 600}, {1250, 5, 9, 1100}, {2550, 5, 6, 2300}};
       for (std::size_t h : {std::size_t{0}, std::size_t{11}}) {
         for (const auto& sh : shapes) {
           const std::size_t q0 = sh[0], k0 = sh[1], R = sh[2], N = sh[3];
