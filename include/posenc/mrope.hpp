@@ -237,7 +237,8 @@ void select_axis(scalar_arch, const C* const* r, const C* sel, C* out, std::size
 /// and two blends per register (the pair→axis map is fixed, so it is a lane select, not a
 /// gather).
 template <class Arch, class C>
-void select_axis(Arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+POSENC_FORCE_INLINE void select_axis(Arch, const C* const* r, const C* sel, C* out,
+                                     std::size_t n) noexcept {
   using B = xsimd::batch<C, Arch>;
   constexpr std::size_t L = B::size;
   const B one(C(1)), two(C(2));
@@ -592,73 +593,111 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     static_assert(std::is_same<coef_t<T>, C>::value,
                   "posenc::mrope_cache: use mrope_cache<float> for float/16-bit storage and "
                   "mrope_cache<double> for double storage");
-    const std::size_t half = m_.pairs();
-    const std::size_t w = 2 * half;
-    const std::size_t cap = capacity_;
-    const C* table = table_.data();
     const bool two = m_.axes() == 2;
     const bool four = four_;
-    auto fetch_fn = [&, this](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
-                              const C*& c, const C*& s) {
+    // held by value in the fetch: a token's row pointers are one load from the closure away
+    const rows_view rv{table_.data(), m_.selector<C>(), capacity_, m_.pairs()};
+    auto fetch_fn = [this, pos, rv, two, four](std::size_t t, std::size_t k0, std::size_t n, C* cb,
+                                               C* sb, const C*& c, const C*& s) {
       if (four) {  // ggml's four axes: out of line, so the three-axis path stays as tight
         fetch_four<Arch>(pos, t, k0, n, cb, sb, c, s);
         return;
       }
       const P p[3] = {pos.at(t, 0), pos.at(t, 1), two ? pos.at(t, 1) : pos.at(t, 2)};
       POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0, "posenc: positions must be >= 0");
-      const std::size_t u0 = static_cast<std::size_t>(p[0]);
-      if (p[1] == p[0] && p[2] == p[0] && u0 < cap) {  // text token: its row, in place
-        c = table + u0 * w + k0;
-        s = c + half;
-        return;
-      }
-      gather_three<Arch>(p, k0, n, cb, sb, c, s);
+      if (!fetch_three<Arch>(rv, p, k0, n, cb, sb, c, s))
+        gather_beyond<Arch>(p, k0, n, cb, sb, c, s);
     };
-    detail::rope_apply<Arch, Inverse>(fetch_fn, m_.layout(), m_.head_dim(), half, views, nviews,
-                                      detail::token_keys{}, range);
+    detail::rope_apply<Arch, Inverse>(fetch_fn, m_.layout(), m_.head_dim(), m_.pairs(), views,
+                                      nviews, detail::token_keys{}, range);
   }
 
-  // An image/video token: its coefficient rows gathered from the rows of the three axes (the
-  // table's, or computed on the fly beyond it) by the pair→axis selector. Forced inline: the
-  // decode step's cost (bench/mrope_bench.cpp) is this and the text-token branch in run().
+  // The table, the pair→axis selector, capacity() and pairs().
+  struct rows_view {
+    const C* table;
+    const C* sel;
+    std::size_t cap;
+    std::size_t half;
+  };
+
+  // A token of three axes whose positions are all in the table (else returns false and does
+  // nothing): a text token (equal axes) reads its row in place; any other token gets its rows
+  // gathered from the rows of its axes by the pair→axis selector (kernels::select_axis, into
+  // cb/sb: rope_apply's rope_chunk values each). Forced inline with
+  // the select: the decode step's cost (bench/mrope_bench.cpp) is this path.
   template <class Arch, class P>
-  POSENC_FORCE_INLINE void gather_three(const P (&p)[3], std::size_t k0, std::size_t n, C* cb,
-                                        C* sb, const C*& c, const C*& s) const noexcept {
+  static POSENC_FORCE_INLINE bool fetch_three(const rows_view& rv, const P (&p)[3], std::size_t k0,
+                                              std::size_t n, C* cb, C* sb, const C*& c,
+                                              const C*& s) noexcept {
+    const std::size_t half = rv.half;
+    const std::size_t u0 = static_cast<std::size_t>(p[0]), u1 = static_cast<std::size_t>(p[1]),
+                      u2 = static_cast<std::size_t>(p[2]);
+    if (u0 >= rv.cap || u1 >= rv.cap || u2 >= rv.cap) return false;
+    const C* table = rv.table + k0;
+    const C* rc[3] = {table + 2 * half * u0, table + 2 * half * u1, table + 2 * half * u2};
+    if (u1 == u0 && u2 == u0) {  // text token: its row, in place
+      c = rc[0];
+      s = c + half;
+      return true;
+    }
+    if (n == half && 2 * half <= detail::rope_chunk) {
+      // one chunk (k0 == 0): cos and sin in one pass, each table row being [cos | sin] and cb
+      // holding rope_chunk >= 2·n values
+      kernels::select_axis(Arch{}, rc, rv.sel, cb, 2 * n);
+      c = cb;
+      s = cb + n;
+      return true;
+    }
+    const C* rs[3] = {rc[0] + half, rc[1] + half, rc[2] + half};
+    kernels::select_axis(Arch{}, rc, rv.sel + k0, cb, n);
+    kernels::select_axis(Arch{}, rs, rv.sel + k0, sb, n);
+    c = cb;
+    s = sb;
+    return true;
+  }
+
+  // fetch_three's tokens with some axis at or beyond capacity(): the rows of those axes are
+  // computed on the fly (the same values as the table's), then selected as there; a text token
+  // computes its one row.
+  template <class Arch, class P>
+  POSENC_MROPE_NOINLINE void gather_beyond(const P (&p)[3], std::size_t k0, std::size_t n, C* cb,
+                                           C* sb, const C*& c, const C*& s) const noexcept {
     const std::size_t half = m_.pairs();
     const std::size_t w = 2 * half;
     const std::size_t cap = capacity_;
-    const C* table = table_.data();
-    const C* sel = m_.selector<C>();
+    c = cb;
+    s = sb;
+    if (p[1] == p[0] && p[2] == p[0]) {
+      const P same[4] = {p[0], p[0], p[0], p[0]};
+      m_.fetch<Arch>(same, k0, n, cb, sb);
+      return;
+    }
     // Rows of the three axes: cos of the chunk, then (at + stride) its sin.
     alignas(64) C oc[3][2 * detail::rope_chunk];
     const C* rc[3];
+    const C* rs[3];
     const bool whole = n == half && 2 * half <= detail::rope_chunk;  // one chunk: k0 == 0
     const std::size_t stride = whole ? half : detail::rope_chunk;
     for (std::size_t a = 0; a < 3; ++a) {
       const std::size_t u = static_cast<std::size_t>(p[a]);
       if (u < cap) {
-        rc[a] = table + u * w + k0;  // its sin is at + half
-      } else {                       // beyond the table: this axis's chunk on the fly (same values)
+        rc[a] = table_.data() + u * w + k0;
+        rs[a] = rc[a] + half;
+      } else {  // beyond the table: this axis's chunk on the fly (same values)
         const P same[4] = {p[a], p[a], p[a], p[a]};
         m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
         rc[a] = oc[a];
+        rs[a] = oc[a] + stride;
       }
     }
-    if (whole) {
-      // cos and sin in one pass: each axis row is [cos | sin] (table rows and on-the-fly
-      // rows alike), and cb holds rope_chunk >= 2·n values
+    const C* sel = m_.selector<C>();
+    if (whole) {  // [cos | sin] rows, as in fetch_three
       kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
-      c = cb;
       s = cb + n;
       return;
     }
-    const C* rs[3];
-    for (std::size_t a = 0; a < 3; ++a)
-      rs[a] = static_cast<std::size_t>(p[a]) < cap ? rc[a] + half : rc[a] + stride;
     kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
     kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
-    c = cb;
-    s = sb;
   }
 
   // ggml's four axes: rows of the used axes only (llama.cpp's e = 0 is a fourth row only when
