@@ -272,22 +272,27 @@ void select_axis4(scalar_arch, const C* const* r, const C* sel, C* out, std::siz
 }
 #if POSENC_HAS_XSIMD
 template <class Arch, class C>
-void select_axis4(Arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+POSENC_FORCE_INLINE void select_axis4(Arch, const C* const* r, const C* sel, C* out,
+                                      std::size_t n) noexcept {
   using B = xsimd::batch<C, Arch>;
   constexpr std::size_t L = B::size;
   const B one(C(1)), two(C(2)), three(C(3));
+  const C* const r0 = r[0];
+  const C* const r1 = r[1];
+  const C* const r2 = r[2];
+  const C* const r3 = r[3];
   std::size_t i = 0;
   for (; i + L <= n; i += L) {
     const B sv = B::load_unaligned(sel + i);
-    const B a = B::load_unaligned(r[0] + i);
-    const B b = B::load_unaligned(r[1] + i);
-    const B c = B::load_unaligned(r[2] + i);
-    const B d = B::load_unaligned(r[3] + i);
+    const B a = B::load_unaligned(r0 + i);
+    const B b = B::load_unaligned(r1 + i);
+    const B c = B::load_unaligned(r2 + i);
+    const B d = B::load_unaligned(r3 + i);
     xsimd::select(sv == three, d, xsimd::select(sv == one, b, xsimd::select(sv == two, c, a)))
         .store_unaligned(out + i);
   }
   if (i < n) {
-    const C* rt[4] = {r[0] + i, r[1] + i, r[2] + i, r[3] + i};
+    const C* rt[4] = {r0 + i, r1 + i, r2 + i, r3 + i};
     select_axis4_ref(rt, sel + i, out + i, n - i);
   }
 }
