@@ -741,13 +741,27 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     const C* table = table_.data() + k0;
     const C* rc[4] = {table + 2 * half * u[0], table + 2 * half * u[1], table + 2 * half * u[2],
                       table + 2 * half * u[3]};
-    if (u[1] == u[0] && u[2] == u[0] && u[3] == u[0]) {  // its row, in place
-      c = rc[0];
-      s = c + half;
+    const bool whole = n == half && 2 * half <= detail::rope_chunk;
+    if (u[1] == u[0] && u[2] == u[0]) {
+      if (u[3] == u[0]) {  // its row, in place
+        c = rc[0];
+        s = c + half;
+        return;
+      }
+      // t = h = w and e apart (llama.cpp's text tokens, e = 0): two rows, selected by sel_e_
+      const C* r2[3] = {rc[0], rc[3], rc[0]};
+      select_rows<Arch>(r2, sel_e_.data(), k0, n, half, whole, cb, sb, c, s);
       return;
     }
-    const bool whole = n == half && 2 * half <= detail::rope_chunk;
     select_rows<Arch>(rc, m_.selector<C>(), k0, n, half, whole, cb, sb, c, s);
+  }
+
+  // The selector of fetch_four's two-row gather: 1 where the slot takes axis 3 (e), else 0.
+  static detail::aligned_vector<C> e_selector(const mrope& m) {
+    detail::aligned_vector<C> v(2 * m.pairs(), C(0));
+    for (std::size_t k = 0; k < v.size(); ++k)
+      if (m.axis(k % m.pairs()) == 3) v[k] = C(1);
+    return v;
   }
 
   static unsigned alias_of(const mrope& m) noexcept {
@@ -761,6 +775,7 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
   mrope m_;
   bool four_ = m_.axes() == 4;
   unsigned alias_ = alias_of(m_);
+  detail::aligned_vector<C> sel_e_ = e_selector(m_);
   detail::aligned_vector<C> table_;
   std::size_t capacity_ = 0;
 };
