@@ -260,37 +260,6 @@ POSENC_FORCE_INLINE void select_axis(Arch, const C* const* r, const C* sel, C* o
 }
 #endif
 
-/// Two-row form: out[i] = r[sel[i]][i], sel in {0, 1}.
-template <class C>
-void select_axis2_ref(const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
-  for (std::size_t i = 0; i < n; ++i) out[i] = sel[i] == C(0) ? r[0][i] : r[1][i];
-}
-template <class C>
-void select_axis2(scalar_arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
-  select_axis2_ref(r, sel, out, n);
-}
-#if POSENC_HAS_XSIMD
-template <class Arch, class C>
-POSENC_FORCE_INLINE void select_axis2(Arch, const C* const* r, const C* sel, C* out,
-                                      std::size_t n) noexcept {
-  using B = xsimd::batch<C, Arch>;
-  constexpr std::size_t L = B::size;
-  const B zero(C(0));
-  const C* const r0 = r[0];
-  const C* const r1 = r[1];
-  std::size_t i = 0;
-  for (; i + L <= n; i += L) {
-    const B sv = B::load_unaligned(sel + i);
-    xsimd::select(sv == zero, B::load_unaligned(r0 + i), B::load_unaligned(r1 + i))
-        .store_unaligned(out + i);
-  }
-  if (i < n) {
-    const C* rt[2] = {r0 + i, r1 + i};
-    select_axis2_ref(rt, sel + i, out + i, n - i);
-  }
-}
-#endif
-
 /// Four-row form (ggml's e axis): out[i] = r[sel[i]][i], sel in {0, 1, 2, 3}.
 template <class C>
 void select_axis4_ref(const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
@@ -681,7 +650,7 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     return true;
   }
 
-  // c, s = the gather of pairs [k0, k0 + n) from rows r (A = 2, 3 or 4; cos at r[a], sin at
+  // c, s = the gather of pairs [k0, k0 + n) from rows r (A = 3 or 4; cos at r[a], sin at
   // r[a] + half), out[i] = r[sel[k0 + i]][i], into cb/sb (rope_chunk values each). A whole
   // row of one chunk (k0 == 0, n == half == pairs(), 2n <= rope_chunk) is gathered in one
   // pass into cb: the rows are [cos | sin] and the selector is too.
@@ -690,9 +659,7 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
                                               std::size_t n, std::size_t half, bool whole, C* cb,
                                               C* sb, const C*& c, const C*& s) noexcept {
     const auto pass = [](const C* const(&rows)[A], const C* sv, C* out, std::size_t m) {
-      if constexpr (A == 2) {
-        kernels::select_axis2(Arch{}, rows, sv, out, m);
-      } else if constexpr (A == 3) {
+      if constexpr (A == 3) {
         kernels::select_axis(Arch{}, rows, sv, out, m);
       } else {
         kernels::select_axis4(Arch{}, rows, sv, out, m);
@@ -782,8 +749,8 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
         return;
       }
       // t = h = w and e apart (llama.cpp's text tokens, e = 0): two rows, selected by sel_e_
-      // (select_axis2)
-      const C* r2[2] = {rc[0], rc[3]};
+      // (select_axis over {t, e, t}; a two-row select measured slower in 4096-token prefill)
+      const C* r2[3] = {rc[0], rc[3], rc[0]};
       select_rows<Arch>(r2, sel_e_.data(), k0, n, half, whole, cb, sb, c, s);
       return;
     }
