@@ -757,6 +757,37 @@ TYPED_TEST(MropeArch, GgmlRotationMatchesOracle) {
   EXPECT_EQ(checked, 6u * 3u * 3u);
 }
 
+// The row selects of mrope_cache's gather (kernels::select_axis / select_axis4):
+// out[i] = row[sel[i]][i] exactly, vector bodies and scalar tails (lengths not
+// multiples of any register), every architecture.
+template <class Arch, class C>
+void check_selects(std::size_t n, unsigned seed) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  std::vector<std::vector<C>> rows(4, std::vector<C>(n));
+  for (auto& row : rows)
+    for (C& x : row) x = static_cast<C>(u(g));
+  const C* r[4] = {rows[0].data(), rows[1].data(), rows[2].data(), rows[3].data()};
+  for (std::size_t count : {3u, 4u}) {
+    std::vector<C> sel(n), out(n, C(-7));
+    std::uniform_int_distribution<int> pick(0, static_cast<int>(count) - 1);
+    for (C& v : sel) v = static_cast<C>(pick(g));
+    if (count == 3) posenc::kernels::select_axis(Arch{}, r, sel.data(), out.data(), n);
+    if (count == 4) posenc::kernels::select_axis4(Arch{}, r, sel.data(), out.data(), n);
+    for (std::size_t i = 0; i < n; ++i)
+      ASSERT_EQ(out[i], rows[static_cast<std::size_t>(sel[i])][i])
+          << "rows " << count << " n " << n << " i " << i;
+  }
+}
+TYPED_TEST(MropeArch, SelectsPickTheirRow) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  unsigned seed = 1;
+  for (std::size_t n : {1u, 7u, 16u, 37u, 64u, 128u, 131u}) {
+    check_selects<TypeParam, float>(n, seed++);
+    check_selects<TypeParam, double>(n, seed++);
+  }
+}
+
 // Every storage type through the four-axis gather (cache rows in and beyond the table): equal
 // to the scalar reference rotation with mrope::cos_sin's coefficients, bit for bit.
 TYPED_TEST(MropeArch, GgmlAllStorageTypesEqualScalarReference) {

@@ -237,7 +237,8 @@ void select_axis(scalar_arch, const C* const* r, const C* sel, C* out, std::size
 /// and two blends per register (the pair→axis map is fixed, so it is a lane select, not a
 /// gather).
 template <class Arch, class C>
-void select_axis(Arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+POSENC_FORCE_INLINE void select_axis(Arch, const C* const* r, const C* sel, C* out,
+                                     std::size_t n) noexcept {
   using B = xsimd::batch<C, Arch>;
   constexpr std::size_t L = B::size;
   const B one(C(1)), two(C(2));
@@ -271,22 +272,27 @@ void select_axis4(scalar_arch, const C* const* r, const C* sel, C* out, std::siz
 }
 #if POSENC_HAS_XSIMD
 template <class Arch, class C>
-void select_axis4(Arch, const C* const* r, const C* sel, C* out, std::size_t n) noexcept {
+POSENC_FORCE_INLINE void select_axis4(Arch, const C* const* r, const C* sel, C* out,
+                                      std::size_t n) noexcept {
   using B = xsimd::batch<C, Arch>;
   constexpr std::size_t L = B::size;
   const B one(C(1)), two(C(2)), three(C(3));
+  const C* const r0 = r[0];
+  const C* const r1 = r[1];
+  const C* const r2 = r[2];
+  const C* const r3 = r[3];
   std::size_t i = 0;
   for (; i + L <= n; i += L) {
     const B sv = B::load_unaligned(sel + i);
-    const B a = B::load_unaligned(r[0] + i);
-    const B b = B::load_unaligned(r[1] + i);
-    const B c = B::load_unaligned(r[2] + i);
-    const B d = B::load_unaligned(r[3] + i);
+    const B a = B::load_unaligned(r0 + i);
+    const B b = B::load_unaligned(r1 + i);
+    const B c = B::load_unaligned(r2 + i);
+    const B d = B::load_unaligned(r3 + i);
     xsimd::select(sv == three, d, xsimd::select(sv == one, b, xsimd::select(sv == two, c, a)))
         .store_unaligned(out + i);
   }
   if (i < n) {
-    const C* rt[4] = {r[0] + i, r[1] + i, r[2] + i, r[3] + i};
+    const C* rt[4] = {r0 + i, r1 + i, r2 + i, r3 + i};
     select_axis4_ref(rt, sel + i, out + i, n - i);
   }
 }
@@ -592,141 +598,185 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     static_assert(std::is_same<coef_t<T>, C>::value,
                   "posenc::mrope_cache: use mrope_cache<float> for float/16-bit storage and "
                   "mrope_cache<double> for double storage");
-    const std::size_t half = m_.pairs();
-    const std::size_t w = 2 * half;
-    const std::size_t cap = capacity_;
-    const C* table = table_.data();
     const bool two = m_.axes() == 2;
     const bool four = four_;
-    auto fetch_fn = [&, this](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
-                              const C*& c, const C*& s) {
+    // held by value in the fetch: a token's row pointers are one load from the closure away
+    const rows_view rv{table_.data(), m_.selector<C>(), capacity_, m_.pairs()};
+    auto fetch_fn = [this, pos, rv, two, four](std::size_t t, std::size_t k0, std::size_t n, C* cb,
+                                               C* sb, const C*& c, const C*& s) {
       if (four) {  // ggml's four axes: out of line, so the three-axis path stays as tight
         fetch_four<Arch>(pos, t, k0, n, cb, sb, c, s);
         return;
       }
       const P p[3] = {pos.at(t, 0), pos.at(t, 1), two ? pos.at(t, 1) : pos.at(t, 2)};
       POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0, "posenc: positions must be >= 0");
-      const std::size_t u0 = static_cast<std::size_t>(p[0]);
-      if (p[1] == p[0] && p[2] == p[0] && u0 < cap) {  // text token: its row, in place
-        c = table + u0 * w + k0;
-        s = c + half;
-        return;
-      }
-      gather_three<Arch>(p, k0, n, cb, sb, c, s);
+      if (!fetch_three<Arch>(rv, p, k0, n, cb, sb, c, s))
+        gather_beyond<Arch>(p, k0, n, cb, sb, c, s);
     };
-    detail::rope_apply<Arch, Inverse>(fetch_fn, m_.layout(), m_.head_dim(), half, views, nviews,
-                                      detail::token_keys{}, range);
+    detail::rope_apply<Arch, Inverse>(fetch_fn, m_.layout(), m_.head_dim(), m_.pairs(), views,
+                                      nviews, detail::token_keys{}, range);
   }
 
-  // An image/video token: its coefficient rows gathered from the rows of the three axes (the
-  // table's, or computed on the fly beyond it) by the pair→axis selector. Forced inline: the
-  // decode step's cost (bench/mrope_bench.cpp) is this and the text-token branch in run().
+  // The table, the pair→axis selector, capacity() and pairs().
+  struct rows_view {
+    const C* table;
+    const C* sel;
+    std::size_t cap;
+    std::size_t half;
+  };
+
+  // A token of three axes whose positions are all in the table (else returns false and does
+  // nothing): a text token (equal axes) reads its row in place; any other token gets its rows
+  // gathered from the rows of its axes by the pair→axis selector (kernels::select_axis, into
+  // cb/sb: rope_apply's rope_chunk values each). Forced inline with
+  // the select: the decode step's cost (bench/mrope_bench.cpp) is this path.
   template <class Arch, class P>
-  POSENC_FORCE_INLINE void gather_three(const P (&p)[3], std::size_t k0, std::size_t n, C* cb,
-                                        C* sb, const C*& c, const C*& s) const noexcept {
-    const std::size_t half = m_.pairs();
-    const std::size_t w = 2 * half;
-    const std::size_t cap = capacity_;
-    const C* table = table_.data();
-    const C* sel = m_.selector<C>();
-    // Rows of the three axes: cos of the chunk, then (at + stride) its sin.
-    alignas(64) C oc[3][2 * detail::rope_chunk];
-    const C* rc[3];
-    const bool whole = n == half && 2 * half <= detail::rope_chunk;  // one chunk: k0 == 0
-    const std::size_t stride = whole ? half : detail::rope_chunk;
-    for (std::size_t a = 0; a < 3; ++a) {
-      const std::size_t u = static_cast<std::size_t>(p[a]);
-      if (u < cap) {
-        rc[a] = table + u * w + k0;  // its sin is at + half
-      } else {                       // beyond the table: this axis's chunk on the fly (same values)
-        const P same[4] = {p[a], p[a], p[a], p[a]};
-        m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
-        rc[a] = oc[a];
-      }
+  static POSENC_FORCE_INLINE bool fetch_three(const rows_view& rv, const P (&p)[3], std::size_t k0,
+                                              std::size_t n, C* cb, C* sb, const C*& c,
+                                              const C*& s) noexcept {
+    const std::size_t half = rv.half;
+    const std::size_t u0 = static_cast<std::size_t>(p[0]), u1 = static_cast<std::size_t>(p[1]),
+                      u2 = static_cast<std::size_t>(p[2]);
+    if (u0 >= rv.cap || u1 >= rv.cap || u2 >= rv.cap) return false;
+    const C* table = rv.table + k0;
+    const C* rc[3] = {table + 2 * half * u0, table + 2 * half * u1, table + 2 * half * u2};
+    if (u1 == u0 && u2 == u0) {  // text token: its row, in place
+      c = rc[0];
+      s = c + half;
+      return true;
     }
+    const bool whole = n == half && 2 * half <= detail::rope_chunk;
+    select_rows<Arch>(rc, rv.sel, k0, n, half, whole, cb, sb, c, s);
+    return true;
+  }
+
+  // c, s = the gather of pairs [k0, k0 + n) from rows r (A = 3 or 4; cos at r[a], sin at
+  // r[a] + half), out[i] = r[sel[k0 + i]][i], into cb/sb (rope_chunk values each). A whole
+  // row of one chunk (k0 == 0, n == half == pairs(), 2n <= rope_chunk) is gathered in one
+  // pass into cb: the rows are [cos | sin] and the selector is too.
+  template <class Arch, std::size_t A>
+  static POSENC_FORCE_INLINE void select_rows(const C* const (&r)[A], const C* sel, std::size_t k0,
+                                              std::size_t n, std::size_t half, bool whole, C* cb,
+                                              C* sb, const C*& c, const C*& s) noexcept {
+    const auto pass = [](const C* const(&rows)[A], const C* sv, C* out, std::size_t m) {
+      if constexpr (A == 3) {
+        kernels::select_axis(Arch{}, rows, sv, out, m);
+      } else {
+        kernels::select_axis4(Arch{}, rows, sv, out, m);
+      }
+    };
+    c = cb;
     if (whole) {
-      // cos and sin in one pass: each axis row is [cos | sin] (table rows and on-the-fly
-      // rows alike), and cb holds rope_chunk >= 2·n values
-      kernels::select_axis(Arch{}, rc, sel, cb, 2 * n);
-      c = cb;
+      pass(r, sel, cb, 2 * n);
       s = cb + n;
       return;
     }
-    const C* rs[3];
-    for (std::size_t a = 0; a < 3; ++a)
-      rs[a] = static_cast<std::size_t>(p[a]) < cap ? rc[a] + half : rc[a] + stride;
-    kernels::select_axis(Arch{}, rc, sel + k0, cb, n);
-    kernels::select_axis(Arch{}, rs, sel + k0, sb, n);
-    c = cb;
+    const C* rs[A];
+    for (std::size_t a = 0; a < A; ++a) rs[a] = r[a] + half;
+    pass(r, sel + k0, cb, n);
+    pass(rs, sel + k0, sb, n);
     s = sb;
   }
 
-  // ggml's four axes: rows of the used axes only (llama.cpp's e = 0 is a fourth row only when
-  // some pair takes e); the in-place row when every used axis holds one position. cb/sb hold
-  // rope_chunk values each (rope_apply's buffers).
+  // The tokens of fetch_three and fetch_four with some axis at or beyond capacity(): the rows
+  // of those axes computed on the fly (the same values as the table's), then selected as there;
+  // a text token computes its one row.
+  template <class Arch, class P, std::size_t A>
+  POSENC_MROPE_NOINLINE void gather_beyond(const P (&p)[A], std::size_t k0, std::size_t n, C* cb,
+                                           C* sb, const C*& c, const C*& s) const noexcept {
+    bool same = true;
+    for (std::size_t a = 1; a < A; ++a) same = same && p[a] == p[0];
+    if (same) {
+      const P q[4] = {p[0], p[0], p[0], p[0]};
+      m_.fetch<Arch>(q, k0, n, cb, sb);
+      c = cb;
+      s = sb;
+      return;
+    }
+    // Rows of the axes, each [cos | sin] of the chunk (sin at + n, so that select_rows reads
+    // them as it reads the table's rows of one chunk).
+    alignas(64) C oc[A][2 * detail::rope_chunk];
+    const C* rc[A];
+    for (std::size_t a = 0; a < A; ++a) {
+      const std::size_t u = static_cast<std::size_t>(p[a]);
+      if (u < capacity_) {
+        rc[a] = nullptr;
+      } else {  // beyond the table: this axis's chunk on the fly (same values)
+        const P q[4] = {p[a], p[a], p[a], p[a]};
+        m_.fetch<Arch>(q, k0, n, oc[a], oc[a] + n);
+        rc[a] = oc[a];
+      }
+    }
+    // table rows: copied as [cos | sin] of the chunk too (the rare path; one layout for all)
+    for (std::size_t a = 0; a < A; ++a) {
+      if (rc[a] != nullptr) continue;
+      const C* row = table_.data() + static_cast<std::size_t>(p[a]) * 2 * m_.pairs() + k0;
+      std::copy(row, row + n, oc[a]);
+      std::copy(row + m_.pairs(), row + m_.pairs() + n, oc[a] + n);
+      rc[a] = oc[a];
+    }
+    select_rows<Arch>(rc, m_.selector<C>(), k0, n, n, false, cb, sb, c, s);
+  }
+
+  // ggml's four axes (t, h, w, e) of token t: axis a reads the position of axis
+  // (alias_ >> 2a) & 3 — itself when some pair takes it, else the first used axis (so that
+  // llama.cpp's e = 0 keeps no text token from its row in place when no pair takes e); then
+  // as fetch_three over four rows.
   template <class Arch, class P>
   POSENC_MROPE_NOINLINE void fetch_four(const mrope_positions<P>& pos, std::size_t t,
                                         std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
                                         const C*& s) const noexcept {
-    const std::size_t half = m_.pairs();
-    const std::size_t w = 2 * half;
-    const std::size_t cap = capacity_;
-    const C* table = table_.data();
-    const C* sel = m_.selector<C>();
-    bool used[4];
-    for (std::size_t a = 0; a < 4; ++a) used[a] = m_.uses_axis(a);
-    std::size_t first = 0;  // an axis some pair uses: the row unused axes alias
-    while (first < 3 && !used[first]) ++first;
-    const P p[4] = {pos.at(t, 0), pos.at(t, 1), pos.at(t, 2), pos.at(t, 3)};
+    const unsigned al = alias_;
+    const P p[4] = {pos.at(t, al & 3u), pos.at(t, (al >> 2) & 3u), pos.at(t, (al >> 4) & 3u),
+                    pos.at(t, (al >> 6) & 3u)};
     POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0,
                   "posenc: positions must be >= 0");
-    const P p0 = p[first];
-    const std::size_t u0 = static_cast<std::size_t>(p0);
-    if ((!used[0] || p[0] == p0) && (!used[1] || p[1] == p0) && (!used[2] || p[2] == p0) &&
-        (!used[3] || p[3] == p0) && u0 < cap) {
-      c = table + u0 * w + k0;
-      s = c + half;
+    const std::size_t half = m_.pairs();
+    std::size_t u[4];
+    for (std::size_t a = 0; a < 4; ++a) u[a] = static_cast<std::size_t>(p[a]);
+    if (std::max(std::max(u[0], u[1]), std::max(u[2], u[3])) >= capacity_) {
+      gather_beyond<Arch>(p, k0, n, cb, sb, c, s);
       return;
     }
-    alignas(64) C oc[4][2 * detail::rope_chunk];
-    const C* rc[4];
-    bool in_table[4];
+    const C* table = table_.data() + k0;
+    const C* rc[4] = {table + 2 * half * u[0], table + 2 * half * u[1], table + 2 * half * u[2],
+                      table + 2 * half * u[3]};
     const bool whole = n == half && 2 * half <= detail::rope_chunk;
-    const std::size_t stride = whole ? half : detail::rope_chunk;
-    for (std::size_t a = 0; a < 4; ++a) {
-      if (!used[a] && a != first) continue;  // never selected: aliased below
-      const std::size_t u = static_cast<std::size_t>(p[a]);
-      in_table[a] = u < cap;
-      if (in_table[a]) {
-        rc[a] = table + u * w + k0;
-      } else {
-        const P same[4] = {p[a], p[a], p[a], p[a]};
-        m_.fetch<Arch>(same, k0, n, oc[a], oc[a] + stride);
-        rc[a] = oc[a];
+    if (u[1] == u[0] && u[2] == u[0]) {
+      if (u[3] == u[0]) {  // its row, in place
+        c = rc[0];
+        s = c + half;
+        return;
       }
-    }
-    for (std::size_t a = 0; a < 4; ++a)
-      if (!used[a] && a != first) {
-        rc[a] = rc[first];
-        in_table[a] = in_table[first];
-      }
-    if (whole) {
-      kernels::select_axis4(Arch{}, rc, sel, cb, 2 * n);
-      c = cb;
-      s = cb + n;
-      (void)sb;
+      // t = h = w and e apart (llama.cpp's text tokens, e = 0): two rows, selected by sel_e_
+      // (select_axis over {t, e, t}; a two-row select measured slower in 4096-token prefill)
+      const C* r2[3] = {rc[0], rc[3], rc[0]};
+      select_rows<Arch>(r2, sel_e_.data(), k0, n, half, whole, cb, sb, c, s);
       return;
     }
-    const C* rs[4];
-    for (std::size_t a = 0; a < 4; ++a) rs[a] = in_table[a] ? rc[a] + half : rc[a] + stride;
-    kernels::select_axis4(Arch{}, rc, sel + k0, cb, n);
-    kernels::select_axis4(Arch{}, rs, sel + k0, sb, n);
-    c = cb;
-    s = sb;
+    select_rows<Arch>(rc, m_.selector<C>(), k0, n, half, whole, cb, sb, c, s);
+  }
+
+  // The selector of fetch_four's two-row gather: 1 where the slot takes axis 3 (e), else 0.
+  static detail::aligned_vector<C> e_selector(const mrope& m) {
+    detail::aligned_vector<C> v(2 * m.pairs(), C(0));
+    for (std::size_t k = 0; k < v.size(); ++k)
+      if (m.axis(k % m.pairs()) == 3) v[k] = C(1);
+    return v;
+  }
+
+  static unsigned alias_of(const mrope& m) noexcept {
+    unsigned first = 0;
+    while (first < 3 && !m.uses_axis(first)) ++first;
+    unsigned alias = 0;
+    for (unsigned a = 0; a < 4; ++a) alias |= (m.uses_axis(a) ? a : first) << (2 * a);
+    return alias;
   }
 
   mrope m_;
   bool four_ = m_.axes() == 4;
+  unsigned alias_ = alias_of(m_);
+  detail::aligned_vector<C> sel_e_ = e_selector(m_);
   detail::aligned_vector<C> table_;
   std::size_t capacity_ = 0;
 };
