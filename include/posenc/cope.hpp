@@ -226,7 +226,16 @@ struct cope_table {
 template <class Arch, class C>
 POSENC_FORCE_INLINE xsimd::batch<C, Arch> cope_sigmoid(const xsimd::batch<C, Arch>& z) {
   using B = xsimd::batch<C, Arch>;
-  const B den = B(C(1)) + xsimd::exp(-z);
+  B t = -z;
+  if constexpr (std::is_same<C, double>::value) {
+    // xsimd 8.1's double exp converts its reduced argument to int64 lane by lane where the ISA
+    // has no such conversion; a logit of ±∞ would make that cast undefined behaviour (clang's
+    // UBSan reports it). exp is already 0 below −800 and ∞ above 800, so clamping there keeps
+    // every gate (σ(±∞) = 1 / 0 exactly); NaN compares false and stays NaN.
+    t = xsimd::select(t > B(800.0), B(800.0), t);
+    t = xsimd::select(t < B(-800.0), B(-800.0), t);
+  }
+  const B den = B(C(1)) + xsimd::exp(t);
   return B(C(1)) / den;
 }
 }  // namespace detail
