@@ -216,6 +216,13 @@ class rope : public detail::rope_apply_interface<rope> {
    * position pos[i], i < n, written to c[i], s[i]. The values are those of cos_sin(pos[i],
    * pair[i]) (same angle arithmetic, same sincos kernel as coefficients). pair[i] < pairs().
    */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+  // aarch64-linux-gnu-g++ 12 -O2, with this inlined into mrope_cache's out-of-table gather,
+  // reports theta "may be used uninitialized" at finish_chunk(theta, m, …): every one of the m
+  // entries it reads is written by the loop just before (a false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
   template <class Arch = default_arch, class C, class P>
   void coefficients_gathered(const P* pos, const std::uint32_t* pair, std::size_t n, C* c,
                              C* s) const noexcept {
@@ -237,6 +244,9 @@ class rope : public detail::rope_apply_interface<rope> {
       finish_chunk<Arch>(theta, m, c + done, s + done);
     }
   }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
   // apply, apply_inverse (in place; positions as a pointer or a container), apply_token (one
   // decode step), apply_to / apply_inverse_to (out of place): detail::rope_apply_interface,
