@@ -16,6 +16,7 @@
 #include "posenc/bias_protocol.hpp"
 #include "posenc/config.hpp"
 #include "posenc/kernels/bias.hpp"
+#include "posenc/simd/ops.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
@@ -225,6 +226,21 @@ void add_values_or_mask_ref(T* x, const C* v, std::size_t n) noexcept {
                ? static_cast<T>(v[i])
                : static_cast<T>(static_cast<C>(x[i]) + v[i]);
 }
+#if POSENC_HAS_XSIMD
+/// One register of add_values_or_mask at offset i: x + v, or v where v is −∞ (Masked).
+template <bool Masked, class Arch, class T, class C>
+POSENC_FORCE_INLINE xsimd::batch<C, Arch> values_or_mask_reg(const T* x, const C* v,
+                                                             std::size_t i) noexcept {
+  using B = xsimd::batch<C, Arch>;
+  const B vi = B::load_unaligned(v + i);
+  const B y = B::load_unaligned(x + i) + vi;
+  if constexpr (Masked) {
+    return xsimd::select(vi == B(-std::numeric_limits<C>::infinity()), vi, y);
+  } else {
+    return y;
+  }
+}
+#endif
 /// add_values_or_mask_ref for float/double rows, lane-parallel (4 registers per step). With
 /// Masked = false the caller knows no v[i] is −∞: a plain add.
 template <bool Masked, class Arch, class T, class C>
@@ -235,16 +251,7 @@ POSENC_FORCE_INLINE void add_values_or_mask(T* x, const C* v, std::size_t n) noe
   if constexpr (!std::is_same<Arch, scalar_arch>::value) {
     using B = xsimd::batch<C, Arch>;
     constexpr std::size_t N = B::size;
-    const B ninf(-std::numeric_limits<C>::infinity());
-    const auto one = [&](std::size_t j) {
-      const B vj = B::load_unaligned(v + j);
-      const B y = B::load_unaligned(x + j) + vj;
-      if constexpr (Masked) {
-        return xsimd::select(vj == ninf, vj, y);
-      } else {
-        return y;
-      }
-    };
+    const auto one = [&](std::size_t j) { return values_or_mask_reg<Masked, Arch>(x, v, j); };
     for (; i + 4 * N <= n; i += 4 * N) {
       const B y0 = one(i), y1 = one(i + N), y2 = one(i + 2 * N), y3 = one(i + 3 * N);
       y0.store_unaligned(x + i);
@@ -260,26 +267,18 @@ POSENC_FORCE_INLINE void add_values_or_mask(T* x, const C* v, std::size_t n) noe
 
 /// add_values_or_mask on `rows` rows x, x + ld, … that share one row of values v (BiPE: the
 /// queries of one segment): one loop nest, as kernels::add_ramp_2d (the per-row set-up of a
-/// short tile row is paid once per group). Same values as add_values_or_mask on each row.
+/// short tile row is paid once per group).
 template <bool Masked, class Arch, class T, class C>
 void add_values_or_mask_rows(T* x, std::ptrdiff_t ld, std::size_t rows, const C* v,
                              std::size_t n) noexcept {
   std::size_t i0 = 0;
 #if POSENC_HAS_XSIMD
   if constexpr (!std::is_same<Arch, scalar_arch>::value) {
-    using B = xsimd::batch<C, Arch>;
-    constexpr std::size_t N = B::size;
-    const B ninf(-std::numeric_limits<C>::infinity());
+    constexpr std::size_t N = xsimd::batch<C, Arch>::size;
     i0 = n - n % N;
     const std::size_t i4 = n - n % (4 * N);
     const auto one = [&](T* xr, std::size_t i) {
-      const B vi = B::load_unaligned(v + i);
-      const B y = B::load_unaligned(xr + i) + vi;
-      if constexpr (Masked) {
-        xsimd::select(vi == ninf, vi, y).store_unaligned(xr + i);
-      } else {
-        y.store_unaligned(xr + i);
-      }
+      values_or_mask_reg<Masked, Arch>(xr, v, i).store_unaligned(xr + i);
     };
     for (std::size_t r = 0; r < rows; ++r) {
       T* const xr = x + static_cast<std::ptrdiff_t>(r) * ld;
@@ -301,49 +300,20 @@ void add_values_or_mask_rows(T* x, std::ptrdiff_t ld, std::size_t rows, const C*
 }
 
 /// Calls f(c) for each c in [1, m) where k[c] != k[c − 1], in increasing order, for a prefix
-/// [1, m) of [1, n) done in whole registers (AVX-512 and AVX2: a compare and a bit scan per
-/// register, so the cost follows the number of changes, not of keys); the caller scans [m, n).
-/// Returns m, or 0 as soon as f returns false.
+/// [1, m) of [1, n) done in whole registers (simd::change_mask: a compare and a bit scan per
+/// register on AVX2 / AVX-512, so the cost follows the number of changes, not of keys; m = 1
+/// elsewhere); the caller scans [m, n). Returns m, or 0 as soon as f returns false.
 template <class Arch, class P, class F>
 std::size_t find_changes([[maybe_unused]] const P* k, [[maybe_unused]] std::size_t n,
                          [[maybe_unused]] F&& f) {
   std::size_t c = 1;
-#if POSENC_HAS_XSIMD && (defined(__AVX512F__) || defined(__AVX2__)) && \
-    (defined(__GNUC__) || defined(__clang__))
-  const auto each_bit = [&](std::uint32_t m, std::size_t base) {
-    for (; m != 0; m &= m - 1)
-      if (!f(base + static_cast<std::size_t>(__builtin_ctz(m)))) return false;
-    return true;
-  };
-#if defined(__AVX512F__)
-  if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value) {
-    constexpr std::size_t N = 64 / sizeof(P);
-    for (; c + N <= n; c += N) {
-      const __m512i a = _mm512_loadu_si512(static_cast<const void*>(k + c));
-      const __m512i b = _mm512_loadu_si512(static_cast<const void*>(k + c - 1));
-      const std::uint32_t m =
-          sizeof(P) == 4 ? _mm512_cmpneq_epi32_mask(a, b) : _mm512_cmpneq_epi64_mask(a, b);
-      if (!each_bit(m, c)) return 0;
-    }
-    return c;
+#if POSENC_HAS_XSIMD
+  constexpr std::size_t N = simd::change_lanes<Arch, P>();
+  if constexpr (N != 0) {
+    for (; c + N <= n; c += N)
+      for (std::uint32_t m = simd::change_mask<Arch>(k + c); m != 0; m &= m - 1)
+        if (!f(c + simd::lowest_bit<Arch>(m))) return 0;
   }
-#endif
-#if defined(__AVX2__)
-  if constexpr (std::is_base_of<xsimd::avx2, Arch>::value) {
-    constexpr std::size_t N = 32 / sizeof(P);
-    for (; c + N <= n; c += N) {
-      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + c));
-      const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(k + c - 1));
-      const std::uint32_t eq =
-          sizeof(P) == 4 ? static_cast<std::uint32_t>(
-                               _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b))))
-                         : static_cast<std::uint32_t>(
-                               _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(a, b))));
-      if (!each_bit(~eq & ((1u << N) - 1), c)) return 0;
-    }
-    return c;
-  }
-#endif
 #endif
   return c;
 }

@@ -286,6 +286,65 @@ batch<double, A> nmadd(const batch<double, A>& a, const batch<double, A>& b,
 #endif
 }  // namespace detail
 
+// ---- changes along a run of int32 / int64 positions: bit l of change_mask<A>(p) is set where
+// p[l] != p[l − 1], for the change_lanes<A, P>() lanes of one register (reads p[−1 … L − 1]).
+// AVX-512: one compare into a mask register; AVX2: a compare and a movemask; no vector form
+// elsewhere (0 lanes: the caller scans lane by lane). ----
+template <class A, class P>
+constexpr std::size_t change_lanes() noexcept {
+  static_assert(std::is_same<P, std::int32_t>::value || std::is_same<P, std::int64_t>::value,
+                "posenc::simd::change_lanes: int32 or int64 positions");
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of<xsimd::avx512f, A>::value) return 64 / sizeof(P);
+#endif
+#if XSIMD_WITH_AVX2
+  if constexpr (std::is_base_of<xsimd::avx2, A>::value) return 32 / sizeof(P);
+#endif
+  return 0;
+}
+template <class A, class P>
+std::uint32_t change_mask([[maybe_unused]] const P* p) noexcept {
+  static_assert(change_lanes<A, P>() != 0, "posenc::simd::change_mask: no vector form on A");
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of<xsimd::avx512f, A>::value) {
+    const __m512i a = _mm512_loadu_si512(static_cast<const void*>(p));
+    const __m512i b = _mm512_loadu_si512(static_cast<const void*>(p - 1));
+    if constexpr (sizeof(P) == 4) {
+      return _mm512_cmpneq_epi32_mask(a, b);
+    } else {
+      return _mm512_cmpneq_epi64_mask(a, b);
+    }
+  }
+#endif
+#if XSIMD_WITH_AVX2
+  if constexpr (!std::is_base_of<xsimd::avx512f, A>::value) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p - 1));
+    if constexpr (sizeof(P) == 4) {
+      return ~static_cast<std::uint32_t>(
+                 _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b)))) &
+             0xffu;
+    } else {
+      return ~static_cast<std::uint32_t>(
+                 _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(a, b)))) &
+             0xfu;
+    }
+  }
+#endif
+  return 0;
+}
+/// Index of the lowest set bit of m (m != 0).
+template <class A>
+unsigned lowest_bit(std::uint32_t m) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  return static_cast<unsigned>(__builtin_ctz(m));
+#else
+  unsigned i = 0;
+  for (; (m & 1u) == 0; m >>= 1) ++i;
+  return i;
+#endif
+}
+
 namespace detail {
 template <class A>
 struct is_fma3 : std::false_type {};
