@@ -190,7 +190,7 @@ const bool registered = [] {
     reg(benchmark::RegisterBenchmark(("rope/tokens/" + s).c_str(), bm_rope, T, false));
     reg(benchmark::RegisterBenchmark(("rope/segments/" + s).c_str(), bm_rope, T, true));
   }
-  for (std::size_t n : {std::size_t{128}, std::size_t{512}, std::size_t{2048}}) {
+  for (std::size_t n : {std::size_t{128}, std::size_t{256}, std::size_t{512}, std::size_t{2048}}) {
     const std::string s = std::to_string(n) + "x" + std::to_string(n);
     reg(benchmark::RegisterBenchmark(("alibi/inplace_limit/" + s).c_str(), bm_limit, n * n));
     reg(benchmark::RegisterBenchmark(("alibi/alibi/" + s).c_str(), bm_tile, n, n, false, false));

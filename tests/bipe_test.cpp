@@ -567,4 +567,167 @@ TYPED_TEST(BipeFusedRows, TileAndRowsEqualValue) {
     }
 }
 
+// ---- the shifted path: one bias row per tile for a shift-invariant bias (alibi's relative
+// form) over consecutive segment indices; rows of ≤ window_regs registers held in registers ----
+
+#if POSENC_HAS_XSIMD
+/// simd::window_gather returns w[p[l] − p0] in every lane, for windows placed anywhere in
+/// [0, 2L); its lane count is what each architecture promises.
+TYPED_TEST(BipeFusedRows, WindowGatherPicksItsLanes) {
+  using Arch = TypeParam;
+  POSENC_ASSERT_ARCH_RUNS(Arch);
+  const auto check = [](auto tag) {
+    using C = decltype(tag);
+    constexpr std::size_t L = posenc::simd::window_lanes<Arch, C>();
+    constexpr bool avx512 = std::is_base_of<xsimd::avx512f, Arch>::value;
+    constexpr bool avx2 = std::is_base_of<xsimd::avx2, Arch>::value;
+    const std::size_t expect =
+        avx512 ? 64 / sizeof(C) : (avx2 && std::is_same<C, float>::value ? 8 : 0);
+    ASSERT_EQ(L, expect);
+    if constexpr (L != 0) {
+      alignas(64) C w[2 * L];
+      for (std::size_t i = 0; i < 2 * L; ++i) w[i] = static_cast<C>(i) * C(1.5) - C(7);
+      std::mt19937 rng(3);
+      for (int trial = 0; trial < 200; ++trial) {
+        const std::int32_t p0 = static_cast<std::int32_t>(rng() % 100000);
+        std::int32_t p[L];
+        for (std::size_t l = 0; l < L; ++l) p[l] = p0 + static_cast<std::int32_t>(rng() % (2 * L));
+        alignas(64) C out[L];
+        posenc::simd::window_gather<Arch>(w, p, p0).store_aligned(out);
+        for (std::size_t l = 0; l < L; ++l) ASSERT_EQ(out[l], w[p[l] - p0]) << trial << ' ' << l;
+      }
+    }
+  };
+  check(float{});
+  check(double{});
+}
+#endif
+
+/// alibi_bias declares shift invariance in its relative form only; a bias without the member
+/// is not shift-invariant.
+TEST(BipeShift, ShiftInvariantIsDeclared) {
+  const posenc::alibi_bias rel = posenc::make_bipe_alibi({4});
+  const posenc::alibi_bias off =
+      posenc::make_bipe_alibi({4, 8.0, 96.0, posenc::alibi_form::key_offset});
+  EXPECT_TRUE(posenc::detail::shift_invariant(rel));
+  EXPECT_FALSE(posenc::detail::shift_invariant(off));
+  EXPECT_FALSE(posenc::detail::shift_invariant(posenc::causal_mask{}));
+  // and the promise holds for the relative form: value(h, q + t, k + t) == value(h, q, k)
+  for (std::int64_t q : {0, 5, 40, 1000})
+    for (std::int64_t k : {0, 3, 5, 39, 2000})
+      for (std::int64_t t : {1, 7, 123456})
+        for (std::size_t h : {std::size_t{0}, std::size_t{3}})
+          ASSERT_EQ(rel.value<float>(h, q + t, k + t), rel.value<float>(h, q, k));
+}
+
+/// An ALiBi that counts its fused rows (and may claim shift invariance): tells how often
+/// positioned evaluates the inner bias.
+struct counting_alibi {
+  const posenc::alibi_bias* a;
+  bool invariant;
+  mutable std::size_t rows = 0;
+  template <class C = float>
+  C value(std::size_t h, std::int64_t q, std::int64_t k) const noexcept {
+    return a->value<C>(h, q, k);
+  }
+  bool shift_invariant() const noexcept { return invariant; }
+  static constexpr bool has_values = true;
+  template <class C, class Keys>
+  using row_type = posenc::alibi_bias::row_type<C, Keys>;
+  template <class C, class Keys>
+  row_type<C, Keys> row(std::size_t h, std::int64_t q, const Keys& keys,
+                        std::size_t n) const noexcept {
+    ++rows;
+    return a->row<C>(h, q, keys, n);
+  }
+  template <class C, class Keys>
+  static C lane(const row_type<C, Keys>& r, std::size_t j) noexcept {
+    return posenc::alibi_bias::lane(r, j);
+  }
+#if POSENC_HAS_XSIMD
+  template <class Arch, class C, class Keys>
+  static xsimd::batch<C, Arch> lanes(const row_type<C, Keys>& r, std::size_t j0, std::size_t step,
+                                     const xsimd::batch<C, Arch>& jv) noexcept {
+    return posenc::alibi_bias::lanes<Arch>(r, j0, step, jv);
+  }
+#endif
+};
+
+template <class Arch, class C, class B>
+void check_tile(const B& bias, std::size_t h, std::size_t q0, std::size_t k0, std::size_t R,
+                std::size_t N, std::mt19937& rng) {
+  std::vector<C> t(R * N);
+  for (auto& e : t) e = static_cast<C>(rng() % 1000) / C(256);
+  const std::vector<C> x0 = t;
+  bias.template add_to<Arch>(posenc::make_logits_view(t.data(), R, N), h,
+                             static_cast<std::int64_t>(q0), static_cast<std::int64_t>(k0));
+  for (std::size_t r = 0; r < R; ++r)
+    for (std::size_t c = 0; c < N; ++c) {
+      const C v = bias.template value<C>(h, static_cast<std::int64_t>(q0 + r),
+                                         static_cast<std::int64_t>(k0 + c));
+      const C expect = v == -std::numeric_limits<C>::infinity() ? v : x0[r * N + c] + v;
+      ASSERT_EQ(t[r * N + c], expect)
+          << "tile " << q0 << ',' << k0 << ' ' << R << 'x' << N << " at " << r << ',' << c;
+    }
+}
+
+/// Tiles as wide as the register rows allow and just beyond (every register count, a scalar
+/// tail, partly masked rows across the diagonal, rows wholly visible), float and double, both
+/// ALiBi forms and the causal mask or none: the tile equals value() element by element.
+TYPED_TEST(BipeFusedRows, ShiftedRowsEqualValue) {
+  using Arch = TypeParam;
+  POSENC_ASSERT_ARCH_RUNS(Arch);
+  const std::size_t T = 1200;
+  std::mt19937 rng(17);
+  std::vector<std::int64_t> ids(T);
+  for (auto& id : ids) id = rng() % 19;
+  std::vector<std::int32_t> seg(T), intra(T);
+  posenc::bipe_segmenter(posenc::bipe_segmenter::config{{0}, 3})
+      .segment(ids.data(), T, seg.data(), intra.data());
+  for (const auto form : {posenc::alibi_form::relative, posenc::alibi_form::key_offset}) {
+    const posenc::alibi_bias alibi = posenc::make_bipe_alibi({12, 8.0, 96.0, form});
+    const auto b = posenc::bipe_alibi_bias(std::cref(alibi), seg.data(), T);
+    const posenc::sum_bias masked{b, posenc::causal_mask{}};
+    for (const std::size_t N :
+         {1, 7, 8, 15, 16, 17, 33, 100, 128, 135, 136, 137, 200, 256, 263, 270, 271, 272, 300}) {
+      for (const std::size_t R : {std::size_t{1}, std::size_t{37}}) {
+        // below the diagonal (every key visible), across it (rows partly masked)
+        check_tile<Arch, float>(b, 5, 900, 300, R, N, rng);
+        check_tile<Arch, double>(b, 5, 900, 300, R, N, rng);
+        check_tile<Arch, float>(masked, 11, 500, 480, R, N, rng);
+        check_tile<Arch, double>(masked, 11, 500, 480, R, N, rng);
+      }
+    }
+  }
+}
+
+/// The shifted path is taken where it can be: with a shift-invariant bias, int32 segment
+/// indices and a window permute on Arch, a tile of ≤ window_regs registers evaluates the
+/// inner bias once; otherwise once per query segment (or per row).
+TYPED_TEST(BipeFusedRows, ShiftedPathEvaluatesOneRowPerTile) {
+  using Arch = TypeParam;
+  POSENC_ASSERT_ARCH_RUNS(Arch);
+  const std::size_t T = 1000;
+  std::vector<std::int32_t> seg(T);
+  for (std::size_t t = 0; t < T; ++t) seg[t] = static_cast<std::int32_t>(t / 20);  // 20 a segment
+  const posenc::alibi_bias alibi = posenc::make_bipe_alibi({4});
+  for (const bool invariant : {true, false}) {
+    const counting_alibi c{&alibi, invariant};
+    const posenc::positioned b(std::cref(c), posenc::position_map<std::int32_t>{seg.data(), T});
+    std::vector<float> t(100 * 128, 0.0f);
+    c.rows = 0;
+    b.template add_to<Arch>(posenc::make_logits_view(t.data(), 100, 128), 1, 600, 200);
+#if POSENC_HAS_XSIMD
+    const bool window = posenc::simd::window_lanes<Arch, float>() != 0;
+#else
+    const bool window = false;
+#endif
+    // 100 rows from query 600: segments 30 … 34, five of them
+    EXPECT_EQ(c.rows, invariant && window ? 1u : 5u);
+    for (std::size_t r = 0; r < 100; ++r)
+      for (std::size_t k = 0; k < 128; ++k)
+        ASSERT_EQ(t[r * 128 + k], alibi.value<float>(1, seg[600 + r], seg[200 + k]));
+  }
+}
+
 }  // namespace

@@ -228,6 +228,10 @@ class alibi_bias : public detail::masked_tile_entry<alibi_bias> {
   std::size_t num_heads() const noexcept { return cfg_.num_heads; }
   alibi_mode mode() const noexcept { return cfg_.mode; }
   alibi_form form() const noexcept { return cfg_.form; }
+  /// The bias protocol's shift invariance: the relative form's value (and causal mask) is a
+  /// function of k_pos − q_pos, computed from that integer, so value(h, q + t, k + t) is
+  /// value(h, q, k) bit for bit; the key_offset form's is not.
+  bool shift_invariant() const noexcept { return cfg_.form == alibi_form::relative; }
   /// Name of the slope policy in use ("alibi", "ntk_alibi_code", ...).
   const char* slopes_name() const noexcept { return slopes_name_; }
 

@@ -72,6 +72,15 @@ struct explicit_keys {
  *     void add_row_values(const row_type<C, Keys>&, T* x, std::size_t lo, std::size_t hi) const;
  *                                         // x[j] = T(C(x[j]) + lane(j)) for j in [lo, hi)
  *
+ * A bias may also declare that it is *shift-invariant* (optional; absent means no):
+ *
+ *     bool shift_invariant() const;       // value(h, q + t, k + t) == value(h, q, k), bit for
+ *                                         // bit, for every shift t (a function of k − q, its
+ *                                         // mask included): alibi_bias's relative form
+ *
+ * positioned then evaluates one row per tile and reads every query's row as a window of it
+ * (BiPE-ALiBi: one evaluation per tile instead of one per query segment).
+ *
  * A *contextual* bias (one whose values depend on the content of q and k, e.g. CoPE) reads a
  * row of scaled logits before the position biases are added (CoPE's gates are σ(q·k/√d));
  * it takes part in the position pass as a neutral part (has_values = false, all keys visible)
@@ -101,6 +110,23 @@ struct has_rows_for<
                 decltype(std::declval<const B&>().template row<float>(
                     std::size_t{}, std::int64_t{}, std::declval<const Keys&>(), std::size_t{}))>>
     : std::true_type {};
+
+template <class B, class = void>
+struct has_shift_invariant : std::false_type {};
+template <class B>
+struct has_shift_invariant<B,
+                           std::void_t<decltype(bool(std::declval<const B&>().shift_invariant()))>>
+    : std::true_type {};
+/// b.shift_invariant() where B declares it, false otherwise.
+template <class B>
+bool shift_invariant(const B& b) noexcept {
+  if constexpr (has_shift_invariant<B>::value) {
+    return b.shift_invariant();
+  } else {
+    (void)b;
+    return false;
+  }
+}
 }  // namespace detail
 
 /// B implements the fused rows protocol for keys of type Keys.

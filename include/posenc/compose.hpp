@@ -21,6 +21,7 @@
 #include "posenc/detail/error.hpp"
 #include "posenc/detail/fused_bias.hpp"
 #include "posenc/kernels/bias.hpp"
+#include "posenc/simd/ops.hpp"
 #include "posenc/storage.hpp"
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
@@ -470,6 +471,10 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
   // the same bias row (BiPE: the queries of one segment), so for float/double tiles the row is
   // evaluated once (in chunks on the stack) and then added to each such row: one extra load per
   // logit instead of the inner bias's per-key work. Same values as the per-row fused pass.
+  // With a shift-invariant inner bias (bias protocol: alibi_bias's relative form) over int32
+  // positions that step by 0 or 1 from key to key (BiPE's segment indices), a tile at most
+  // window_regs registers wide (256 float keys on AVX-512) evaluates one bias row for the whole
+  // tile and holds each query's row in registers (simd::window_gather), never stored.
 
   /// add_to with other biases' masks: visible(r) is the column range [lo, hi) of row r that they
   /// leave visible; the rest is set to −∞ (sum_bias{positioned, causal_mask} takes this path).
@@ -546,7 +551,8 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
     alignas(64) C vals[chunk + 2 * run_slack];
     std::uint16_t runs[max_runs];
     P run_pos[max_runs + run_slack];
-    const std::size_t nruns = key_runs<Arch>(kc, nc, runs, run_pos);
+    bool step1 = false;
+    const std::size_t nruns = key_runs<Arch>(kc, nc, runs, run_pos, step1);
     const auto cols = [&](std::size_t r) {  // row r's visible columns, within the chunk
       const auto v = visible(r);
       const std::size_t h = v.second < block.cols ? v.second : block.cols;
@@ -556,14 +562,26 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
       return std::pair<std::size_t, std::size_t>{lo < hi ? lo : hi, hi};
     };
     const row_hint<T> hint{block, c0, nc};
+    // a shift-invariant inner bias over runs of consecutive positions: one row for the tile
+    shift_table<C> sh;
+    const bool shifted = nruns < nc && step1 && nc <= shifted_max<Arch, T>() &&
+                         shift_row<Arch>(head, q_first, block.rows, run_pos[0], nruns, sh);
     bool masked = false;
+    std::size_t vals_from = 0;  // shifted: vals holds the current query's row from this key on
     std::int64_t cached = 0;
+    std::int64_t off = 0;  // shifted: the current query's run j has value sh.g[off + j]
     for (std::size_t r = 0; r < block.rows;) {
       const std::int64_t q = q_first + static_cast<std::int64_t>(r);
       const std::int64_t qm = q_map_.at(q);
       if (r == 0 || qm != cached) {
-        masked = nruns < nc ? run_values<Arch>(head, qm, nc, runs, run_pos, nruns, vals)
-                            : row_values<Arch>(head, q, kc, nc, vals);
+        if (shifted) {  // vals only if a row is partly masked
+          off = sh.q_hi - qm;
+          masked = detail::any_ninf<Arch>(sh.g + off, nruns);
+          vals_from = nc;
+        } else {
+          masked = nruns < nc ? run_values<Arch>(head, qm, nc, runs, run_pos, nruns, vals)
+                              : row_values<Arch>(head, q, kc, nc, vals);
+        }
         cached = qm;
       }
       const std::size_t r0 = r;
@@ -576,6 +594,16 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
       }
       if (r != r0) {
         T* x = block.row(r0) + c0;
+        if (shifted) {
+          const std::size_t from = shifted_from<Arch, T>(nc);
+          if (vals_from > from) {
+            shifted_values<Arch>(sh, off, kc, from, vals_from, run_pos[0], vals);
+            vals_from = from;
+          }
+          shifted_rows<Arch>(masked, x, block.row_stride, r - r0, sh, off, kc, run_pos[0], vals,
+                             nc);
+          continue;
+        }
         if (masked) {
           detail::add_values_or_mask_rows<true, Arch>(x, block.row_stride, r - r0, vals, nc);
         } else {
@@ -585,6 +613,10 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
       }
       const auto [lo, hi] = cols(r);  // row r is partly masked
       hint(r);
+      if (vals_from != 0) {
+        shifted_values<Arch>(sh, off, kc, 0, vals_from, run_pos[0], vals);
+        vals_from = 0;
+      }
       T* x = block.row(r) + c0;
       if (lo != 0) kernels::fill(Arch{}, x, lo, ninf);
       if (masked) {
@@ -595,6 +627,119 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
       if (hi != nc) kernels::fill(Arch{}, x + hi, nc - hi, ninf);
       ++r;
     }
+  }
+
+  /// The largest span (query positions' range + key runs) shift_row evaluates.
+  static constexpr std::size_t shift_cap = 2 * max_runs;
+  /// shift_row's row: g[i] = value(q_hi, p0 + i).
+  template <class C>
+  struct shift_table {
+    alignas(64) C g[shift_cap + 2 * run_slack];
+    std::int64_t q_hi = 0;
+  };
+
+  /// Fills sh where the inner bias is shift-invariant (bias protocol), the keys come in runs of
+  /// consecutive positions p0, p0 + 1, … (key_runs' step1) and Arch has a window permute for
+  /// C: g over span = (range of the tile rows' mapped positions) + nruns values, evaluated once
+  /// by the inner bias's fused row at the largest mapped query position q_hi (the value of
+  /// query qm at run j is g[q_hi − qm + j] by shift invariance). One evaluation per tile instead
+  /// of one per query position. false when a condition fails or the span exceeds shift_cap.
+  template <class Arch, class C>
+  bool shift_row([[maybe_unused]] std::size_t head, [[maybe_unused]] std::int64_t q_first,
+                 [[maybe_unused]] std::size_t rows, [[maybe_unused]] P p0,
+                 [[maybe_unused]] std::size_t nruns,
+                 [[maybe_unused]] shift_table<C>& sh) const noexcept {
+#if POSENC_HAS_XSIMD
+    if constexpr (std::is_same<P, std::int32_t>::value && simd::window_lanes<Arch, C>() != 0) {
+      if (rows == 0 || !detail::shift_invariant(inner())) return false;
+      POSENC_ASSERT(q_first >= 0 && static_cast<std::uint64_t>(q_first) + rows <= q_map_.size,
+                    "posenc::positioned: queries outside the map");
+      const P* qp = q_map_.data + q_first;
+      P lo = qp[0], hi = qp[0];
+      for (std::size_t r = 1; r < rows; ++r) {
+        lo = qp[r] < lo ? qp[r] : lo;
+        hi = qp[r] > hi ? qp[r] : hi;
+      }
+      const std::uint64_t span =
+          static_cast<std::uint64_t>(static_cast<std::int64_t>(hi) - lo) + nruns;
+      if (span > shift_cap) return false;
+      const std::size_t npad = (span + run_slack - 1) / run_slack * run_slack;
+      kernels::fill(Arch{}, sh.g, npad, -C(0));
+      detail::fused_add_row<Arch>(detail::fused_term<inner_t, affine_keys>::make(inner()), head, hi,
+                                  affine_keys{p0}, sh.g, npad);
+      kernels::fill(Arch{}, sh.g + npad, run_slack, C(0));  // lanes a window reads, never picks
+      sh.q_hi = hi;
+      return true;
+    }
+#endif
+    return false;
+  }
+
+  /// Keys from, from + 1, … nc − 1 (from a multiple of the register width) of the row of
+  /// the query at q_hi − off into vals: g[off + k[c] − p0], one window gather per register.
+  template <class Arch, class C>
+  void shifted_values([[maybe_unused]] const shift_table<C>& sh, [[maybe_unused]] std::int64_t off,
+                      [[maybe_unused]] std::int64_t kc, [[maybe_unused]] std::size_t from,
+                      [[maybe_unused]] std::size_t nc, [[maybe_unused]] P p0,
+                      [[maybe_unused]] C* vals) const noexcept {
+#if POSENC_HAS_XSIMD
+    if constexpr (std::is_same<P, std::int32_t>::value && simd::window_lanes<Arch, C>() != 0) {
+      constexpr std::size_t L = simd::window_lanes<Arch, C>();
+      const P* k = k_map_.data + kc;
+      // k[c] − base indexes g; base ≥ −shift_cap (p0 ≥ 0, off < shift_cap)
+      const P base = static_cast<P>(p0 - off);
+      std::size_t c = from;
+      for (; c + L <= nc; c += L)
+        detail::window_row_reg<Arch>(sh.g, k, base, c).store_unaligned(vals + c);
+      for (; c < nc; ++c) vals[c] = sh.g[k[c] - base];
+    }
+#endif
+  }
+
+  /// add_values_or_mask_rows with shifted_values' row, its first registers held in registers
+  /// instead of stored (detail::add_window_rows); vals must hold the row from key
+  /// shifted_from() on.
+  template <class Arch, class T>
+  void shifted_rows([[maybe_unused]] bool masked, [[maybe_unused]] T* x,
+                    [[maybe_unused]] std::ptrdiff_t ld, [[maybe_unused]] std::size_t rows,
+                    [[maybe_unused]] const shift_table<T>& sh, [[maybe_unused]] std::int64_t off,
+                    [[maybe_unused]] std::int64_t kc, [[maybe_unused]] P p0,
+                    [[maybe_unused]] const T* vals,
+                    [[maybe_unused]] std::size_t nc) const noexcept {
+#if POSENC_HAS_XSIMD
+    if constexpr (std::is_same<P, std::int32_t>::value && detail::window_regs<Arch, T>() != 0) {
+      const P* k = k_map_.data + kc;
+      const P base = static_cast<P>(p0 - off);
+      if (masked) {
+        detail::add_window_rows<true, Arch>(x, ld, rows, sh.g, k, base, vals, nc);
+      } else {
+        detail::add_window_rows<false, Arch>(x, ld, rows, sh.g, k, base, vals, nc);
+      }
+    }
+#endif
+  }
+  /// The widest chunk the shifted path takes: a row that fits in detail::window_regs
+  /// registers. Wider rows would be stored and reloaded per query position anyway, and then
+  /// the window permutes (one per register) cost as much as run_values' broadcasts (measured
+  /// on a Zen 5 at 512 keys: equal within noise), so they keep run_values.
+  template <class Arch, class T>
+  static constexpr std::size_t shifted_max() noexcept {
+#if POSENC_HAS_XSIMD
+    if constexpr (detail::window_regs<Arch, T>() != 0)
+      return detail::window_regs<Arch, T>() * simd::window_lanes<Arch, T>() +
+             simd::window_lanes<Arch, T>() - 1;
+#endif
+    return 0;
+  }
+  /// The first key of a row of nc ≤ shifted_max keys that shifted_rows reads from vals (the
+  /// keys after its whole registers).
+  template <class Arch, class T>
+  static std::size_t shifted_from([[maybe_unused]] std::size_t nc) noexcept {
+#if POSENC_HAS_XSIMD
+    if constexpr (detail::window_regs<Arch, T>() != 0)
+      return nc - nc % simd::window_lanes<Arch, T>();
+#endif
+    return 0;
   }
 
   /// The row ~4 KiB ahead, for write (as ALiBi's tile loop): tile rows are short stretches of
@@ -632,10 +777,11 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
   /// the start of each run into start[] and its mapped position into pos[] (padded to a
   /// multiple of run_slack with the last position), and their count;
   /// nc (no runs recorded) as soon as the runs average fewer than 8 keys, where the fused row is
-  /// cheaper (so at most max_runs runs are recorded).
+  /// cheaper (so at most max_runs runs are recorded). step1: each run's position is one more
+  /// than the previous run's (BiPE's segment indices), so a key's run is its position − pos[0].
   template <class Arch>
-  std::size_t key_runs(std::int64_t kc, std::size_t nc, std::uint16_t* start,
-                       P* pos) const noexcept {
+  std::size_t key_runs(std::int64_t kc, std::size_t nc, std::uint16_t* start, P* pos,
+                       bool& step1) const noexcept {
     POSENC_ASSERT(kc >= 0 && static_cast<std::uint64_t>(kc) + nc <= k_map_.size,
                   "posenc::positioned: keys outside the map");
     const P* k = k_map_.data + kc;
@@ -654,6 +800,9 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
     for (std::size_t j = c; j < nc; ++j)
       if (k[j] != k[j - 1] && !add(j)) return nc;
     for (std::size_t j = n; j % run_slack != 0; ++j) pos[j] = pos[n - 1];  // for run_values
+    step1 = true;
+    for (std::size_t j = 1; j < n; ++j)
+      step1 &= static_cast<std::int64_t>(pos[j]) - static_cast<std::int64_t>(pos[j - 1]) == 1;
     return n;
   }
 

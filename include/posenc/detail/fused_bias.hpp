@@ -241,6 +241,19 @@ POSENC_FORCE_INLINE xsimd::batch<C, Arch> values_or_mask_reg(const T* x, const C
   }
 }
 #endif
+#if POSENC_HAS_XSIMD
+/// x = x + v, or v where v is −∞ (Masked), for one register of values v at x.
+template <bool Masked, class Arch, class T>
+POSENC_FORCE_INLINE void values_or_mask_store(T* x, const xsimd::batch<T, Arch>& v) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  const B y = B::load_unaligned(x) + v;
+  if constexpr (Masked) {
+    xsimd::select(v == B(-std::numeric_limits<T>::infinity()), v, y).store_unaligned(x);
+  } else {
+    y.store_unaligned(x);
+  }
+}
+#endif
 /// add_values_or_mask_ref for float/double rows, lane-parallel (4 registers per step). With
 /// Masked = false the caller knows no v[i] is −∞: a plain add.
 template <bool Masked, class Arch, class T, class C>
@@ -298,6 +311,75 @@ void add_values_or_mask_rows(T* x, std::ptrdiff_t ld, std::size_t rows, const C*
       add_values_or_mask_ref<T, C, Arch>(x + static_cast<std::ptrdiff_t>(r) * ld + i0, v + i0,
                                          n - i0);
 }
+
+#if POSENC_HAS_XSIMD
+/// How many registers of a row add_window_rows holds in registers (the rest it reads from the
+/// stored row): 16, half of AVX-512's register file; 0 where Arch has no window permute.
+template <class Arch, class T>
+constexpr std::size_t window_regs() noexcept {
+  if constexpr (posenc::detail::is_16bit_storage<T>()) {
+    return 0;
+  } else {
+    return simd::window_lanes<Arch, T>() == 0 ? 0 : 16;
+  }
+}
+/// One register of the row add_window_rows describes: keys c … c + L − 1, gathered from the
+/// two aligned registers of g around their first key's index.
+template <class Arch, class T>
+POSENC_FORCE_INLINE xsimd::batch<T, Arch> window_row_reg(const T* g, const std::int32_t* k,
+                                                         std::int32_t base,
+                                                         std::size_t c) noexcept {
+  constexpr std::int32_t L = static_cast<std::int32_t>(simd::window_lanes<Arch, T>());
+  const std::int32_t w = (k[c] - base) & ~(L - 1);
+  return simd::window_gather<Arch>(g + w, k + c, static_cast<std::int32_t>(base + w));
+}
+/// add_window_rows with NR (a compile-time count: they stay in registers) registers gathered,
+/// the rest of the row from vals.
+template <std::size_t NR, bool Masked, class Arch, class T, std::size_t... J>
+POSENC_FORCE_INLINE void window_rows_fixed(T* x, std::ptrdiff_t ld, std::size_t rows, const T* g,
+                                           const std::int32_t* k, std::int32_t base, const T* vals,
+                                           std::size_t n, std::index_sequence<J...>) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t L = B::size;
+  const B v[NR] = {window_row_reg<Arch>(g, k, base, J * L)...};
+  for (std::size_t r = 0; r < rows; ++r) {
+    T* const xr = x + static_cast<std::ptrdiff_t>(r) * ld;
+    (values_or_mask_store<Masked, Arch>(xr + J * L, v[J]), ...);
+    if (n != NR * L) add_values_or_mask<Masked, Arch>(xr + NR * L, vals + NR * L, n - NR * L);
+  }
+}
+/// window_rows_fixed for nr = 1 … sizeof...(I) registers (a compare chain in one function),
+/// add_values_or_mask_rows for nr = 0.
+template <bool Masked, class Arch, class T, std::size_t... I>
+void window_rows_regs(std::size_t nr, T* x, std::ptrdiff_t ld, std::size_t rows, const T* g,
+                      const std::int32_t* k, std::int32_t base, const T* vals, std::size_t n,
+                      std::index_sequence<I...>) noexcept {
+  const bool done =
+      ((nr == I + 1 ? (window_rows_fixed<I + 1, Masked, Arch>(x, ld, rows, g, k, base, vals, n,
+                                                              std::make_index_sequence<I + 1>{}),
+                       true)
+                    : false) ||
+       ...);
+  if (!done) add_values_or_mask_rows<Masked, Arch>(x, ld, rows, vals, n);
+}
+
+/**
+ * add_values_or_mask_rows over n keys whose row of values is v[c] = g[k[c] − base] (int32
+ * positions k; every register's indices within one simd::window_gather, g aligned to the
+ * register width): the first min(n / L, window_regs) registers are gathered into registers
+ * once and added to every row from there (never stored and reloaded); the keys after them
+ * are read from vals, which must hold them. Same values and arithmetic as the stored row.
+ */
+template <bool Masked, class Arch, class T>
+void add_window_rows(T* x, std::ptrdiff_t ld, std::size_t rows, const T* g, const std::int32_t* k,
+                     std::int32_t base, const T* vals, std::size_t n) noexcept {
+  constexpr std::size_t W = window_regs<Arch, T>();
+  static_assert(W != 0, "posenc: add_window_rows: no window permute on Arch");
+  const std::size_t nr = n / simd::window_lanes<Arch, T>();
+  window_rows_regs<Masked, Arch>(nr < W ? nr : W, x, ld, rows, g, k, base, vals, n,
+                                 std::make_index_sequence<W>{});
+}
+#endif
 
 /// Calls f(c) for each c in [1, m) where k[c] != k[c − 1], in increasing order, for a prefix
 /// [1, m) of [1, n) done in whole registers (simd::change_mask: a compare and a bit scan per

@@ -333,6 +333,57 @@ std::uint32_t change_mask([[maybe_unused]] const P* p) noexcept {
 #endif
   return 0;
 }
+// ---- one register gathered from a two-register window by int32 positions: lane l of
+// window_gather<A>(w, p, p0) is w[p[l] − p0], every p[l] − p0 in [0, 2·L) for L =
+// window_lanes<A, C>() (reads p[0 … L − 1] and the two registers at w, which must be aligned
+// to the register width). AVX-512 (float, double): one two-source permute; AVX2 (float): two
+// permutes and a blend; no vector form elsewhere (0 lanes). ----
+template <class A, class C>
+constexpr std::size_t window_lanes() noexcept {
+  static_assert(std::is_same<C, float>::value || std::is_same<C, double>::value,
+                "posenc::simd::window_lanes: float or double values");
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of<xsimd::avx512f, A>::value) return 64 / sizeof(C);
+#endif
+#if XSIMD_WITH_AVX2
+  if constexpr (std::is_base_of<xsimd::avx2, A>::value && std::is_same<C, float>::value) return 8;
+#endif
+  return 0;
+}
+template <class A, class C>
+batch<C, A> window_gather([[maybe_unused]] const C* w, [[maybe_unused]] const std::int32_t* p,
+                          [[maybe_unused]] std::int32_t p0) noexcept {
+  static_assert(window_lanes<A, C>() != 0, "posenc::simd::window_gather: no vector form on A");
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of<xsimd::avx512f, A>::value) {
+    if constexpr (std::is_same<C, float>::value) {
+      const __m512i i =
+          _mm512_sub_epi32(_mm512_loadu_si512(static_cast<const void*>(p)), _mm512_set1_epi32(p0));
+      return _mm512_permutex2var_ps(_mm512_load_ps(w), i, _mm512_load_ps(w + 16));
+    } else {
+      const __m256i i32 = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)),
+                                           _mm256_set1_epi32(p0));
+      // the zero-masking widening with every lane kept: the same instruction, without the
+      // unmasked intrinsic's _mm512_undefined_epi32 source (g++ 12 -Werror=uninitialized)
+      return _mm512_permutex2var_pd(_mm512_load_pd(w),
+                                    _mm512_maskz_cvtepi32_epi64(__mmask8(0xff), i32),
+                                    _mm512_load_pd(w + 8));
+    }
+  }
+#endif
+#if XSIMD_WITH_AVX2
+  if constexpr (!std::is_base_of<xsimd::avx512f, A>::value && std::is_same<C, float>::value) {
+    const __m256i i = _mm256_sub_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)),
+                                       _mm256_set1_epi32(p0));
+    const __m256 lo = _mm256_permutevar8x32_ps(_mm256_load_ps(w), i);
+    const __m256 hi = _mm256_permutevar8x32_ps(_mm256_load_ps(w + 8), i);
+    // lanes with index ≥ 8 (bit 3) take hi: blendv reads the sign bit of i << 28
+    return _mm256_blendv_ps(lo, hi, _mm256_castsi256_ps(_mm256_slli_epi32(i, 28)));
+  }
+#endif
+  return batch<C, A>(C(0));
+}
+
 /// Index of the lowest set bit of m (m != 0).
 template <class A>
 unsigned lowest_bit(std::uint32_t m) noexcept {
