@@ -12,6 +12,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <utility>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -349,6 +350,44 @@ TYPED_TEST(AlibiArch, TilesSummedEqualTheWholeAndDecodeRows) {
     // Larger than one stack table chunk (512 rows × 1024 columns): crosses chunk borders.
     tiles_equal_whole<Arch, float>(*a, 3000, 1500, 530, 1100);
   }
+}
+
+// Tiles below, across and above the diagonal, as wide as the register rows of AVX-512 and
+// beyond, float and double, causal and symmetric: every element is value() added once, and the
+// rows alibi_bias takes as wholly visible without looking (causal: from q0 + r ≥ k0 + n − 1) are.
+TYPED_TEST(AlibiArch, RegisterRowTilesEqualValue) {
+  using Arch = TypeParam;
+  POSENC_ASSERT_ARCH_RUNS(Arch);
+  const alibi_bias causal({12});
+  const alibi_bias sym({12, 8.0, alibi_mode::symmetric});
+  std::mt19937 rng(9);
+  const auto check = [&](const alibi_bias& a, auto tag, std::int64_t q0, std::int64_t k0,
+                         std::size_t R, std::size_t N) {
+    using C = decltype(tag);
+    std::vector<C> t(R * N);
+    for (auto& e : t) e = static_cast<C>(rng() % 1000) / C(64);
+    const std::vector<C> x0 = t;
+    a.add_to<Arch>(posenc::make_logits_view(t.data(), R, N), 7, q0, k0);
+    for (std::size_t r = 0; r < R; ++r)
+      for (std::size_t c = 0; c < N; ++c) {
+        const C v =
+            a.value<C>(7, q0 + static_cast<std::int64_t>(r), k0 + static_cast<std::int64_t>(c));
+        const C want = v == -std::numeric_limits<C>::infinity() ? v : x0[r * N + c] + v;
+        ASSERT_TRUE(posenc_test::same_value(t[r * N + c], want))
+            << q0 << ',' << k0 << ' ' << R << 'x' << N << " at " << r << ',' << c;
+      }
+  };
+  for (const alibi_bias* a : {&causal, &sym})
+    for (const std::size_t N : {1, 15, 16, 17, 128, 135, 136, 256, 271, 272, 300})
+      for (const auto& qk : {std::pair<std::int64_t, std::int64_t>{900, 300},
+                             {300, 300},
+                             {320, 300},
+                             {0, 0},
+                             {5, 200},
+                             {1000, 1000 - 17}}) {
+        check(*a, float{}, qk.first, qk.second, 37, N);
+        check(*a, double{}, qk.first, qk.second, 37, N);
+      }
 }
 
 TYPED_TEST(AlibiArch, ExplicitKeyPositionsMatchTheScalarDefinition) {

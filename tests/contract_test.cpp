@@ -272,6 +272,29 @@ void check_alibi() {
           bad += !same_bits(t[r * cols + i], rn_add(x0[r * cols + i], ramp(m, e, neg)));
         }
       EXPECT_EQ(bad, 0u) << Arch::name() << " add_ramp_2d h=" << h << " neg_abs=" << neg;
+
+      // Tiles whose rows fit in registers (AVX-512 moves each row's values along in 16
+      // registers: every register count, with and without a tail, and one row or many).
+      for (const std::size_t w : {1,   7,   8,   15,  16,  17,  33,  100, 128, 129,
+                                  135, 136, 137, 255, 256, 257, 263, 271, 272, 300}) {
+        for (const std::size_t rr : {std::size_t{1}, std::size_t{2}, std::size_t{41}}) {
+          const std::int64_t e1 = -static_cast<std::int64_t>(w) + 2;
+          std::vector<C> big(rr * w);  // x0 over and over
+          for (std::size_t i = 0; i < big.size(); ++i) big[i] = x0[(i * 7) % n];
+          std::vector<C> u = big;
+          posenc::kernels::add_ramp_2d(Arch{}, u.data(), static_cast<std::ptrdiff_t>(w), rr, w, m,
+                                       e1, -1, sign);
+          bad = 0;
+          for (std::size_t r = 0; r < rr; ++r)
+            for (std::size_t i = 0; i < w; ++i) {
+              const std::int64_t e =
+                  e1 - static_cast<std::int64_t>(r) + static_cast<std::int64_t>(i);
+              bad += !same_bits(u[r * w + i], rn_add(big[r * w + i], ramp(m, e, neg)));
+            }
+          EXPECT_EQ(bad, 0u) << Arch::name() << " add_ramp_2d " << rr << "x" << w << " h=" << h
+                             << " neg_abs=" << neg;
+        }
+      }
     }
     if constexpr (std::is_same<C, float>::value) {  // explicit key positions
       std::vector<std::int32_t> kpos(n);

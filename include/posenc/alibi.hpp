@@ -465,6 +465,23 @@ class alibi_bias : public detail::masked_tile_entry<alibi_bias> {
     return cfg_.mode == alibi_mode::symmetric ? kernels::ramp_sign::neg_abs
                                               : kernels::ramp_sign::keep;
   }
+  /// The first row r of a tile (queries q0 + r, n keys from k_first) from which every row has
+  /// all its keys visible (rows are wholly visible from some row on in every mode). Causal:
+  /// q0 + r ≥ k_first + n − 1; computed without overflow; negative positions (outside the
+  /// contract) get SIZE_MAX: the caller then looks at every row.
+  std::size_t wholly_visible_from(std::int64_t q0, std::int64_t k_first,
+                                  std::size_t n) const noexcept {
+    if (cfg_.mode != alibi_mode::causal || n == 0) return 0;
+    if (q0 < 0 || k_first < 0) return static_cast<std::size_t>(-1);
+    const std::uint64_t need = n - 1;  // q − k_first ≥ n − 1
+    if (q0 >= k_first) {
+      const std::uint64_t g = static_cast<std::uint64_t>(q0 - k_first);
+      return g >= need ? 0 : static_cast<std::size_t>(need - g);
+    }
+    const std::uint64_t g = static_cast<std::uint64_t>(k_first - q0);
+    return g > static_cast<std::uint64_t>(-1) - need ? static_cast<std::size_t>(-1)
+                                                     : static_cast<std::size_t>(need + g);
+  }
   /// First masked key index of a row of n keys starting at k_first (n when none is masked).
   std::size_t visible_end(std::int64_t q_pos, std::int64_t k_first, std::size_t n) const noexcept {
     return cfg_.mode != alibi_mode::causal ? n : detail::keys_up_to(q_pos, k_first, n);
@@ -493,7 +510,11 @@ class alibi_bias : public detail::masked_tile_entry<alibi_bias> {
         kernels::add_ramp_2d(Arch{}, block.row(run), block.row_stride, end - run, nc, m,
                              offset(run), es, sign());
     };
-    for (std::size_t r = 0; r < nr; ++r) {
+    // Without other masks the rows from wholly_visible_from on need no per-row look: one run.
+    const std::size_t scan = std::is_same<Visible, detail::visible_all>::value
+                                 ? std::min(nr, wholly_visible_from(q0, k0, nc))
+                                 : nr;
+    for (std::size_t r = 0; r < scan; ++r) {
       std::size_t lo = 0, hi = nc;
       if constexpr (!std::is_same<Visible, detail::visible_all>::value) {
         const auto v = visible(r);

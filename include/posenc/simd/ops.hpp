@@ -384,6 +384,37 @@ batch<C, A> window_gather([[maybe_unused]] const C* w, [[maybe_unused]] const st
   return batch<C, A>(C(0));
 }
 
+// ---- lanes moved up by one across two registers: lane 0 of shift_in<A>(cur, prev) is prev's
+// last lane, lane l > 0 is cur's lane l − 1 (cur and prev: consecutive stretches of one row).
+// AVX-512 (float, double): one valignd / valignq; no vector form elsewhere (has_shift_in
+// false). ----
+template <class A, class C>
+constexpr bool has_shift_in() noexcept {
+#if XSIMD_WITH_AVX512F
+  if constexpr (std::is_base_of<xsimd::avx512f, A>::value)
+    return std::is_same<C, float>::value || std::is_same<C, double>::value;
+#endif
+  return false;
+}
+template <class A, class C>
+batch<C, A> shift_in([[maybe_unused]] const batch<C, A>& cur,
+                     [[maybe_unused]] const batch<C, A>& prev) noexcept {
+  static_assert(has_shift_in<A, C>(), "posenc::simd::shift_in: no vector form on A");
+#if XSIMD_WITH_AVX512F
+  // the zero-masking forms with every lane kept (the unmasked intrinsics' undefined source
+  // trips g++ 12's -Wuninitialized once inlined)
+  if constexpr (std::is_same<C, float>::value) {
+    return _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(
+        __mmask16(0xffff), _mm512_castps_si512(cur), _mm512_castps_si512(prev), 15));
+  } else {
+    return _mm512_castsi512_pd(_mm512_maskz_alignr_epi64(__mmask8(0xff), _mm512_castpd_si512(cur),
+                                                         _mm512_castpd_si512(prev), 7));
+  }
+#else
+  return cur;
+#endif
+}
+
 /// Index of the lowest set bit of m (m != 0).
 template <class A>
 unsigned lowest_bit(std::uint32_t m) noexcept {
