@@ -26,8 +26,8 @@
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
 
-/// Keeps mrope_cache's four-axis (ggml) gather out of line, so the three-axis token fetch
-/// inlined into the rotation loop stays as small as it was without it.
+/// Keeps mrope_cache's gather of positions beyond the table out of line, so the token fetches
+/// inlined into the rotation loops stay small.
 #if defined(__GNUC__) || defined(__clang__)
 #define POSENC_MROPE_NOINLINE __attribute__((noinline))
 #elif defined(_MSC_VER)
@@ -328,9 +328,9 @@ POSENC_FORCE_INLINE void select_pairs_reg(const C* const* r, std::size_t half, c
   using B = xsimd::batch<C, Arch>;
   B c = B::load_unaligned(r[0] + i);
   B s = B::load_unaligned(r[0] + half + i);
-  if (!Same || E) {
+  if constexpr (!Same || E) {
     const B sv = B::load_unaligned(sel + i);
-    if (!Same) {
+    if constexpr (!Same) {
       const auto m1 = sv == B(C(1));
       const auto m2 = sv == B(C(2));
       c = xsimd::select(m1, B::load_unaligned(r[1] + i),
@@ -338,7 +338,7 @@ POSENC_FORCE_INLINE void select_pairs_reg(const C* const* r, std::size_t half, c
       s = xsimd::select(m1, B::load_unaligned(r[1] + half + i),
                         xsimd::select(m2, B::load_unaligned(r[2] + half + i), s));
     }
-    if (E) {
+    if constexpr (E) {
       const auto m3 = sv == B(C(3));
       c = xsimd::select(m3, B::load_unaligned(r[3] + i), c);
       s = xsimd::select(m3, B::load_unaligned(r[3] + half + i), s);
