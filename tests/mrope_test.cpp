@@ -817,6 +817,156 @@ TYPED_TEST(MropeArch, GgmlAllStorageTypesEqualScalarReference) {
   check_against_reference<TypeParam, double>(big, pos4, 1024);
 }
 
+// ---- the four-axis gather of mrope_cache against the four-row select ----------------------
+//
+// mrope_cache gathers a ggml token's coefficients as the t/h/w select with the e row blended
+// only into the registers that hold e pairs (kernels::select_pairs_e). It must equal the
+// four-row select (kernels::select_axis4) slot for slot: kernel level over vector bodies and
+// scalar tails, then through apply, every architecture.
+
+// select_pairs_e (both forms) against select_axis4 over the cos and the sin halves of random
+// rows, with e pairs (sel = 3) only in [lo, hi).
+template <class Arch, class C>
+void check_select_pairs_e(std::size_t n, std::size_t lo, std::size_t hi, unsigned seed) {
+  std::mt19937 g(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  const std::size_t half = n + 3;  // sin at + half (a chunk of a longer row)
+  std::vector<std::vector<C>> rows(4, std::vector<C>(2 * half));
+  for (auto& row : rows)
+    for (C& x : row) x = static_cast<C>(u(g));
+  std::vector<C> sel(n);
+  std::uniform_int_distribution<int> pick3(0, 2), pick4(0, 3);
+  for (std::size_t i = 0; i < n; ++i)
+    sel[i] = static_cast<C>(i >= lo && i < hi ? pick4(g) : pick3(g));
+  for (bool same : {false, true}) {
+    const C* r[4] = {rows[0].data(), same ? rows[0].data() : rows[1].data(),
+                     same ? rows[0].data() : rows[2].data(), rows[3].data()};
+    const C* rs[4] = {r[0] + half, r[1] + half, r[2] + half, r[3] + half};
+    std::vector<C> ec(n), es(n), oc(n, C(-7)), os(n, C(-7));
+    posenc::kernels::select_axis4(Arch{}, r, sel.data(), ec.data(), n);
+    posenc::kernels::select_axis4(Arch{}, rs, sel.data(), es.data(), n);
+    if (same) {
+      posenc::kernels::select_pairs_e<true>(Arch{}, r, half, sel.data(), oc.data(), os.data(), n,
+                                            lo, hi);
+    } else {
+      posenc::kernels::select_pairs_e<false>(Arch{}, r, half, sel.data(), oc.data(), os.data(), n,
+                                             lo, hi);
+    }
+    ASSERT_TRUE(same_bits(oc, ec))
+        << "cos, n " << n << " e [" << lo << ", " << hi << ") same " << same;
+    ASSERT_TRUE(same_bits(os, es))
+        << "sin, n " << n << " e [" << lo << ", " << hi << ") same " << same;
+  }
+}
+TYPED_TEST(MropeArch, SelectPairsEEqualsFourRowSelect) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  unsigned seed = 100;
+  for (std::size_t n : {1u, 3u, 7u, 16u, 37u, 64u, 71u, 128u, 131u}) {
+    // e pairs: none, the first, in the middle, the last few (the tail of most registers),
+    // IMROPE {24, 20, 20, 0}'s 61 and 62, everywhere
+    const std::size_t ranges[][2] = {{0, 0},     {0, 1},   {n / 3, n / 3 + 2},
+                                     {n - 3, n}, {61, 63}, {0, n}};
+    for (const auto& lh : ranges) {
+      const std::size_t lo = std::min<std::size_t>(lh[0], n), hi = std::min<std::size_t>(lh[1], n);
+      check_select_pairs_e<TypeParam, float>(n, lo, hi, seed++);
+      check_select_pairs_e<TypeParam, double>(n, lo, hi, seed++);
+    }
+  }
+}
+
+// Through apply: a head holding 1 in the first half of every rotary pair and 0 in the second
+// rotates to (cos, sin) of each pair exactly (1·c − 0·s, 1·s + 0·c), so the output is the
+// gathered row. It must equal select_axis4 of the table rows of the token's four positions
+// (rows beyond the capacity: mrope::coefficients with all four axes at that position, the
+// values the table would hold), bit for bit, for image tokens (t, h, w apart, e elsewhere),
+// llama.cpp's text tokens (t = h = w, e apart), e = t, all equal, and tokens partly or wholly
+// beyond the table.
+template <class Arch, class C>
+void check_four_axis_gather(const mrope& m, std::size_t cap) {
+  const std::size_t P = m.pairs(), d = m.head_dim();
+  const std::int64_t toks[][4] = {{30, 31, 45, 0}, {5, 9, 2, 17},   {12, 12, 12, 0},
+                                  {7, 7, 7, 40},   {9, 9, 9, 9},    {20, 3, 40, 20},
+                                  {44, 3, 60, 1},  {70, 70, 70, 0}, {100, 101, 102, 103}};
+  const std::size_t T = sizeof(toks) / sizeof(toks[0]);
+  std::vector<std::int64_t> pos4;
+  for (const auto& p : toks) pos4.insert(pos4.end(), {p[0], p[1], p[2], p[3]});
+  std::vector<C> y(T * d, C(0));
+  for (std::size_t t = 0; t < T; ++t)
+    for (std::size_t k = 0; k < P; ++k) y[t * d + k] = C(1);
+  const mrope_cache<C> mc(m, cap, Arch{});
+  mc.template apply<Arch>(posenc::make_head_view(y.data(), T, 1, d),
+                          posenc::make_mrope_positions(pos4.data(), 4));
+  std::size_t e_differs = 0;  // e slots whose value is not the t row's (the blend is seen)
+  for (std::size_t t = 0; t < T; ++t) {
+    std::vector<std::vector<C>> row(4, std::vector<C>(2 * P));
+    const C* rc[4];
+    const C* rs[4];
+    for (std::size_t a = 0; a < 4; ++a) {
+      const std::int64_t q = toks[t][a];
+      if (static_cast<std::size_t>(q) < mc.capacity()) {
+        std::copy(mc.cos_row(static_cast<std::size_t>(q)),
+                  mc.cos_row(static_cast<std::size_t>(q)) + P, row[a].begin());
+        std::copy(mc.sin_row(static_cast<std::size_t>(q)),
+                  mc.sin_row(static_cast<std::size_t>(q)) + P, row[a].begin() + P);
+      } else {
+        const std::int64_t same[4] = {q, q, q, q};
+        m.coefficients<Arch>(same, row[a].data(), row[a].data() + P);
+      }
+      rc[a] = row[a].data();
+      rs[a] = row[a].data() + P;
+    }
+    std::vector<C> ec(P), es(P);
+    posenc::kernels::select_axis4(Arch{}, rc, m.selector<C>(), ec.data(), P);
+    posenc::kernels::select_axis4(Arch{}, rs, m.selector<C>(), es.data(), P);
+    const std::vector<C> gc(y.begin() + t * d, y.begin() + t * d + P);
+    const std::vector<C> gs(y.begin() + t * d + P, y.begin() + t * d + 2 * P);
+    ASSERT_TRUE(same_bits(gc, ec)) << "cos, token " << t << ", " << P << " pairs, cap " << cap;
+    ASSERT_TRUE(same_bits(gs, es)) << "sin, token " << t << ", " << P << " pairs, cap " << cap;
+    for (std::size_t k = 0; k < P; ++k)
+      if (m.axis(k) == 3 && (ec[k] != rc[0][k] || es[k] != rs[0][k])) ++e_differs;
+  }
+  EXPECT_GT(e_differs, 0u) << "no token tells the e row from the t row";
+}
+TYPED_TEST(MropeArch, GgmlFourAxisGatherEqualsFourRowSelect) {
+  POSENC_ASSERT_ARCH_RUNS(TypeParam);
+  using posenc::ggml_rope_mode;
+  struct cfg {
+    std::size_t head_dim;
+    std::array<std::size_t, 4> sections;
+    ggml_rope_mode mode;
+  };
+  // e pairs: {24, 20, 20, 0} imrope 61, 62 (Qwen3-VL in llama.cpp); {10, 10, 10, 2} 30, 31,
+  // 62, 63 (two registers apart); 71 pairs {22, 22, 22, 5}: 66..70 (one chunk gathered as two
+  // halves, e in the scalar tail of wide registers); 135 pairs {44, 44, 44, 3}: 132..134 (the
+  // 7-pair second chunk); a real fourth section {16, 16, 16, 16}: 48..63; 256 pairs imrope
+  // {60, 60, 60, 76}: e spread over the head
+  const cfg cfgs[] = {{128, {24, 20, 20, 0}, ggml_rope_mode::imrope},
+                      {128, {10, 10, 10, 2}, ggml_rope_mode::mrope},
+                      {142, {22, 22, 22, 5}, ggml_rope_mode::mrope},
+                      {270, {44, 44, 44, 3}, ggml_rope_mode::mrope},
+                      {128, {16, 16, 16, 16}, ggml_rope_mode::mrope},
+                      {512, {60, 60, 60, 76}, ggml_rope_mode::imrope}};
+  for (const cfg& c : cfgs) {
+    rope_config rc;
+    rc.head_dim = c.head_dim;
+    rc.base = 1000000.0;
+    const mrope m = mrope::ggml(rope(rc), c.sections, c.mode);
+    ASSERT_TRUE(m.uses_axis(3));
+    for (std::size_t cap : {48u, 1024u}) {
+      check_four_axis_gather<TypeParam, float>(m, cap);
+      check_four_axis_gather<TypeParam, double>(m, cap);
+    }
+  }
+  // ggml's vision mode with a fourth section (pairs (k, k + n_dims) over the whole head)
+  rope_config vc;
+  vc.head_dim = 64;
+  vc.base = 10000.0;
+  const mrope v = mrope::ggml(rope(vc), {10, 10, 10, 2}, ggml_rope_mode::vision);
+  ASSERT_TRUE(v.uses_axis(3));
+  check_four_axis_gather<TypeParam, float>(v, 48);
+  check_four_axis_gather<TypeParam, double>(v, 1024);
+}
+
 // Where ggml and HF agree, bit for bit: MROPE {16, 24, 24, 0} is HF's sectioned M-RoPE
 // whatever e holds; IMROPE {24, 20, 20, 0} is HF's interleaved M-RoPE when e = t. With
 // llama.cpp's e = 0 IMROPE differs from HF exactly in pairs 61 and 62 (channels 61, 62, 125,

@@ -26,8 +26,8 @@
 #include "posenc/types.hpp"
 #include "posenc/view.hpp"
 
-/// Keeps mrope_cache's four-axis (ggml) gather out of line, so the three-axis token fetch
-/// inlined into the rotation loop stays as small as it was without it.
+/// Keeps mrope_cache's gather of positions beyond the table out of line, so the token fetches
+/// inlined into the rotation loops stay small.
 #if defined(__GNUC__) || defined(__clang__)
 #define POSENC_MROPE_NOINLINE __attribute__((noinline))
 #elif defined(_MSC_VER)
@@ -294,6 +294,83 @@ POSENC_FORCE_INLINE void select_axis4(Arch, const C* const* r, const C* sel, C* 
   if (i < n) {
     const C* rt[4] = {r0 + i, r1 + i, r2 + i, r3 + i};
     select_axis4_ref(rt, sel + i, out + i, n - i);
+  }
+}
+#endif
+
+/// ggml's four-axis gather of one chunk of n pairs: rows r[a] hold cos at r[a][i] and sin at
+/// r[a][half + i]; for i < n,
+///     oc[i] = r[sel[i]][i],  os[i] = r[sel[i]][half + i]
+/// (select_axis4 over the cos and over the sin half), where sel[i] is 3 (the e axis) only for
+/// e_lo <= i < e_hi (none if e_lo >= e_hi). Same = true: rows 0, 1 and 2 are one row
+/// (t = h = w: a text token with e apart).
+template <bool Same, class C>
+void select_pairs_e_ref(const C* const* r, std::size_t half, const C* sel, C* oc, C* os,
+                        std::size_t n) noexcept {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t a = sel[i] == C(3) ? 3 : (Same ? 0 : static_cast<std::size_t>(sel[i]));
+    oc[i] = r[a][i];
+    os[i] = r[a][half + i];
+  }
+}
+template <bool Same, class C>
+void select_pairs_e(scalar_arch, const C* const* r, std::size_t half, const C* sel, C* oc, C* os,
+                    std::size_t n, std::size_t, std::size_t) noexcept {
+  select_pairs_e_ref<Same>(r, half, sel, oc, os, n);
+}
+#if POSENC_HAS_XSIMD
+namespace detail {
+// One register of select_pairs_e at i: the t/h/w select (Same: the t row), and with E the e row
+// blended where sel is 3.
+template <bool Same, bool E, class Arch, class C>
+POSENC_FORCE_INLINE void select_pairs_reg(const C* const* r, std::size_t half, const C* sel, C* oc,
+                                          C* os, std::size_t i) noexcept {
+  using B = xsimd::batch<C, Arch>;
+  B c = B::load_unaligned(r[0] + i);
+  B s = B::load_unaligned(r[0] + half + i);
+  if constexpr (!Same || E) {
+    const B sv = B::load_unaligned(sel + i);
+    if constexpr (!Same) {
+      const auto m1 = sv == B(C(1));
+      const auto m2 = sv == B(C(2));
+      c = xsimd::select(m1, B::load_unaligned(r[1] + i),
+                        xsimd::select(m2, B::load_unaligned(r[2] + i), c));
+      s = xsimd::select(m1, B::load_unaligned(r[1] + half + i),
+                        xsimd::select(m2, B::load_unaligned(r[2] + half + i), s));
+    }
+    if constexpr (E) {
+      const auto m3 = sv == B(C(3));
+      c = xsimd::select(m3, B::load_unaligned(r[3] + i), c);
+      s = xsimd::select(m3, B::load_unaligned(r[3] + half + i), s);
+    }
+  }
+  c.store_unaligned(oc + i);
+  s.store_unaligned(os + i);
+}
+}  // namespace detail
+
+/// Vector form: one selector register (its compares) serves the cos and the sin register of
+/// its pairs, and the e row is read and blended only in the registers that cover [e_lo, e_hi)
+/// — the other registers are the three-row select (Same: a copy of the t row). Three loops of
+/// fixed trip counts, no branch per register.
+template <bool Same, class Arch, class C>
+POSENC_FORCE_INLINE void select_pairs_e(Arch, const C* const* r, std::size_t half, const C* sel,
+                                        C* oc, C* os, std::size_t n, std::size_t e_lo,
+                                        std::size_t e_hi) noexcept {
+  constexpr std::size_t L = xsimd::batch<C, Arch>::size;
+  const std::size_t body = n - n % L;
+  std::size_t lo = body, hi = body;  // the registers that hold e pairs: [lo, hi)
+  if (e_lo < e_hi) {
+    lo = std::min(e_lo - e_lo % L, body);
+    hi = std::min((e_hi + L - 1) / L * L, body);
+  }
+  std::size_t i = 0;
+  for (; i < lo; i += L) detail::select_pairs_reg<Same, false, Arch>(r, half, sel, oc, os, i);
+  for (; i < hi; i += L) detail::select_pairs_reg<Same, true, Arch>(r, half, sel, oc, os, i);
+  for (; i < body; i += L) detail::select_pairs_reg<Same, false, Arch>(r, half, sel, oc, os, i);
+  if (i < n) {
+    const C* rt[4] = {r[0] + i, r[1] + i, r[2] + i, r[3] + i};
+    select_pairs_e_ref<Same>(rt, half, sel + i, oc + i, os + i, n - i);
   }
 }
 #endif
@@ -598,16 +675,24 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     static_assert(std::is_same<coef_t<T>, C>::value,
                   "posenc::mrope_cache: use mrope_cache<float> for float/16-bit storage and "
                   "mrope_cache<double> for double storage");
+    if (four_) {  // ggml's four axes: a loop of their own, so the three-axis fetch stays tight
+      // axis a reads the positions of axis (alias_ >> 2a) & 3: itself when some pair takes it,
+      // else the first used axis (so that llama.cpp's e = 0 keeps no text token from its row
+      // in place when no pair takes e)
+      mrope_positions<P> aliased = pos;
+      for (unsigned a = 0; a < 4; ++a) aliased.axis[a] = pos.axis[(alias_ >> (2 * a)) & 3u];
+      const four_fetch<Arch, P> fetch4{
+          this, aliased,
+          four_view{rows_view{table_.data(), m_.selector<C>(), capacity_, m_.pairs()}, e_}};
+      detail::rope_apply<Arch, Inverse>(fetch4, m_.layout(), m_.head_dim(), m_.pairs(), views,
+                                        nviews, detail::token_keys{}, range);
+      return;
+    }
     const bool two = m_.axes() == 2;
-    const bool four = four_;
     // held by value in the fetch: a token's row pointers are one load from the closure away
     const rows_view rv{table_.data(), m_.selector<C>(), capacity_, m_.pairs()};
-    auto fetch_fn = [this, pos, rv, two, four](std::size_t t, std::size_t k0, std::size_t n, C* cb,
-                                               C* sb, const C*& c, const C*& s) {
-      if (four) {  // ggml's four axes: out of line, so the three-axis path stays as tight
-        fetch_four<Arch>(pos, t, k0, n, cb, sb, c, s);
-        return;
-      }
+    auto fetch_fn = [this, pos, rv, two](std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
+                                         const C*& c, const C*& s) {
       const P p[3] = {pos.at(t, 0), pos.at(t, 1), two ? pos.at(t, 1) : pos.at(t, 2)};
       POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0, "posenc: positions must be >= 0");
       if (!fetch_three<Arch>(rv, p, k0, n, cb, sb, c, s))
@@ -624,6 +709,22 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     std::size_t cap;
     std::size_t half;
   };
+
+  // The pairs that take ggml's e axis lie in [lo, hi) (none: lo == hi == 0).
+  struct e_range {
+    std::size_t lo = 0, hi = 0;
+  };
+  static e_range e_range_of(const mrope& m) noexcept {
+    e_range e;
+    bool any = false;
+    for (std::size_t k = 0; k < m.pairs(); ++k) {
+      if (m.axis(k) != 3) continue;
+      if (!any) e.lo = k;
+      e.hi = k + 1;
+      any = true;
+    }
+    return e;
+  }
 
   // A token of three axes whose positions are all in the table (else returns false and does
   // nothing): a text token (equal axes) reads its row in place; any other token gets its rows
@@ -715,30 +816,68 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
       std::copy(row + m_.pairs(), row + m_.pairs() + n, oc[a] + n);
       rc[a] = oc[a];
     }
-    select_rows<Arch>(rc, m_.selector<C>(), k0, n, n, false, cb, sb, c, s);
+    if constexpr (A == 4) {
+      select_four<Arch, false>(rc, m_.selector<C>(), e_, k0, n, n, false, cb, sb, c, s);
+    } else {
+      select_rows<Arch>(rc, m_.selector<C>(), k0, n, n, false, cb, sb, c, s);
+    }
   }
 
-  // ggml's four axes (t, h, w, e) of token t: axis a reads the position of axis
-  // (alias_ >> 2a) & 3 — itself when some pair takes it, else the first used axis (so that
-  // llama.cpp's e = 0 keeps no text token from its row in place when no pair takes e); then
-  // as fetch_three over four rows.
+  // The gather of ggml's four rows r (cos at r[a], sin at r[a] + half) for pairs [k0, k0 + n)
+  // into cb/sb (whole: one chunk, cos and sin into cb): kernels::select_pairs_e, the t/h/w
+  // select (Same: t = h = w, a copy of the t row) with the e row blended into the registers
+  // that hold e pairs.
+  template <class Arch, bool Same>
+  static POSENC_FORCE_INLINE void select_four(const C* const (&r)[4], const C* sel, e_range e,
+                                              std::size_t k0, std::size_t n, std::size_t half,
+                                              bool whole, C* cb, C* sb, const C*& c,
+                                              const C*& s) noexcept {
+    C* const ss = whole ? cb + n : sb;
+    // the e pairs of the chunk, relative to k0
+    const std::size_t lo = e.lo > k0 ? e.lo - k0 : 0;
+    const std::size_t hi = e.hi > k0 ? std::min(e.hi - k0, n) : 0;
+    kernels::select_pairs_e<Same>(Arch{}, r, half, sel + k0, cb, ss, n, lo, hi);
+    c = cb;
+    s = ss;
+  }
+
+  // The state of fetch_four, held by value in run's four-axis fetch (as rows_view).
+  struct four_view {
+    rows_view rv;
+    e_range e;
+  };
+
+  // run's fetch for ggml's four axes (t, h, w, e) of token t (positions aliased as in run):
+  // fetch_four, or gather_beyond for a position beyond the table. A functor, not a lambda, so
+  // that it is forced inline into the rotation loop like the three-axis fetch.
   template <class Arch, class P>
-  POSENC_MROPE_NOINLINE void fetch_four(const mrope_positions<P>& pos, std::size_t t,
-                                        std::size_t k0, std::size_t n, C* cb, C* sb, const C*& c,
-                                        const C*& s) const noexcept {
-    const unsigned al = alias_;
-    const P p[4] = {pos.at(t, al & 3u), pos.at(t, (al >> 2) & 3u), pos.at(t, (al >> 4) & 3u),
-                    pos.at(t, (al >> 6) & 3u)};
-    POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0,
-                  "posenc: positions must be >= 0");
-    const std::size_t half = m_.pairs();
+  struct four_fetch {
+    const mrope_cache* self;
+    mrope_positions<P> pos;
+    four_view fv;
+    POSENC_FORCE_INLINE void operator()(std::size_t t, std::size_t k0, std::size_t n, C* cb, C* sb,
+                                        const C*& c, const C*& s) const noexcept {
+      const P p[4] = {pos.at(t, 0), pos.at(t, 1), pos.at(t, 2), pos.at(t, 3)};
+      POSENC_ASSERT(p[0] >= 0 && p[1] >= 0 && p[2] >= 0 && p[3] >= 0,
+                    "posenc: positions must be >= 0");
+      if (!fetch_four<Arch>(fv, p, k0, n, cb, sb, c, s))
+        self->template gather_beyond<Arch>(p, k0, n, cb, sb, c, s);
+    }
+  };
+
+  // A token of four axes whose positions are all in the table (else returns false and does
+  // nothing): all equal, its row in place; else select_four (t = h = w with e apart, as
+  // llama.cpp's text tokens with e = 0: the t row with the e row blended into the registers
+  // that hold e pairs).
+  template <class Arch, class P>
+  static POSENC_FORCE_INLINE bool fetch_four(const four_view& fv, const P (&p)[4], std::size_t k0,
+                                             std::size_t n, C* cb, C* sb, const C*& c,
+                                             const C*& s) noexcept {
+    const std::size_t half = fv.rv.half;
     std::size_t u[4];
     for (std::size_t a = 0; a < 4; ++a) u[a] = static_cast<std::size_t>(p[a]);
-    if (std::max(std::max(u[0], u[1]), std::max(u[2], u[3])) >= capacity_) {
-      gather_beyond<Arch>(p, k0, n, cb, sb, c, s);
-      return;
-    }
-    const C* table = table_.data() + k0;
+    if (std::max(std::max(u[0], u[1]), std::max(u[2], u[3])) >= fv.rv.cap) return false;
+    const C* table = fv.rv.table + k0;
     const C* rc[4] = {table + 2 * half * u[0], table + 2 * half * u[1], table + 2 * half * u[2],
                       table + 2 * half * u[3]};
     const bool whole = n == half && 2 * half <= detail::rope_chunk;
@@ -746,23 +885,15 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
       if (u[3] == u[0]) {  // its row, in place
         c = rc[0];
         s = c + half;
-        return;
+        return true;
       }
-      // t = h = w and e apart (llama.cpp's text tokens, e = 0): two rows, selected by sel_e_
-      // (select_axis over {t, e, t}; a two-row select measured slower in 4096-token prefill)
-      const C* r2[3] = {rc[0], rc[3], rc[0]};
-      select_rows<Arch>(r2, sel_e_.data(), k0, n, half, whole, cb, sb, c, s);
-      return;
+      // t = h = w, e apart (llama.cpp's text tokens, e = 0): the t row, its e pairs from e
+      const C* const rt[4] = {rc[0], rc[0], rc[0], rc[3]};
+      select_four<Arch, true>(rt, fv.rv.sel, fv.e, k0, n, half, whole, cb, sb, c, s);
+      return true;
     }
-    select_rows<Arch>(rc, m_.selector<C>(), k0, n, half, whole, cb, sb, c, s);
-  }
-
-  // The selector of fetch_four's two-row gather: 1 where the slot takes axis 3 (e), else 0.
-  static detail::aligned_vector<C> e_selector(const mrope& m) {
-    detail::aligned_vector<C> v(2 * m.pairs(), C(0));
-    for (std::size_t k = 0; k < v.size(); ++k)
-      if (m.axis(k % m.pairs()) == 3) v[k] = C(1);
-    return v;
+    select_four<Arch, false>(rc, fv.rv.sel, fv.e, k0, n, half, whole, cb, sb, c, s);
+    return true;
   }
 
   static unsigned alias_of(const mrope& m) noexcept {
@@ -776,7 +907,7 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
   mrope m_;
   bool four_ = m_.axes() == 4;
   unsigned alias_ = alias_of(m_);
-  detail::aligned_vector<C> sel_e_ = e_selector(m_);
+  e_range e_ = e_range_of(m_);  // the e pairs of the four-axis gather (select_four)
   detail::aligned_vector<C> table_;
   std::size_t capacity_ = 0;
 };
