@@ -585,12 +585,18 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
         cached = qm;
       }
       const std::size_t r0 = r;
-      for (; r < block.rows; ++r) {
-        const auto lh = cols(r);
-        if (q_map_.at(q_first + static_cast<std::int64_t>(r)) != qm || lh.first != 0 ||
-            lh.second != nc)
-          break;
-        hint(r);
+      if constexpr (std::is_same<Visible, detail::visible_all>::value) {
+        // every row wholly visible: the group is the rows of query position qm
+        const P* qp = q_map_.data + q_first;
+        for (; r < block.rows && qp[r] == qm; ++r) hint(r);
+      } else {
+        for (; r < block.rows; ++r) {
+          const auto lh = cols(r);
+          if (q_map_.at(q_first + static_cast<std::int64_t>(r)) != qm || lh.first != 0 ||
+              lh.second != nc)
+            break;
+          hint(r);
+        }
       }
       if (r != r0) {
         T* x = block.row(r0) + c0;
@@ -656,7 +662,25 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
                     "posenc::positioned: queries outside the map");
       const P* qp = q_map_.data + q_first;
       P lo = qp[0], hi = qp[0];
-      for (std::size_t r = 1; r < rows; ++r) {
+      std::size_t r = 0;
+      using I = xsimd::batch<P, Arch>;  // the rows' range, lane-parallel
+      if (rows >= I::size) {
+        I vlo = I::load_unaligned(qp), vhi = vlo;
+        for (r = I::size; r + I::size <= rows; r += I::size) {
+          const I v = I::load_unaligned(qp + r);
+          // (selects: xsimd 8.1's integer min / max trip g++ 12's -Wmaybe-uninitialized)
+          vlo = simd::select_int<Arch>(v < vlo, v, vlo);
+          vhi = simd::select_int<Arch>(v > vhi, v, vhi);
+        }
+        alignas(64) P l[I::size], h[I::size];
+        vlo.store_aligned(l);
+        vhi.store_aligned(h);
+        for (std::size_t j = 0; j < I::size; ++j) {
+          lo = l[j] < lo ? l[j] : lo;
+          hi = h[j] > hi ? h[j] : hi;
+        }
+      }
+      for (; r < rows; ++r) {
         lo = qp[r] < lo ? qp[r] : lo;
         hi = qp[r] > hi ? qp[r] : hi;
       }
