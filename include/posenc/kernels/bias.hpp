@@ -568,7 +568,8 @@ void ramp_2d_impl(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m,
   // An ALiBi tile (es = −1) at most 16 registers wide (+ a tail) with its rows' values moved
   // along in registers where Arch can (ramp_2d_shift, AVX-512). Wider rows keep ramp_row:
   // computing the keys past the 16 registers in the same row pass measured 0.64 of the limit
-  // at 256 × 512 on a Zen 5, against 0.73 with ramp_row alone (bench/README.md).
+  // at 256 × 512 on a Zen 5, against 0.73 with ramp_row alone (bench/README.md, "ALiBi tiles in
+  // registers").
   if constexpr (shift_regs<Arch, C>() != 0) {
     constexpr std::size_t W = shift_regs<Arch, C>(), L = xsimd::batch<C, Arch>::size;
     const std::size_t nr = std::min(n / L, W);
