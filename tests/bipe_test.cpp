@@ -688,14 +688,26 @@ TYPED_TEST(BipeFusedRows, ShiftedRowsEqualValue) {
     const posenc::alibi_bias alibi = posenc::make_bipe_alibi({12, 8.0, 96.0, form});
     const auto b = posenc::bipe_alibi_bias(std::cref(alibi), seg.data(), T);
     const posenc::sum_bias masked{b, posenc::causal_mask{}};
+    // queries whose segments come in no order (rows of one position apart): a q map of its own
+    std::vector<std::int32_t> qseg(T);
+    for (std::size_t t = 0; t < T; ++t)
+      qseg[t] = static_cast<std::int32_t>(40 + (t * 7919 + t / 3) % 23);
+    const posenc::positioned scattered(std::cref(alibi),
+                                       posenc::position_map<std::int32_t>{qseg.data(), T},
+                                       posenc::position_map<std::int32_t>{seg.data(), T});
     for (const std::size_t N :
          {1, 7, 8, 15, 16, 17, 33, 100, 128, 135, 136, 137, 200, 256, 263, 270, 271, 272, 300}) {
       for (const std::size_t R : {std::size_t{1}, std::size_t{37}}) {
         // below the diagonal (every key visible), across it (rows partly masked)
         check_tile<Arch, float>(b, 5, 900, 300, R, N, rng);
         check_tile<Arch, double>(b, 5, 900, 300, R, N, rng);
+        // no mask but keys in later segments than the queries (−∞ values in the shared row)
+        check_tile<Arch, float>(b, 5, 300, 290, R, N, rng);
+        check_tile<Arch, double>(b, 5, 300, 290, R, N, rng);
         check_tile<Arch, float>(masked, 11, 500, 480, R, N, rng);
         check_tile<Arch, double>(masked, 11, 500, 480, R, N, rng);
+        check_tile<Arch, float>(scattered, 2, 700, 100, R, N, rng);
+        check_tile<Arch, double>(scattered, 2, 700, 100, R, N, rng);
       }
     }
   }

@@ -566,6 +566,15 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
     shift_table<C> sh;
     const bool shifted = nruns < nc && step1 && nc <= shifted_max<Arch, T>() &&
                          shift_row<Arch>(head, q_first, block.rows, run_pos[0], nruns, sh);
+    if constexpr (std::is_same<Visible, detail::visible_all>::value) {
+      // no mask anywhere (no −∞ in the tile's row, every row wholly visible): the whole tile
+      // in one loop that reloads the registers where the query position changes
+      if (shifted && shifted_from<Arch, T>(nc) != 0 && !detail::any_ninf<Arch>(sh.g, sh.span)) {
+        shifted_tile<Arch>(block.row(0) + c0, block.row_stride, block.rows, q_first, sh, kc, nc,
+                           run_pos[0], hint);
+        return;
+      }
+    }
     bool masked = false;
     std::size_t vals_from = 0;  // shifted: vals holds the current query's row from this key on
     std::int64_t cached = 0;
@@ -642,6 +651,7 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
   struct shift_table {
     alignas(64) C g[shift_cap + 2 * run_slack];
     std::int64_t q_hi = 0;
+    std::size_t span = 0;  ///< g[0 … span) are values (the rest pads the windows)
   };
 
   /// Fills sh where the inner bias is shift-invariant (bias protocol), the keys come in runs of
@@ -693,6 +703,7 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
                                   affine_keys{p0}, sh.g, npad);
       kernels::fill(Arch{}, sh.g + npad, run_slack, C(0));  // lanes a window reads, never picks
       sh.q_hi = hi;
+      sh.span = static_cast<std::size_t>(span);
       return true;
     }
 #endif
@@ -739,6 +750,22 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
       } else {
         detail::add_window_rows<false, Arch>(x, ld, rows, sh.g, k, base, vals, nc);
       }
+    }
+#endif
+  }
+  /// A tile with no mask through the shifted path in one loop (detail::add_window_tile).
+  template <class Arch, class T, class Hint>
+  void shifted_tile([[maybe_unused]] T* x, [[maybe_unused]] std::ptrdiff_t ld,
+                    [[maybe_unused]] std::size_t rows, [[maybe_unused]] std::int64_t q_first,
+                    [[maybe_unused]] const shift_table<T>& sh, [[maybe_unused]] std::int64_t kc,
+                    [[maybe_unused]] std::size_t nc, [[maybe_unused]] P p0,
+                    [[maybe_unused]] const Hint& hint) const noexcept {
+#if POSENC_HAS_XSIMD
+    if constexpr (std::is_same<P, std::int32_t>::value && detail::window_regs<Arch, T>() != 0) {
+      // base(qm) = p0 − (q_hi − qm) ≥ −shift_cap: the key index into g is k − base
+      detail::add_window_tile<Arch>(x, ld, rows, q_map_.data + q_first,
+                                    static_cast<P>(p0 - static_cast<P>(sh.q_hi)), sh.g,
+                                    k_map_.data + kc, nc, hint);
     }
 #endif
   }

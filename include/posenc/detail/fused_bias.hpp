@@ -363,6 +363,55 @@ void window_rows_regs(std::size_t nr, T* x, std::ptrdiff_t ld, std::size_t rows,
   if (!done) add_values_or_mask_rows<Masked, Arch>(x, ld, rows, vals, n);
 }
 
+/// add_window_tile with NR (compile-time) registers per row.
+template <std::size_t NR, class Arch, class T, class Hint, std::size_t... J>
+void window_tile_fixed(T* x, std::ptrdiff_t ld, std::size_t rows, const std::int32_t* qp,
+                       std::int32_t shift, const T* g, const std::int32_t* k, std::size_t n,
+                       const Hint& hint, std::index_sequence<J...>) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t L = B::size;
+  B v[NR];
+  T tv[L];  // the row's last n − NR·L values
+  for (std::size_t r = 0; r < rows;) {
+    const std::int32_t qm = qp[r];
+    const std::int32_t base = static_cast<std::int32_t>(shift + qm);
+    ((v[J] = window_row_reg<Arch>(g, k, base, J * L)), ...);
+    for (std::size_t c = NR * L; c < n; ++c) tv[c - NR * L] = g[k[c] - base];
+    do {
+      T* const xr = x + static_cast<std::ptrdiff_t>(r) * ld;
+      hint(r);
+      ((B::load_unaligned(xr + J * L) + v[J]).store_unaligned(xr + J * L), ...);
+      for (std::size_t c = NR * L; c < n; ++c) xr[c] = xr[c] + tv[c - NR * L];
+    } while (++r < rows && qp[r] == qm);
+  }
+}
+template <class Arch, class T, class Hint, std::size_t... I>
+void window_tile_n(std::size_t nr, T* x, std::ptrdiff_t ld, std::size_t rows,
+                   const std::int32_t* qp, std::int32_t shift, const T* g, const std::int32_t* k,
+                   std::size_t n, const Hint& hint, std::index_sequence<I...>) noexcept {
+  (void)((nr == I + 1 ? (window_tile_fixed<I + 1, Arch>(x, ld, rows, qp, shift, g, k, n, hint,
+                                                        std::make_index_sequence<I + 1>{}),
+                         true)
+                      : false) ||
+         ...);
+}
+/**
+ * A whole tile (rows r with query positions qp[r], n keys at positions k, no mask and no −∞
+ * value) whose row for query position qm is v[c] = g[k[c] − (shift + qm)] (BiPE-ALiBi's
+ * shifted row): one loop over the rows, the row's n / L registers gathered into registers
+ * where qp changes and added to every row (rows of equal qp need not be consecutive). Same
+ * values and arithmetic as add_window_rows. L ≤ n and n / L ≤ window_regs.
+ */
+template <class Arch, class T, class Hint>
+void add_window_tile(T* x, std::ptrdiff_t ld, std::size_t rows, const std::int32_t* qp,
+                     std::int32_t shift, const T* g, const std::int32_t* k, std::size_t n,
+                     const Hint& hint) noexcept {
+  constexpr std::size_t W = window_regs<Arch, T>(), L = simd::window_lanes<Arch, T>();
+  static_assert(W != 0, "posenc: add_window_tile: no window permute on Arch");
+  POSENC_ASSERT((n >= L && n / L <= W), "posenc: add_window_tile: row width");
+  window_tile_n<Arch>(n / L, x, ld, rows, qp, shift, g, k, n, hint, std::make_index_sequence<W>{});
+}
+
 /**
  * add_values_or_mask_rows over n keys whose row of values is v[c] = g[k[c] − base] (int32
  * positions k; every register's indices within one simd::window_gather, g aligned to the
