@@ -12,10 +12,10 @@
 #include <limits>
 #include <numeric>
 #include <random>
-#include <utility>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>

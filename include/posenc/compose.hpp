@@ -538,21 +538,18 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
   static constexpr std::size_t chunk = 2048, max_runs = chunk / 8 + 1;
 
   /// add_to_masked over columns [c0, c0 + chunk) of a float/double tile: the bias row of each
-  /// distinct mapped query (run_values / row_values), added to the consecutive rows of that
-  /// query in one loop nest where the chunk is wholly visible in them
-  /// (add_values_or_mask_rows), row by row with the −∞ fills otherwise.
+  /// distinct mapped query (run_values / row_values, or a window of the shifted path's one
+  /// row), added to the consecutive rows of that query in one loop nest where the chunk is
+  /// wholly visible in them (add_group), row by row with the −∞ fills otherwise (add_partial).
   template <class Arch, class T, class Visible>
   void add_chunk(logits_view<T> block, std::size_t head, std::int64_t q_first, std::int64_t k_first,
                  std::size_t c0, const Visible& visible) const noexcept {
     using C = coef_t<T>;
-    constexpr C ninf = -std::numeric_limits<C>::infinity();
-    const std::size_t nc = block.cols - c0 < chunk ? block.cols - c0 : chunk;
-    const std::int64_t kc = k_first + static_cast<std::int64_t>(c0);
-    alignas(64) C vals[chunk + 2 * run_slack];
-    std::uint16_t runs[max_runs];
-    P run_pos[max_runs + run_slack];
-    bool step1 = false;
-    const std::size_t nruns = key_runs<Arch>(kc, nc, runs, run_pos, step1);
+    chunk_state<C> st;
+    st.nc = block.cols - c0 < chunk ? block.cols - c0 : chunk;
+    st.kc = k_first + static_cast<std::int64_t>(c0);
+    st.nruns = key_runs<Arch>(st.kc, st.nc, st.runs, st.run_pos, st.step1);
+    const std::size_t nc = st.nc;
     const auto cols = [&](std::size_t r) {  // row r's visible columns, within the chunk
       const auto v = visible(r);
       const std::size_t h = v.second < block.cols ? v.second : block.cols;
@@ -563,83 +560,35 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
     };
     const row_hint<T> hint{block, c0, nc};
     // a shift-invariant inner bias over runs of consecutive positions: one row for the tile
-    shift_table<C> sh;
-    const bool shifted = nruns < nc && step1 && nc <= shifted_max<Arch, T>() &&
-                         shift_row<Arch>(head, q_first, block.rows, run_pos[0], nruns, sh);
+    st.shifted = st.nruns < nc && st.step1 && nc <= shifted_max<Arch, T>() &&
+                 shift_row<Arch>(head, q_first, block.rows, st.run_pos[0], st.nruns, st.sh);
     if constexpr (std::is_same<Visible, detail::visible_all>::value) {
       // no mask anywhere (no −∞ in the tile's row, every row wholly visible): the whole tile
       // in one loop that reloads the registers where the query position changes
-      if (shifted && shifted_from<Arch, T>(nc) != 0 && !detail::any_ninf<Arch>(sh.g, sh.span)) {
-        shifted_tile<Arch>(block.row(0) + c0, block.row_stride, block.rows, q_first, sh, kc, nc,
-                           run_pos[0], hint);
+      if (st.shifted && shifted_from<Arch, T>(nc) != 0 &&
+          !detail::any_ninf<Arch>(st.sh.g, st.sh.span)) {
+        shifted_tile<Arch>(block.row(0) + c0, block.row_stride, block.rows, q_first, st.sh, st.kc,
+                           nc, st.run_pos[0], hint);
         return;
       }
     }
-    bool masked = false;
-    std::size_t vals_from = 0;  // shifted: vals holds the current query's row from this key on
     std::int64_t cached = 0;
-    std::int64_t off = 0;  // shifted: the current query's run j has value sh.g[off + j]
     for (std::size_t r = 0; r < block.rows;) {
       const std::int64_t q = q_first + static_cast<std::int64_t>(r);
       const std::int64_t qm = q_map_.at(q);
       if (r == 0 || qm != cached) {
-        if (shifted) {  // vals only if a row is partly masked
-          off = sh.q_hi - qm;
-          masked = detail::any_ninf<Arch>(sh.g + off, nruns);
-          vals_from = nc;
-        } else {
-          masked = nruns < nc ? run_values<Arch>(head, qm, nc, runs, run_pos, nruns, vals)
-                              : row_values<Arch>(head, q, kc, nc, vals);
-        }
+        query_row<Arch>(st, head, q, qm);
         cached = qm;
       }
       const std::size_t r0 = r;
-      if constexpr (std::is_same<Visible, detail::visible_all>::value) {
-        // every row wholly visible: the group is the rows of query position qm
-        const P* qp = q_map_.data + q_first;
-        for (; r < block.rows && qp[r] == qm; ++r) hint(r);
-      } else {
-        for (; r < block.rows; ++r) {
-          const auto lh = cols(r);
-          if (q_map_.at(q_first + static_cast<std::int64_t>(r)) != qm || lh.first != 0 ||
-              lh.second != nc)
-            break;
-          hint(r);
-        }
-      }
+      r = group_end<Visible>(r, block.rows, q_first, qm, nc, cols, hint);
       if (r != r0) {
-        T* x = block.row(r0) + c0;
-        if (shifted) {
-          const std::size_t from = shifted_from<Arch, T>(nc);
-          if (vals_from > from) {
-            shifted_values<Arch>(sh, off, kc, from, vals_from, run_pos[0], vals);
-            vals_from = from;
-          }
-          shifted_rows<Arch>(masked, x, block.row_stride, r - r0, sh, off, kc, run_pos[0], vals,
-                             nc);
-          continue;
-        }
-        if (masked) {
-          detail::add_values_or_mask_rows<true, Arch>(x, block.row_stride, r - r0, vals, nc);
-        } else {
-          detail::add_values_or_mask_rows<false, Arch>(x, block.row_stride, r - r0, vals, nc);
-        }
+        add_group<Arch>(st, block.row(r0) + c0, block.row_stride, r - r0);
         continue;
       }
       const auto [lo, hi] = cols(r);  // row r is partly masked
       hint(r);
-      if (vals_from != 0) {
-        shifted_values<Arch>(sh, off, kc, 0, vals_from, run_pos[0], vals);
-        vals_from = 0;
-      }
-      T* x = block.row(r) + c0;
-      if (lo != 0) kernels::fill(Arch{}, x, lo, ninf);
-      if (masked) {
-        detail::add_values_or_mask<true, Arch>(x + lo, vals + lo, hi - lo);
-      } else {
-        detail::add_values_or_mask<false, Arch>(x + lo, vals + lo, hi - lo);
-      }
-      if (hi != nc) kernels::fill(Arch{}, x + hi, nc - hi, ninf);
+      add_partial<Arch>(st, block.row(r) + c0, lo, hi);
       ++r;
     }
   }
@@ -653,6 +602,90 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
     std::int64_t q_hi = 0;
     std::size_t span = 0;  ///< g[0 … span) are values (the rest pads the windows)
   };
+  /// add_chunk's state: the chunk's keys and their runs, the shifted path's one row, and the
+  /// current query position's row (vals; under the shifted path only from vals_from on).
+  template <class C>
+  struct chunk_state {
+    alignas(64) C vals[chunk + 2 * run_slack];
+    std::uint16_t runs[max_runs];
+    P run_pos[max_runs + run_slack];
+    shift_table<C> sh;
+    std::int64_t kc = 0;
+    std::size_t nc = 0, nruns = 0;
+    bool step1 = false, shifted = false;
+    bool masked = false;        ///< the current row has a −∞
+    std::size_t vals_from = 0;  ///< shifted: vals holds the current row from this key on
+    std::int64_t off = 0;       ///< shifted: the current row's run j is sh.g[off + j]
+  };
+
+  /// A new query position qm (query q): its row into st (vals, or the shifted path's window,
+  /// vals then filled only where a row needs it).
+  template <class Arch, class C>
+  void query_row(chunk_state<C>& st, std::size_t head, std::int64_t q,
+                 std::int64_t qm) const noexcept {
+    if (st.shifted) {
+      st.off = st.sh.q_hi - qm;
+      st.masked = detail::any_ninf<Arch>(st.sh.g + st.off, st.nruns);
+      st.vals_from = st.nc;
+    } else {
+      st.masked = st.nruns < st.nc
+                      ? run_values<Arch>(head, qm, st.nc, st.runs, st.run_pos, st.nruns, st.vals)
+                      : row_values<Arch>(head, q, st.kc, st.nc, st.vals);
+    }
+  }
+  /// The end of the group of rows from r that map to qm and see every key of the chunk (for
+  /// write: each row's hint).
+  template <class Visible, class Cols, class Hint>
+  std::size_t group_end(std::size_t r, std::size_t rows, std::int64_t q_first, std::int64_t qm,
+                        std::size_t nc, const Cols& cols, const Hint& hint) const noexcept {
+    if constexpr (std::is_same<Visible, detail::visible_all>::value) {
+      // every row wholly visible: the group is the rows of query position qm
+      const P* qp = q_map_.data + q_first;
+      for (; r < rows && qp[r] == qm; ++r) hint(r);
+    } else {
+      for (; r < rows; ++r) {
+        const auto lh = cols(r);
+        if (q_map_.at(q_first + static_cast<std::int64_t>(r)) != qm || lh.first != 0 ||
+            lh.second != nc)
+          break;
+        hint(r);
+      }
+    }
+    return r;
+  }
+  /// The current row added to `rows` wholly visible rows x, x + ld, ….
+  template <class Arch, class T>
+  void add_group(chunk_state<T>& st, T* x, std::ptrdiff_t ld, std::size_t rows) const noexcept {
+    if (st.shifted) {
+      const std::size_t from = shifted_from<Arch, T>(st.nc);
+      if (st.vals_from > from) {
+        shifted_values<Arch>(st.sh, st.off, st.kc, from, st.vals_from, st.run_pos[0], st.vals);
+        st.vals_from = from;
+      }
+      shifted_rows<Arch>(st.masked, x, ld, rows, st.sh, st.off, st.kc, st.run_pos[0], st.vals,
+                         st.nc);
+    } else if (st.masked) {
+      detail::add_values_or_mask_rows<true, Arch>(x, ld, rows, st.vals, st.nc);
+    } else {
+      detail::add_values_or_mask_rows<false, Arch>(x, ld, rows, st.vals, st.nc);
+    }
+  }
+  /// The current row added to one row x whose visible keys are [lo, hi), −∞ around them.
+  template <class Arch, class T>
+  void add_partial(chunk_state<T>& st, T* x, std::size_t lo, std::size_t hi) const noexcept {
+    constexpr T ninf = -std::numeric_limits<T>::infinity();
+    if (st.vals_from != 0) {
+      shifted_values<Arch>(st.sh, st.off, st.kc, 0, st.vals_from, st.run_pos[0], st.vals);
+      st.vals_from = 0;
+    }
+    if (lo != 0) kernels::fill(Arch{}, x, lo, ninf);
+    if (st.masked) {
+      detail::add_values_or_mask<true, Arch>(x + lo, st.vals + lo, hi - lo);
+    } else {
+      detail::add_values_or_mask<false, Arch>(x + lo, st.vals + lo, hi - lo);
+    }
+    if (hi != st.nc) kernels::fill(Arch{}, x + hi, st.nc - hi, ninf);
+  }
 
   /// Fills sh where the inner bias is shift-invariant (bias protocol), the keys come in runs of
   /// consecutive positions p0, p0 + 1, … (key_runs' step1) and Arch has a window permute for
