@@ -227,31 +227,23 @@ void add_values_or_mask_ref(T* x, const C* v, std::size_t n) noexcept {
                : static_cast<T>(static_cast<C>(x[i]) + v[i]);
 }
 #if POSENC_HAS_XSIMD
-/// One register of add_values_or_mask at offset i: x + v, or v where v is −∞ (Masked).
+/// One register of add_values_or_mask: the logits at x plus v, or v where v is −∞ (Masked).
 template <bool Masked, class Arch, class T, class C>
-POSENC_FORCE_INLINE xsimd::batch<C, Arch> values_or_mask_reg(const T* x, const C* v,
-                                                             std::size_t i) noexcept {
+POSENC_FORCE_INLINE xsimd::batch<C, Arch> values_or_mask_at(
+    const T* x, const xsimd::batch<C, Arch>& v) noexcept {
   using B = xsimd::batch<C, Arch>;
-  const B vi = B::load_unaligned(v + i);
-  const B y = B::load_unaligned(x + i) + vi;
+  const B y = B::load_unaligned(x) + v;
   if constexpr (Masked) {
-    return xsimd::select(vi == B(-std::numeric_limits<C>::infinity()), vi, y);
+    return xsimd::select(v == B(-std::numeric_limits<C>::infinity()), v, y);
   } else {
     return y;
   }
 }
-#endif
-#if POSENC_HAS_XSIMD
-/// x = x + v, or v where v is −∞ (Masked), for one register of values v at x.
-template <bool Masked, class Arch, class T>
-POSENC_FORCE_INLINE void values_or_mask_store(T* x, const xsimd::batch<T, Arch>& v) noexcept {
-  using B = xsimd::batch<T, Arch>;
-  const B y = B::load_unaligned(x) + v;
-  if constexpr (Masked) {
-    xsimd::select(v == B(-std::numeric_limits<T>::infinity()), v, y).store_unaligned(x);
-  } else {
-    y.store_unaligned(x);
-  }
+/// values_or_mask_at with the values read from v + i.
+template <bool Masked, class Arch, class T, class C>
+POSENC_FORCE_INLINE xsimd::batch<C, Arch> values_or_mask_reg(const T* x, const C* v,
+                                                             std::size_t i) noexcept {
+  return values_or_mask_at<Masked, Arch>(x + i, xsimd::batch<C, Arch>::load_unaligned(v + i));
 }
 #endif
 /// add_values_or_mask_ref for float/double rows, lane-parallel (4 registers per step). With
@@ -344,7 +336,7 @@ POSENC_FORCE_INLINE void window_rows_fixed(T* x, std::ptrdiff_t ld, std::size_t 
   const B v[NR] = {window_row_reg<Arch>(g, k, base, J * L)...};
   for (std::size_t r = 0; r < rows; ++r) {
     T* const xr = x + static_cast<std::ptrdiff_t>(r) * ld;
-    (values_or_mask_store<Masked, Arch>(xr + J * L, v[J]), ...);
+    (values_or_mask_at<Masked, Arch>(xr + J * L, v[J]).store_unaligned(xr + J * L), ...);
     if (n != NR * L) add_values_or_mask<Masked, Arch>(xr + NR * L, vals + NR * L, n - NR * L);
   }
 }

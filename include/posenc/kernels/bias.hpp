@@ -499,13 +499,12 @@ POSENC_FORCE_INLINE xsimd::batch<C, Arch> next_row_reg(const xsimd::batch<C, Arc
 }
 
 /**
- * An ALiBi tile (es = −1) whose first NR registers of each row stay in registers: the value of
- * a logit depends on k − q only, so row r + 1's values are row r's moved right by one key, with
- * one new value v(e0 − r − 1) in front. Per register and row: one load, one add, one store
- * (as an in-place pass) and one lane move, instead of the offset, product and barrier of
- * ramp_row. Keys from NR·L on (wider tiles) go through ramp_row in the same row pass. The
- * values are the contract's v(e) (ramp_batch and ramp_value agree bit for bit), so the bits
- * equal ramp_row's.
+ * An ALiBi tile (es = −1) of n < (NR + 1)·L keys whose NR whole registers per row stay in
+ * registers: the value of a logit depends on k − q only, so row r + 1's values are row r's
+ * moved right by one key, with one new value v(e0 − r − 1) in front. Per register and row: one
+ * load, one add, one store (as an in-place pass) and one lane move, instead of the offset,
+ * product and barrier of ramp_row; the last n − NR·L keys by the reference. The values are the
+ * contract's v(e) (ramp_batch and ramp_value agree bit for bit), so the bits equal ramp_row's.
  */
 template <bool NegAbs, std::size_t NR, class Arch, class T, class C, class Hint, std::size_t... J>
 void ramp_2d_shift(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m, std::int64_t e0,
@@ -521,12 +520,8 @@ void ramp_2d_shift(T* x, std::ptrdiff_t ld, std::size_t rows, std::size_t n, C m
     hint(r);
     ((B::load_unaligned(xr + J * L) + v[J]).store_unaligned(xr + J * L), ...);
     const std::int64_t er = e0 - static_cast<std::int64_t>(r);
-    if (n != NR * L) {
-      const std::int64_t ec = er + static_cast<std::int64_t>(NR * L);
-      const std::size_t i = ramp_row<NegAbs, false>(k, xr + NR * L, n - NR * L, ec);
-      add_ramp_ref<T, C, Arch>(xr + NR * L + i, n - NR * L - i, m,
-                               ec + static_cast<std::int64_t>(i), sign);
-    }
+    add_ramp_ref<T, C, Arch>(xr + NR * L, n - NR * L, m, er + static_cast<std::int64_t>(NR * L),
+                             sign);
     if (r + 1 < rows) {
       const B nw(ramp_value(m, er - 1, sign));
       const B w[NR] = {next_row_reg<J, Arch>(v, nw)...};
