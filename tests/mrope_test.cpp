@@ -880,7 +880,9 @@ TYPED_TEST(MropeArch, SelectPairsEEqualsFourRowSelect) {
 // (rows beyond the capacity: mrope::coefficients with all four axes at that position, the
 // values the table would hold), bit for bit, for image tokens (t, h, w apart, e elsewhere),
 // llama.cpp's text tokens (t = h = w, e apart), e = t, all equal, and tokens partly or wholly
-// beyond the table.
+// beyond the table. Tokens with e = 0 read the cache's second table (rows (p, p, p, 0), in place
+// for text tokens; MROPE / IMROPE only): making its rows with e ≠ 0 fails this test (and the
+// oracle tests) on every architecture.
 template <class Arch, class C>
 void check_four_axis_gather(const mrope& m, std::size_t cap) {
   const std::size_t P = m.pairs(), d = m.head_dim();
@@ -965,6 +967,33 @@ TYPED_TEST(MropeArch, GgmlFourAxisGatherEqualsFourRowSelect) {
   ASSERT_TRUE(v.uses_axis(3));
   check_four_axis_gather<TypeParam, float>(v, 48);
   check_four_axis_gather<TypeParam, double>(v, 1024);
+}
+
+// The second table (rows (p, p, p, 0)) exists exactly for ggml MROPE / IMROPE with some pair on
+// e, and bytes() counts it: IMROPE {24, 20, 20, 0} (61, 62 on e) twice the rows of one table;
+// MROPE {16, 24, 24, 0} (no pair on e), HF sectioned and VISION with e pairs one table.
+TEST(MropeCache, SecondTableOnlyForGgmlTextWithEPairs) {
+  rope_config c;
+  c.head_dim = 128;
+  c.base = 1000000.0;
+  const rope r(c);
+  const std::size_t cap = 40;
+  // bytes() in units of one table of cap rows (2·pairs values each)
+  auto tables = [&](const mrope& m) {
+    const std::size_t one = cap * 2 * m.pairs() * sizeof(float);
+    const std::size_t b = mrope_cache<float>(m, cap).bytes();
+    EXPECT_EQ(b % one, 0u);
+    return b / one;
+  };
+  using posenc::ggml_rope_mode;
+  EXPECT_EQ(tables(mrope::ggml(r, {24, 20, 20, 0}, ggml_rope_mode::imrope)), 2u);
+  EXPECT_EQ(tables(mrope::ggml(r, {10, 10, 10, 2}, ggml_rope_mode::mrope)), 2u);
+  EXPECT_EQ(tables(mrope::ggml(r, {16, 24, 24, 0}, ggml_rope_mode::mrope)), 1u);
+  EXPECT_EQ(tables(mrope(r, {16, 24, 24}, mrope_mode::sectioned)), 1u);
+  EXPECT_EQ(tables(mrope::ggml(r, {16, 16, 16, 16}, ggml_rope_mode::vision)), 1u);
+  mrope_cache<double> grown(mrope::ggml(r, {24, 20, 20, 0}, ggml_rope_mode::imrope), cap);
+  grown.reserve(2 * cap);
+  EXPECT_EQ(grown.bytes(), 2 * 2 * cap * 128 * sizeof(double));
 }
 
 // Where ggml and HF agree, bit for bit: MROPE {16, 24, 24, 0} is HF's sectioned M-RoPE

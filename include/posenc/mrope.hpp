@@ -628,6 +628,11 @@ class mrope : public detail::apply_interface<mrope, detail::mrope_positions_ref>
  * and any other token gets its row gathered from the rows of its axes (kernels::select_axis:
  * a lane select, 2·pairs values per token). Positions ≥ capacity() are computed on the fly
  * (same values). Same apply API as mrope.
+ *
+ * ggml MROPE / IMROPE with pairs on the e axis (IMROPE {24, 20, 20, 0}: pairs 61, 62) keep a
+ * second table of the rows (p, p, p, 0), the positions llama.cpp gives a text token, so that
+ * those read their row in place too and image tokens (t, h, w, 0) select from three rows; the
+ * table then takes twice the memory (bytes()). Tokens with e ≠ 0 gather from the first table.
  */
 template <class C = float>
 class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope_positions_ref> {
@@ -638,6 +643,12 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
  public:
   template <class Arch = default_arch>
   mrope_cache(const mrope& m, std::size_t max_positions, Arch arch = Arch{}) : m_(m) {
+    if (has_text_) {  // the selector of three-axis selects over text_ rows: e pairs read t
+      const C* sel = m_.selector<C>();
+      sel3_.assign(sel, sel + 2 * m_.pairs());
+      for (C& a : sel3_)
+        if (a == C(3)) a = C(0);
+    }
     reserve(max_positions, arch);
   }
 
@@ -647,10 +658,15 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     if (max_positions <= capacity_) return;
     const std::size_t w = 2 * m_.pairs();
     table_.resize(max_positions * w);
+    if (has_text_) text_.resize(max_positions * w);
     std::vector<std::int64_t> same(m_.axes(), 0);
     for (std::size_t p = capacity_; p < max_positions; ++p) {
       std::fill(same.begin(), same.end(), static_cast<std::int64_t>(p));
       C* row = table_.data() + p * w;
+      m_.coefficients<Arch>(same.data(), row, row + m_.pairs());
+      if (!has_text_) continue;
+      same[3] = 0;  // llama.cpp's text token (p, p, p, 0)
+      row = text_.data() + p * w;
       m_.coefficients<Arch>(same.data(), row, row + m_.pairs());
     }
     capacity_ = max_positions;
@@ -658,7 +674,7 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
 
   std::size_t capacity() const noexcept { return capacity_; }
   const mrope& functor() const noexcept { return m_; }
-  std::size_t bytes() const noexcept { return table_.size() * sizeof(C); }
+  std::size_t bytes() const noexcept { return (table_.size() + text_.size()) * sizeof(C); }
   /// cos of pairs 0..pairs()−1 with every axis at position pos (pos < capacity()).
   const C* cos_row(std::size_t pos) const noexcept {
     POSENC_ASSERT(pos < capacity_, "posenc::mrope_cache: position beyond capacity");
@@ -683,7 +699,8 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
       for (unsigned a = 0; a < 4; ++a) aliased.axis[a] = pos.axis[(alias_ >> (2 * a)) & 3u];
       const four_fetch<Arch, P> fetch4{
           this, aliased,
-          four_view{rows_view{table_.data(), m_.selector<C>(), capacity_, m_.pairs()}, e_}};
+          four_view{rows_view{table_.data(), m_.selector<C>(), capacity_, m_.pairs()}, e_,
+                    has_text_ ? text_.data() : nullptr, sel3_.data()}};
       detail::rope_apply<Arch, Inverse>(fetch4, m_.layout(), m_.head_dim(), m_.pairs(), views,
                                         nviews, detail::token_keys{}, range);
       return;
@@ -845,6 +862,8 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
   struct four_view {
     rows_view rv;
     e_range e;
+    const C* text;  // text_ (rows (p, p, p, 0)), or nullptr when no pair takes e
+    const C* sel3;  // the selector with e pairs reading t (for text_ rows)
   };
 
   // run's fetch for ggml's four axes (t, h, w, e) of token t (positions aliased as in run):
@@ -881,6 +900,19 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     const C* rc[4] = {table + 2 * half * u[0], table + 2 * half * u[1], table + 2 * half * u[2],
                       table + 2 * half * u[3]};
     const bool whole = n == half && 2 * half <= detail::rope_chunk;
+    if (fv.text != nullptr && u[3] == 0) {  // llama.cpp's e = 0: the rows (p, p, p, 0)
+      const C* tt = fv.text + k0;
+      const C* rt[3] = {tt + 2 * half * u[0], tt + 2 * half * u[1], tt + 2 * half * u[2]};
+      if (u[1] == u[0] && u[2] == u[0]) {  // a text token: its row, in place
+        c = rt[0];
+        s = c + half;
+        return true;
+      }
+      // an image token: the t/h/w select, e pairs from the t row (every text_ row has e = 0)
+      const C* const r4[4] = {rt[0], rt[1], rt[2], rt[0]};
+      select_four<Arch, false>(r4, fv.sel3, e_range{}, k0, n, half, whole, cb, sb, c, s);
+      return true;
+    }
     if (u[1] == u[0] && u[2] == u[0]) {
       if (u[3] == u[0]) {  // its row, in place
         c = rc[0];
@@ -908,7 +940,14 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
   bool four_ = m_.axes() == 4;
   unsigned alias_ = alias_of(m_);
   e_range e_ = e_range_of(m_);  // the e pairs of the four-axis gather (select_four)
+  // MROPE / IMROPE with some pair on e: a second table text_ whose row p is the row of
+  // (p, p, p, 0), llama.cpp's text token (llama.cpp sets e = 0 for text and image tokens),
+  // read in place; sel3_ the selector for its image tokens (t, h, w, 0), three-row selects
+  // (every text_ row holds e = 0). Not for VISION (clip.cpp's e is a patch coordinate).
+  bool has_text_ = four_ && e_.lo < e_.hi && m_.ggml_mode() != ggml_rope_mode::vision;
   detail::aligned_vector<C> table_;
+  detail::aligned_vector<C> text_;
+  detail::aligned_vector<C> sel3_;
   std::size_t capacity_ = 0;
 };
 
