@@ -53,25 +53,47 @@ fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export TMPDIR="$OUT"  # the inspect target writes its temporary config file there
-status=0
-for t in $TARGETS; do
-  exe="$OUT/${t}_fuzz"
-  art="$OUT/artifacts-$t/"
-  work="$OUT/corpus-$t"
+# fuzz_one TARGET: replay the target's regression inputs, then fuzz it SECS seconds.
+fuzz_one() {
+  local t="$1"
+  local exe="$OUT/${t}_fuzz"
+  local art="$OUT/artifacts-$t/"
+  local work="$OUT/corpus-$t"
   mkdir -p "$art" "$work"
-  regs=("$ROOT/fuzz/regressions/$t"/*)
+  local regs=("$ROOT/fuzz/regressions/$t"/*)
   echo "---- $t: replaying ${#regs[@]} regression inputs"
   if ! "$exe" -artifact_prefix="$art" -timeout=10 -rss_limit_mb=2048 "${regs[@]}"; then
     echo "FAILED: $t regression input (artifacts in $art)"
-    status=1
-    continue
+    return 1
   fi
   echo "---- $t: fuzzing ${SECS}s"
   if ! "$exe" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -dict="$ROOT/fuzz/hf_config.dict" -artifact_prefix="$art" -print_final_stats=1 \
     "$work" "$ROOT/fuzz/corpus/$t" "$ROOT/fuzz/regressions/$t"; then
     echo "FAILED: $t found a crash; input in $art (commit it to fuzz/regressions/$t/ with the fix)"
-    status=1
+    return 1
   fi
+}
+
+# The targets run side by side (each fuzzer is one process on one core, SECS seconds each),
+# at most $JOBS (default: the cores) at a time; each one's output is printed when it ends.
+status=0
+max_jobs="${JOBS:-$(nproc 2>/dev/null || echo 1)}"
+running=()
+names=()
+flush() {  # wait for the oldest running target, print its log
+  local rc=0
+  wait "${running[0]}" || rc=1
+  cat "$OUT/${names[0]}_fuzz.log"
+  ((rc == 0)) || status=1
+  running=("${running[@]:1}")
+  names=("${names[@]:1}")
+}
+for t in $TARGETS; do
+  ((${#running[@]} < max_jobs)) || flush
+  fuzz_one "$t" >"$OUT/${t}_fuzz.log" 2>&1 &
+  running+=($!)
+  names+=("$t")
 done
+while ((${#running[@]} > 0)); do flush; done
 exit "$status"
