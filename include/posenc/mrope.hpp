@@ -658,16 +658,24 @@ class mrope_cache : public detail::apply_interface<mrope_cache<C>, detail::mrope
     if (max_positions <= capacity_) return;
     const std::size_t w = 2 * m_.pairs();
     table_.resize(max_positions * w);
-    if (has_text_) text_.resize(max_positions * w);
     std::vector<std::int64_t> same(m_.axes(), 0);
     for (std::size_t p = capacity_; p < max_positions; ++p) {
       std::fill(same.begin(), same.end(), static_cast<std::int64_t>(p));
       C* row = table_.data() + p * w;
       m_.coefficients<Arch>(same.data(), row, row + m_.pairs());
-      if (!has_text_) continue;
-      same[3] = 0;  // llama.cpp's text token (p, p, p, 0)
-      row = text_.data() + p * w;
-      m_.coefficients<Arch>(same.data(), row, row + m_.pairs());
+    }
+    if (has_text_) {  // row (p, p, p, 0): row p with its e pairs from row 0 (every axis at 0)
+      text_.resize(max_positions * w);
+      const std::size_t half = m_.pairs();
+      for (std::size_t p = capacity_; p < max_positions; ++p) {
+        C* row = text_.data() + p * w;
+        std::copy(table_.data() + p * w, table_.data() + (p + 1) * w, row);
+        for (std::size_t k = e_.lo; k < e_.hi; ++k) {
+          if (m_.axis(k) != 3) continue;
+          row[k] = table_[k];
+          row[half + k] = table_[half + k];
+        }
+      }
     }
     capacity_ = max_positions;
   }
