@@ -653,6 +653,11 @@ struct counting_alibi {
 #endif
 };
 
+/// counting_alibi that also declares offset_lanes (as alibi_bias does).
+struct counting_offset_alibi : counting_alibi {
+  static constexpr bool offset_lanes = true;
+};
+
 template <class Arch, class C, class B>
 void check_tile(const B& bias, std::size_t h, std::size_t q0, std::size_t k0, std::size_t R,
                 std::size_t N, std::mt19937& rng) {
@@ -677,7 +682,7 @@ void check_tile(const B& bias, std::size_t h, std::size_t q0, std::size_t k0, st
 TYPED_TEST(BipeFusedRows, ShiftedRowsEqualValue) {
   using Arch = TypeParam;
   POSENC_ASSERT_ARCH_RUNS(Arch);
-  const std::size_t T = 1200;
+  const std::size_t T = 2400;
   std::mt19937 rng(17);
   std::vector<std::int64_t> ids(T);
   for (auto& id : ids) id = rng() % 19;
@@ -710,6 +715,15 @@ TYPED_TEST(BipeFusedRows, ShiftedRowsEqualValue) {
         check_tile<Arch, double>(scattered, 2, 700, 100, R, N, rng);
       }
     }
+    // every key visible and up to four blocks of 16 registers (computed_tile: float blocks of
+    // 256 keys, double of 128), just below, at and above its widest tile, a scalar tail
+    for (const std::size_t N : {255, 257, 383, 511, 512, 513, 520, 700, 1023, 1024, 1025, 1031})
+      for (const std::size_t R : {std::size_t{1}, std::size_t{37}}) {
+        check_tile<Arch, float>(b, 7, 1800, 100, R, N, rng);
+        check_tile<Arch, double>(b, 7, 1800, 100, R, N, rng);
+        check_tile<Arch, float>(scattered, 2, 1800, 100, R, N, rng);
+        check_tile<Arch, double>(scattered, 2, 1800, 100, R, N, rng);
+      }
   }
 }
 
@@ -739,6 +753,49 @@ TYPED_TEST(BipeFusedRows, ShiftedPathEvaluatesOneRowPerTile) {
     for (std::size_t r = 0; r < 100; ++r)
       for (std::size_t k = 0; k < 128; ++k)
         ASSERT_EQ(t[r * 128 + k], alibi.value<float>(1, seg[600 + r], seg[200 + k]));
+  }
+}
+
+/// With offset_lanes (alibi_bias declares it) a tile with every key visible, at most four
+/// blocks of 16 registers wide, takes computed_tile on every SIMD architecture: two rows to
+/// check the tile's extreme query positions, then one per query position (five segments) in
+/// each column block; wider tiles and the scalar build keep the paths above (one per query
+/// segment here, shift-invariant or not: N = 600 is wider than the window path's rows). Same
+/// values either way.
+TYPED_TEST(BipeFusedRows, ComputedTileEvaluatesOneRowPerQuerySegment) {
+  using Arch = TypeParam;
+  POSENC_ASSERT_ARCH_RUNS(Arch);
+  const std::size_t T = 1000;
+  std::vector<std::int32_t> seg(T);
+  for (std::size_t t = 0; t < T; ++t) seg[t] = static_cast<std::int32_t>(t / 20);
+  const posenc::alibi_bias alibi = posenc::make_bipe_alibi({4});
+  for (const bool invariant : {true, false}) {
+    const counting_offset_alibi c{{&alibi, invariant}};
+    const posenc::positioned b(std::cref(c), posenc::position_map<std::int32_t>{seg.data(), T});
+    for (const std::size_t N : {std::size_t{128}, std::size_t{600}}) {
+      std::vector<float> t(100 * N, 0.0f);
+      c.rows = 0;
+      b.template add_to<Arch>(posenc::make_logits_view(t.data(), 100, N), 1, 700, 0);
+#if POSENC_HAS_XSIMD
+      // column blocks of 16 registers, at most four
+      std::size_t W = 0;
+      if constexpr (!std::is_same<Arch, posenc::scalar_arch>::value)
+        W = 16 * xsimd::batch<float, Arch>::size;
+      const bool computed = W != 0 && N <= 4 * W;
+      const std::size_t blocks = computed ? (N + W - 1) / W : 0;
+#else
+      const bool computed = false;
+      const std::size_t blocks = 0;
+#endif
+      if (computed) {
+        EXPECT_EQ(c.rows, 2u + 5u * blocks) << N;
+      } else {
+        EXPECT_EQ(c.rows, 5u) << N;  // one per query segment (run_values or window path)
+      }
+      for (std::size_t r = 0; r < 100; ++r)
+        for (std::size_t k = 0; k < N; ++k)
+          ASSERT_EQ(t[r * N + k], alibi.value<float>(1, seg[700 + r], seg[k])) << N;
+    }
   }
 }
 

@@ -374,6 +374,9 @@ class alibi_bias : public detail::masked_tile_entry<alibi_bias> {
   // pass. Affine keys: a ramp v(e0 + j); explicit keys: v(k_pos[j] − anchor), −∞ above the
   // query in causal mode.
   static constexpr bool has_values = true;
+  /// lanes() of an affine row computes v(e0 + jv) for any offsets jv (bias protocol); visible
+  /// range and exactness are monotone in the query position.
+  static constexpr bool offset_lanes = true;
 
   template <class C, class Keys>
   struct row_type {

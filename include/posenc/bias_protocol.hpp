@@ -81,6 +81,17 @@ struct explicit_keys {
  * positioned then evaluates one row per tile and reads every query's row as a window of it
  * (BiPE-ALiBi: one evaluation per tile instead of one per query segment).
  *
+ * And that its affine rows take any offsets (optional; absent means no):
+ *
+ *     static constexpr bool offset_lanes = true;
+ *         // lanes(row(h, q, affine_keys{f}, n), 0, 1, jv) is value(h, q, f + jv[i]) in every
+ *         // lane i, for any integers jv[i] in [0, n) (not only 0, 1, …), wherever the row is
+ *         // exact with [lo, hi) = [0, n); and when that holds at two query positions it holds
+ *         // at every query position between them (alibi_bias)
+ *
+ * positioned then computes each query position's row of a tile over mapped keys directly in
+ * registers from the keys' offsets (BiPE-ALiBi's tiles: no table, no gather).
+ *
  * A *contextual* bias (one whose values depend on the content of q and k, e.g. CoPE) reads a
  * row of scaled logits before the position biases are added (CoPE's gates are σ(q·k/√d));
  * it takes part in the position pass as a neutral part (has_values = false, all keys visible)
@@ -117,6 +128,12 @@ template <class B>
 struct has_shift_invariant<B,
                            std::void_t<decltype(bool(std::declval<const B&>().shift_invariant()))>>
     : std::true_type {};
+template <class B, class = void>
+struct has_offset_lanes : std::false_type {};
+template <class B>
+struct has_offset_lanes<B, std::void_t<decltype(B::offset_lanes)>>
+    : std::integral_constant<bool, B::offset_lanes> {};
+
 /// b.shift_invariant() where B declares it, false otherwise.
 template <class B>
 bool shift_invariant(const B& b) noexcept {

@@ -471,10 +471,13 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
   // the same bias row (BiPE: the queries of one segment), so for float/double tiles the row is
   // evaluated once (in chunks on the stack) and then added to each such row: one extra load per
   // logit instead of the inner bias's per-key work. Same values as the per-row fused pass.
-  // With a shift-invariant inner bias (bias protocol: alibi_bias's relative form) over int32
-  // positions that step by 0 or 1 from key to key (BiPE's segment indices), a tile at most
-  // window_regs registers wide (256 float keys on AVX-512) evaluates one bias row for the whole
-  // tile and holds each query's row in registers (simd::window_gather), never stored.
+  // A tile with no mask (every key visible to every row: BiPE's tiles below the diagonal) whose
+  // inner bias has offset_lanes (alibi_bias) over int32 positions, at most 4 · 16 registers
+  // wide: computed_tile, each query position's row computed in registers from the keys'
+  // offsets. Otherwise, with a shift-invariant inner bias (bias protocol: alibi_bias's relative
+  // form) over int32 positions that step by 0 or 1 from key to key (BiPE's segment indices), a
+  // chunk at most window_regs registers wide (256 float keys on AVX-512) evaluates one bias row
+  // for the whole tile and reads each query's row as a window of it (simd::window_gather).
 
   /// add_to with other biases' masks: visible(r) is the column range [lo, hi) of row r that they
   /// leave visible; the rest is set to −∞ (sum_bias{positioned, causal_mask} takes this path).
@@ -484,6 +487,8 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
     if constexpr (posenc::detail::is_16bit_storage<T>() || !has_values) {
       detail::fused_add_tile_masked<Arch>(*this, block, head, q_first, k_first, visible);
     } else {
+      if constexpr (std::is_same<Visible, detail::visible_all>::value)
+        if (computed_tile<Arch>(block, head, q_first, k_first)) return;
       for (std::size_t c0 = 0; c0 < block.cols; c0 += chunk)
         add_chunk<Arch>(block, head, q_first, k_first, c0, visible);
     }
@@ -562,16 +567,6 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
     // a shift-invariant inner bias over runs of consecutive positions: one row for the tile
     st.shifted = st.nruns < nc && st.step1 && nc <= shifted_max<Arch, T>() &&
                  shift_row<Arch>(head, q_first, block.rows, st.run_pos[0], st.nruns, st.sh);
-    if constexpr (std::is_same<Visible, detail::visible_all>::value) {
-      // no mask anywhere (no −∞ in the tile's row, every row wholly visible): the whole tile
-      // in one loop that reloads the registers where the query position changes
-      if (st.shifted && shifted_from<Arch, T>(nc) != 0 &&
-          !detail::any_ninf<Arch>(st.sh.g, st.sh.span)) {
-        shifted_tile<Arch>(block.row(0) + c0, block.row_stride, block.rows, q_first, st.sh, st.kc,
-                           nc, st.run_pos[0], hint);
-        return;
-      }
-    }
     std::int64_t cached = 0;
     for (std::size_t r = 0; r < block.rows;) {
       const std::int64_t q = q_first + static_cast<std::int64_t>(r);
@@ -703,30 +698,7 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
       if (rows == 0 || !detail::shift_invariant(inner())) return false;
       POSENC_ASSERT(q_first >= 0 && static_cast<std::uint64_t>(q_first) + rows <= q_map_.size,
                     "posenc::positioned: queries outside the map");
-      const P* qp = q_map_.data + q_first;
-      P lo = qp[0], hi = qp[0];
-      std::size_t r = 0;
-      using I = xsimd::batch<P, Arch>;  // the rows' range, lane-parallel
-      if (rows >= I::size) {
-        I vlo = I::load_unaligned(qp), vhi = vlo;
-        for (r = I::size; r + I::size <= rows; r += I::size) {
-          const I v = I::load_unaligned(qp + r);
-          // (selects: xsimd 8.1's integer min / max trip g++ 12's -Wmaybe-uninitialized)
-          vlo = simd::select_int<Arch>(v < vlo, v, vlo);
-          vhi = simd::select_int<Arch>(v > vhi, v, vhi);
-        }
-        alignas(64) P l[I::size], h[I::size];
-        vlo.store_aligned(l);
-        vhi.store_aligned(h);
-        for (std::size_t j = 0; j < I::size; ++j) {
-          lo = l[j] < lo ? l[j] : lo;
-          hi = h[j] > hi ? h[j] : hi;
-        }
-      }
-      for (; r < rows; ++r) {
-        lo = qp[r] < lo ? qp[r] : lo;
-        hi = qp[r] > hi ? qp[r] : hi;
-      }
+      const auto [lo, hi] = range_of<Arch>(q_map_.data + q_first, rows);
       const std::uint64_t span =
           static_cast<std::uint64_t>(static_cast<std::int64_t>(hi) - lo) + nruns;
       if (span > shift_cap) return false;
@@ -742,6 +714,124 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
 #endif
     return false;
   }
+
+#if POSENC_HAS_XSIMD
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// g++ 12 warns inside the AVX-512F integer min / max intrinsics (their _mm512_undefined
+// pass-through operand, which the unmasked forms never read); a false positive of the
+// intrinsic headers, not of this code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+  /// The smallest and largest of p[0 … n) (n ≥ 1; int32 positions), lane-parallel: two
+  /// registers of each per step, then across the lanes.
+  template <class Arch>
+  static std::pair<P, P> range_of(const P* p, std::size_t n) noexcept {
+    P lo = p[0], hi = p[0];
+    std::size_t r = 0;
+    using I = xsimd::batch<P, Arch>;
+    constexpr std::size_t N = I::size;
+    if (n >= 2 * N) {
+      I lo0 = I::load_unaligned(p), hi0 = lo0, lo1 = I::load_unaligned(p + N), hi1 = lo1;
+      for (r = 2 * N; r + 2 * N <= n; r += 2 * N) {
+        const I v0 = I::load_unaligned(p + r), v1 = I::load_unaligned(p + r + N);
+        lo0 = xsimd::min(lo0, v0);
+        hi0 = xsimd::max(hi0, v0);
+        lo1 = xsimd::min(lo1, v1);
+        hi1 = xsimd::max(hi1, v1);
+      }
+      alignas(64) P l[N], h[N];
+      xsimd::min(lo0, lo1).store_aligned(l);
+      xsimd::max(hi0, hi1).store_aligned(h);
+      for (std::size_t j = 0; j < N; ++j) {
+        lo = l[j] < lo ? l[j] : lo;
+        hi = h[j] > hi ? h[j] : hi;
+      }
+    }
+    for (; r < n; ++r) {
+      lo = p[r] < lo ? p[r] : lo;
+      hi = p[r] > hi ? p[r] : hi;
+    }
+    return {lo, hi};
+  }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
+
+  /// A float/double tile with no mask, L … 4 · computed_regs · L keys wide, over int32
+  /// positions, whose inner bias has offset_lanes (bias protocol; alibi_bias, so BiPE-ALiBi's
+  /// tiles): each query position's row is computed in registers from the keys' offsets to
+  /// the smallest mapped key (detail::add_computed_tile; per register one load, one add, one
+  /// store, and the row's arithmetic only where the query position changes). false, with
+  /// nothing done, unless the rows at the smallest and largest mapped query positions are
+  /// exact and see every key (then every row between does).
+  template <class Arch, class T>
+  bool computed_tile([[maybe_unused]] logits_view<T> block, [[maybe_unused]] std::size_t head,
+                     [[maybe_unused]] std::int64_t q_first,
+                     [[maybe_unused]] std::int64_t k_first) const noexcept {
+#if POSENC_HAS_XSIMD
+    if constexpr (std::is_same<P, std::int32_t>::value &&
+                  detail::has_offset_lanes<inner_t>::value &&
+                  !std::is_same<Arch, scalar_arch>::value) {
+      using V = xsimd::batch<T, Arch>;
+      constexpr std::size_t L = V::size, nmax = 4 * detail::computed_regs * L;
+      const std::size_t n = block.cols;
+      if (block.rows == 0 || n < L || n > nmax) return false;
+      POSENC_ASSERT(q_first >= 0 && static_cast<std::uint64_t>(q_first) + block.rows <= q_map_.size,
+                    "posenc::positioned: queries outside the map");
+      POSENC_ASSERT(k_first >= 0 && static_cast<std::uint64_t>(k_first) + n <= k_map_.size,
+                    "posenc::positioned: keys outside the map");
+      const P* qp = q_map_.data + q_first;
+      const P* k = k_map_.data + k_first;
+      const auto qr = range_of<Arch>(qp, block.rows);
+      const auto kr = range_of<Arch>(k, n);
+      const auto nk = static_cast<std::size_t>(static_cast<std::int64_t>(kr.second) - kr.first) + 1;
+      const affine_keys keys{kr.first};
+      const inner_t& a = inner();
+      const auto row = [&](P qm) { return a.template row<T>(head, qm, keys, nk); };
+      const auto whole = [&](P qm) {
+        const auto rw = row(qm);
+        return rw.exact && rw.lo == 0 && rw.hi == nk;
+      };
+      if (!whole(qr.first) || !whole(qr.second)) return false;
+      alignas(64) T jv[nmax + L];  // the keys' offsets (exact: nk is, by the rows' exactness)
+      offsets<Arch>(k, kr.first, n, jv);
+      detail::add_computed_tile<Arch>(
+          block.row(0), block.row_stride, block.rows, qp, jv, n, row,
+          [](const auto& rw, const V& j) { return inner_t::template lanes<Arch>(rw, 0, 1, j); },
+          row_hint<T>{block, 0, n});
+      return true;
+    }
+#endif
+    return false;
+  }
+#if POSENC_HAS_XSIMD
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+// g++ 12 warns inside the AVX-512F conversion intrinsic (vcvtdq2ps's _mm512_undefined_ps
+// pass-through operand, which the unmasked form never reads); a false positive of the
+// intrinsic headers, not of this code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+  /// jv[c] = k[c] − base in T for c < n (each in [0, 2^31)), 0 for c in [n, n + L).
+  template <class Arch, class T>
+  static void offsets(const P* k, P base, std::size_t n, T* jv) noexcept {
+    constexpr std::size_t L = xsimd::batch<T, Arch>::size;
+    std::size_t c = 0;
+    if constexpr (std::is_same<T, float>::value && std::is_same<P, std::int32_t>::value) {
+      using I = xsimd::batch<std::int32_t, Arch>;
+      const I b(base);
+      for (; c + L <= n; c += L)
+        xsimd::batch_cast<float>(I::load_unaligned(k + c) - b).store_aligned(jv + c);
+    }
+    for (; c < n; ++c) jv[c] = static_cast<T>(k[c] - base);
+    xsimd::batch<T, Arch>(T(0)).store_unaligned(jv + n);
+  }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+#endif
 
   /// Keys from, from + 1, … nc − 1 (from a multiple of the register width) of the row of
   /// the query at q_hi − off into vals: g[off + k[c] − p0], one window gather per register.
@@ -783,22 +873,6 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
       } else {
         detail::add_window_rows<false, Arch>(x, ld, rows, sh.g, k, base, vals, nc);
       }
-    }
-#endif
-  }
-  /// A tile with no mask through the shifted path in one loop (detail::add_window_tile).
-  template <class Arch, class T, class Hint>
-  void shifted_tile([[maybe_unused]] T* x, [[maybe_unused]] std::ptrdiff_t ld,
-                    [[maybe_unused]] std::size_t rows, [[maybe_unused]] std::int64_t q_first,
-                    [[maybe_unused]] const shift_table<T>& sh, [[maybe_unused]] std::int64_t kc,
-                    [[maybe_unused]] std::size_t nc, [[maybe_unused]] P p0,
-                    [[maybe_unused]] const Hint& hint) const noexcept {
-#if POSENC_HAS_XSIMD
-    if constexpr (std::is_same<P, std::int32_t>::value && detail::window_regs<Arch, T>() != 0) {
-      // base(qm) = p0 − (q_hi − qm) ≥ −shift_cap: the key index into g is k − base
-      detail::add_window_tile<Arch>(x, ld, rows, q_map_.data + q_first,
-                                    static_cast<P>(p0 - static_cast<P>(sh.q_hi)), sh.g,
-                                    k_map_.data + kc, nc, hint);
     }
 #endif
   }

@@ -355,55 +355,6 @@ void window_rows_regs(std::size_t nr, T* x, std::ptrdiff_t ld, std::size_t rows,
   if (!done) add_values_or_mask_rows<Masked, Arch>(x, ld, rows, vals, n);
 }
 
-/// add_window_tile with NR (compile-time) registers per row.
-template <std::size_t NR, class Arch, class T, class Hint, std::size_t... J>
-void window_tile_fixed(T* x, std::ptrdiff_t ld, std::size_t rows, const std::int32_t* qp,
-                       std::int32_t shift, const T* g, const std::int32_t* k, std::size_t n,
-                       const Hint& hint, std::index_sequence<J...>) noexcept {
-  using B = xsimd::batch<T, Arch>;
-  constexpr std::size_t L = B::size;
-  B v[NR];
-  T tv[L];  // the row's last n − NR·L values
-  for (std::size_t r = 0; r < rows;) {
-    const std::int32_t qm = qp[r];
-    const std::int32_t base = static_cast<std::int32_t>(shift + qm);
-    ((v[J] = window_row_reg<Arch>(g, k, base, J * L)), ...);
-    for (std::size_t c = NR * L; c < n; ++c) tv[c - NR * L] = g[k[c] - base];
-    do {
-      T* const xr = x + static_cast<std::ptrdiff_t>(r) * ld;
-      hint(r);
-      ((B::load_unaligned(xr + J * L) + v[J]).store_unaligned(xr + J * L), ...);
-      for (std::size_t c = NR * L; c < n; ++c) xr[c] = xr[c] + tv[c - NR * L];
-    } while (++r < rows && qp[r] == qm);
-  }
-}
-template <class Arch, class T, class Hint, std::size_t... I>
-void window_tile_n(std::size_t nr, T* x, std::ptrdiff_t ld, std::size_t rows,
-                   const std::int32_t* qp, std::int32_t shift, const T* g, const std::int32_t* k,
-                   std::size_t n, const Hint& hint, std::index_sequence<I...>) noexcept {
-  (void)((nr == I + 1 ? (window_tile_fixed<I + 1, Arch>(x, ld, rows, qp, shift, g, k, n, hint,
-                                                        std::make_index_sequence<I + 1>{}),
-                         true)
-                      : false) ||
-         ...);
-}
-/**
- * A whole tile (rows r with query positions qp[r], n keys at positions k, no mask and no −∞
- * value) whose row for query position qm is v[c] = g[k[c] − (shift + qm)] (BiPE-ALiBi's
- * shifted row): one loop over the rows, the row's n / L registers gathered into registers
- * where qp changes and added to every row (rows of equal qp need not be consecutive). Same
- * values and arithmetic as add_window_rows. L ≤ n and n / L ≤ window_regs.
- */
-template <class Arch, class T, class Hint>
-void add_window_tile(T* x, std::ptrdiff_t ld, std::size_t rows, const std::int32_t* qp,
-                     std::int32_t shift, const T* g, const std::int32_t* k, std::size_t n,
-                     const Hint& hint) noexcept {
-  constexpr std::size_t W = window_regs<Arch, T>(), L = simd::window_lanes<Arch, T>();
-  static_assert(W != 0, "posenc: add_window_tile: no window permute on Arch");
-  POSENC_ASSERT((n >= L && n / L <= W), "posenc: add_window_tile: row width");
-  window_tile_n<Arch>(n / L, x, ld, rows, qp, shift, g, k, n, hint, std::make_index_sequence<W>{});
-}
-
 /**
  * add_values_or_mask_rows over n keys whose row of values is v[c] = g[k[c] − base] (int32
  * positions k; every register's indices within one simd::window_gather, g aligned to the
@@ -419,6 +370,73 @@ void add_window_rows(T* x, std::ptrdiff_t ld, std::size_t rows, const T* g, cons
   const std::size_t nr = n / simd::window_lanes<Arch, T>();
   window_rows_regs<Masked, Arch>(nr < W ? nr : W, x, ld, rows, g, k, base, vals, n,
                                  std::make_index_sequence<W>{});
+}
+#endif
+
+#if POSENC_HAS_XSIMD
+/// Registers per row of a block of add_computed_tile: 16, half of AVX-512's register file.
+constexpr std::size_t computed_regs = 16;
+
+/// add_computed_tile over one block of n keys: NR whole registers (compile time) and, with
+/// Tail, n − NR·L (1 … L − 1) keys more.
+template <std::size_t NR, bool Tail, class Arch, class T, class Row, class Eval, class Hint,
+          std::size_t... J>
+void computed_block_fixed(T* x, std::ptrdiff_t ld, std::size_t rows, const std::int32_t* qp,
+                          const T* jv, std::size_t n, const Row& row, const Eval& eval,
+                          const Hint& hint, std::index_sequence<J...>) noexcept {
+  using B = xsimd::batch<T, Arch>;
+  constexpr std::size_t L = B::size;
+  B v[NR];
+  alignas(64) T tv[L];  // Tail: the row's last n − NR·L values
+  for (std::size_t r = 0; r < rows;) {
+    const std::int32_t qm = qp[r];
+    const auto rw = row(qm);
+    ((v[J] = eval(rw, B::load_aligned(jv + J * L))), ...);
+    if constexpr (Tail) eval(rw, B::load_aligned(jv + NR * L)).store_aligned(tv);
+    do {
+      T* const xr = x + static_cast<std::ptrdiff_t>(r) * ld;
+      hint(r);
+      ((B::load_unaligned(xr + J * L) + v[J]).store_unaligned(xr + J * L), ...);
+      if constexpr (Tail)
+        for (std::size_t c = NR * L; c < n; ++c) xr[c] = xr[c] + tv[c - NR * L];
+    } while (++r < rows && qp[r] == qm);
+  }
+}
+template <class Arch, class T, class Row, class Eval, class Hint, std::size_t... I>
+void computed_block_n(std::size_t nr, T* x, std::ptrdiff_t ld, std::size_t rows,
+                      const std::int32_t* qp, const T* jv, std::size_t n, const Row& row,
+                      const Eval& eval, const Hint& hint, std::index_sequence<I...>) noexcept {
+  const bool tail = n != nr * xsimd::batch<T, Arch>::size;
+  (void)((nr == I + 1 ? ((tail ? computed_block_fixed<I + 1, true, Arch>(
+                                     x, ld, rows, qp, jv, n, row, eval, hint,
+                                     std::make_index_sequence<I + 1>{})
+                               : computed_block_fixed<I + 1, false, Arch>(
+                                     x, ld, rows, qp, jv, n, row, eval, hint,
+                                     std::make_index_sequence<I + 1>{})),
+                         true)
+                      : false) ||
+         ...);
+}
+/**
+ * A whole tile (row r: query position qp[r]; n keys at offsets jv[c], c < n, in T, jv aligned
+ * and readable up to n + L; no mask) whose row for query position qm
+ * is eval(row(qm), offsets) register by register: in column blocks of computed_regs registers
+ * (the last one up to L − 1 keys more), each one loop over the rows that computes the block's
+ * registers where qp changes and adds them to every row (one load, one add, one store per
+ * register). L ≤ n ≤ 4 · computed_regs · L.
+ */
+template <class Arch, class T, class Row, class Eval, class Hint>
+void add_computed_tile(T* x, std::ptrdiff_t ld, std::size_t rows, const std::int32_t* qp,
+                       const T* jv, std::size_t n, const Row& row, const Eval& eval,
+                       const Hint& hint) noexcept {
+  constexpr std::size_t L = xsimd::batch<T, Arch>::size, W = computed_regs * L;
+  POSENC_ASSERT((n >= L && n <= 4 * W), "posenc: add_computed_tile: row width");
+  for (std::size_t c0 = 0; c0 < n;) {
+    const std::size_t w = n - c0 <= W + L - 1 ? n - c0 : W;  // then ≥ L keys remain
+    computed_block_n<Arch>(w / L, x + c0, ld, rows, qp, jv + c0, w, row, eval, hint,
+                           std::make_index_sequence<computed_regs>{});
+    c0 += w;
+  }
 }
 #endif
 
