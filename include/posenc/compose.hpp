@@ -718,9 +718,9 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
 #if POSENC_HAS_XSIMD
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
-// g++ 12 warns inside the AVX-512F integer min / max intrinsics (their _mm512_undefined
-// pass-through operand, which the unmasked forms never read); a false positive of the
-// intrinsic headers, not of this code.
+// g++ 12 warns inside the AVX-512F integer min / max and vcvtdq2ps intrinsics (their
+// _mm512_undefined pass-through operand, which the unmasked forms never read); a false
+// positive of the intrinsic headers, not of this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
   /// The smallest and largest of p[0 … n) (n ≥ 1; int32 positions), lane-parallel: two
@@ -753,6 +753,20 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
       hi = p[r] > hi ? p[r] : hi;
     }
     return {lo, hi};
+  }
+  /// jv[c] = k[c] − base in T for c < n (each in [0, 2^31)), 0 for c in [n, n + L).
+  template <class Arch, class T>
+  static void offsets(const P* k, P base, std::size_t n, T* jv) noexcept {
+    constexpr std::size_t L = xsimd::batch<T, Arch>::size;
+    std::size_t c = 0;
+    if constexpr (std::is_same<T, float>::value && std::is_same<P, std::int32_t>::value) {
+      using I = xsimd::batch<std::int32_t, Arch>;
+      const I b(base);
+      for (; c + L <= n; c += L)
+        xsimd::batch_cast<float>(I::load_unaligned(k + c) - b).store_aligned(jv + c);
+    }
+    for (; c < n; ++c) jv[c] = static_cast<T>(k[c] - base);
+    xsimd::batch<T, Arch>(T(0)).store_unaligned(jv + n);
   }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -806,32 +820,6 @@ class positioned : public detail::fused_row_entry<positioned<B, P>>,
 #endif
     return false;
   }
-#if POSENC_HAS_XSIMD
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-// g++ 12 warns inside the AVX-512F conversion intrinsic (vcvtdq2ps's _mm512_undefined_ps
-// pass-through operand, which the unmasked form never reads); a false positive of the
-// intrinsic headers, not of this code.
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-  /// jv[c] = k[c] − base in T for c < n (each in [0, 2^31)), 0 for c in [n, n + L).
-  template <class Arch, class T>
-  static void offsets(const P* k, P base, std::size_t n, T* jv) noexcept {
-    constexpr std::size_t L = xsimd::batch<T, Arch>::size;
-    std::size_t c = 0;
-    if constexpr (std::is_same<T, float>::value && std::is_same<P, std::int32_t>::value) {
-      using I = xsimd::batch<std::int32_t, Arch>;
-      const I b(base);
-      for (; c + L <= n; c += L)
-        xsimd::batch_cast<float>(I::load_unaligned(k + c) - b).store_aligned(jv + c);
-    }
-    for (; c < n; ++c) jv[c] = static_cast<T>(k[c] - base);
-    xsimd::batch<T, Arch>(T(0)).store_unaligned(jv + n);
-  }
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-#endif
 
   /// Keys from, from + 1, … nc − 1 (from a multiple of the register width) of the row of
   /// the query at q_hi − off into vals: g[off + k[c] − p0], one window gather per register.
