@@ -4,6 +4,8 @@
 // BiPE-RoPE and BiPE-ALiBi through reference_attention against float64 attention, decode over a KV
 // cache against the full pass, the row-invariant form, the fused rows over segment positions on
 // every architecture; bad input. SPDX-License-Identifier: Apache-2.0
+#include <algorithm>
+#include <bitset>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
@@ -507,6 +509,63 @@ TYPED_TEST(BipeSegmenterArch, LaneParallelEqualsReference) {
     }
   }
 }
+
+#if POSENC_HAS_XSIMD
+/// The lane scans under the segmenter's vector pass: slide_up by every K, the prefix sum and
+/// maximum, and lane_bits, for int32 and int64 lanes, against plain loops.
+TYPED_TEST(BipeSegmenterArch, LaneScansEqualLoops) {
+  using Arch = TypeParam;
+  POSENC_ASSERT_ARCH_RUNS(Arch);
+  std::mt19937 rng(11);
+  const auto check = [&rng](auto tag) {  // (scalar_arch has no xsimd batch)
+    using T = decltype(tag);
+    using B = xsimd::batch<T, Arch>;
+    constexpr std::size_t N = B::size;
+    alignas(64) T x[N], out[N];
+    for (int trial = 0; trial < 100; ++trial) {
+      std::uint32_t bits = 0;
+      for (std::size_t l = 0; l < N; ++l) {
+        x[l] = static_cast<T>(rng() % 1000);
+        if (rng() % 3 == 0) bits |= 1u << l;
+      }
+      const B v = B::load_aligned(x);
+      const auto slid = [&](auto k) {
+        constexpr std::size_t K = decltype(k)::value;
+        if constexpr (K < N) {
+          posenc::simd::slide_up<K, Arch>(v).store_aligned(out);
+          for (std::size_t l = 0; l < N; ++l) ASSERT_EQ(out[l], l < K ? T(0) : x[l - K]) << K;
+        }
+      };
+      slid(std::integral_constant<std::size_t, 1>{});
+      slid(std::integral_constant<std::size_t, 2>{});
+      slid(std::integral_constant<std::size_t, 3>{});
+      slid(std::integral_constant<std::size_t, 4>{});
+      slid(std::integral_constant<std::size_t, 7>{});
+      slid(std::integral_constant<std::size_t, 8>{});
+      slid(std::integral_constant<std::size_t, 15>{});
+      posenc::simd::prefix_sum<Arch>(v).store_aligned(out);
+      T sum = 0, mx = 0;
+      for (std::size_t l = 0; l < N; ++l) ASSERT_EQ(out[l], sum += x[l]) << l;
+      posenc::simd::prefix_max<Arch>(v).store_aligned(out);
+      for (std::size_t l = 0; l < N; ++l) ASSERT_EQ(out[l], mx = std::max(mx, x[l])) << l;
+      alignas(64) T w[N];
+      for (std::size_t l = 0; l < N; ++l) w[l] = static_cast<T>((bits >> l) & 1u);
+      ASSERT_EQ(posenc::simd::lane_bits<Arch>(B::load_aligned(w) != B(T(0))), bits);
+      if (bits != 0) {
+        std::uint32_t hi = 31;
+        while ((bits >> hi) == 0) --hi;
+        ASSERT_EQ(posenc::simd::highest_bit<Arch>(bits), hi);
+      }
+      ASSERT_EQ(posenc::simd::popcount<Arch>(bits),
+                static_cast<unsigned>(std::bitset<32>(bits).count()));
+    }
+  };
+  if constexpr (!std::is_same<Arch, posenc::scalar_arch>::value) {
+    check(std::int32_t{});
+    check(std::int64_t{});
+  }
+}
+#endif
 
 // ---- the fused rows at segment positions, every architecture -----------------------------------
 template <class Arch>

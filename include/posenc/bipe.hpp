@@ -86,8 +86,8 @@ class bipe_segmenter {
    * Segments ids[0..n) continuing `st` (a fresh state for a sequence start) and advances it:
    * seg[t], intra[t] for t < n (Id, P: int32 or int64). Throws std::invalid_argument if a
    * position would not fit P; otherwise allocates nothing and writes only seg[0..n), intra[0..n).
-   * With ids and positions of one type and at most 4 delimiters, blocks of one register with
-   * at most one delimiter are done lane-parallel (Arch); the rest by segment_ref's loop.
+   * With ids and positions of one type and at most 4 delimiters, whole registers are done
+   * lane-parallel (Arch); the rest by segment_ref's loop.
    */
   template <class Arch = default_arch, class Id, class P>
   void segment(const Id* ids, std::size_t n, P* seg, P* intra, state& st) const {
@@ -216,9 +216,12 @@ class bipe_segmenter {
 // headers, not of this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-  /// Whole registers of tokens: a block without a delimiter is a broadcast and a ramp; a block
-  /// with one (found by a horizontal add) a select at its lane; a block with more goes to
-  /// scan. Returns where scan continues.
+  /// Whole registers of tokens, any number of delimiters in each, no branch on the data. With
+  /// r = t − start (token t's intra position if no delimiter intervenes) and d_l = 1 where
+  /// lane l is a delimiter: seg = s + (prefix sum of d) − d; intra = l + r − a_{l−1}, a the
+  /// prefix maximum of d_l·(l + 1 + r) (a delimiter at lane l restarts the count at lane l + 1;
+  /// all terms ≥ 0, and ≤ st.intra + n: check_output). The carry to the next register is the
+  /// delimiters' count and the last one's lane. Returns where scan continues (n mod N tokens).
   template <class Arch, class P>
   std::size_t scan_simd(const P* ids, std::size_t n, P* seg, P* intra, std::int64_t& s,
                         std::int64_t& start) const noexcept {
@@ -236,24 +239,15 @@ class bipe_segmenter {
     for (; t + N <= n; t += N) {
       const B x = B::load_unaligned(ids + t);
       const auto m = (x == d0) | (x == d1) | (x == d2) | (x == d3);
-      // Lanes' intra positions if no delimiter intervenes (fits P: check_output).
-      B in = iota + B(static_cast<P>(static_cast<std::int64_t>(t) - start));
-      B sg(static_cast<P>(s));
-      if (xsimd::any(m)) {
-        const B dv = xsimd::select(m, one, zero);
-        if (xsimd::hadd(dv) != 1) {
-          scan<Arch>(ids, t, t + N, seg, intra, s, start);
-          continue;
-        }
-        const P k = xsimd::hadd(xsimd::select(m, iota, zero));  // the delimiter's lane
-        const auto after = iota > B(k);
-        sg = sg + xsimd::select(after, one, zero);
-        in = xsimd::select(after, iota - B(static_cast<P>(k + 1)), in);
-        s += 1;
-        start = static_cast<std::int64_t>(t) + k + 1;
-      }
-      sg.store_unaligned(seg + t);
-      xsimd::min(in, cv).store_unaligned(intra + t);
+      const B r = iota + B(static_cast<P>(static_cast<std::int64_t>(t) - start));
+      const B d = simd::select_int<Arch>(m, one, zero);
+      const B a = simd::prefix_max<Arch>(simd::select_int<Arch>(m, r + one, zero));
+      (B(static_cast<P>(s)) + simd::prefix_sum<Arch>(d) - d).store_unaligned(seg + t);
+      xsimd::min(r - simd::slide_up<1, Arch>(a), cv).store_unaligned(intra + t);
+      const std::uint32_t bits = simd::lane_bits<Arch>(m);
+      s += static_cast<std::int64_t>(simd::popcount<Arch>(bits));
+      const auto last = static_cast<std::int64_t>(t + simd::highest_bit<Arch>(bits | 1u));
+      start = bits != 0 ? last + 1 : start;
     }
     return t;
   }

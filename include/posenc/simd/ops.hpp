@@ -957,6 +957,170 @@ POSENC_FORCE_INLINE void transform16(std::uint16_t* x, std::size_t i, F&& f) noe
   f(a, b);
   xsimd::bitwise_cast<H>(pack16<T, A>(a, b)).store_unaligned(x + i);
 }
+// ---- scans within one register of 32/64-bit integer lanes (the BiPE segmenter's lane-parallel
+// pass). slide_up<K>(x): lane l is x[l − K] for l ≥ K, 0 below. SSE2: one byte shift; AVX2: a
+// 128-bit lane permute and an alignr; AVX-512: one valignd / valignq against a zero register;
+// NEON: one vext; otherwise (AVX without AVX2: no 256-bit integer shuffles) through memory.
+// lane_bits(m): bit l set where lane l of m is true (movemask / the mask register; otherwise
+// a select and a horizontal add). ----
+namespace detail {
+template <std::size_t K, class T, class A>
+batch<T, A> slide_up(const batch<T, A>& x, xsimd::generic) noexcept {
+  constexpr std::size_t N = batch<T, A>::size;
+  alignas(64) T v[2 * N] = {};
+  x.store_unaligned(v + N);
+  return batch<T, A>::load_unaligned(v + N - K);
+}
+template <class T, class A>
+std::uint32_t lane_bits(const xsimd::batch_bool<T, A>& m, xsimd::generic) noexcept {
+  constexpr std::size_t N = batch<T, A>::size;
+  alignas(64) T w[N];
+  for (std::size_t l = 0; l < N; ++l) w[l] = static_cast<T>(T(1) << l);
+  return static_cast<std::uint32_t>(
+      xsimd::hadd(select_int(m, batch<T, A>::load_unaligned(w), batch<T, A>(T(0)), A{})));
+}
+#if XSIMD_WITH_SSE2
+template <std::size_t K, class T, class A>
+batch<T, A> slide_up(const batch<T, A>& x, xsimd::sse2) noexcept {
+  return _mm_slli_si128(x, static_cast<int>(K * sizeof(T)));
+}
+template <class T, class A>
+std::uint32_t lane_bits(const xsimd::batch_bool<T, A>& m, xsimd::sse2) noexcept {
+  if constexpr (sizeof(T) == 4) {
+    return static_cast<std::uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(m)));
+  } else {
+    return static_cast<std::uint32_t>(_mm_movemask_pd(_mm_castsi128_pd(m)));
+  }
+}
+#endif
+#if XSIMD_WITH_AVX
+template <std::size_t K, class T, class A>
+batch<T, A> slide_up(const batch<T, A>& x, xsimd::avx) noexcept {
+  return slide_up<K>(x, xsimd::generic{});
+}
+template <class T, class A>
+std::uint32_t lane_bits(const xsimd::batch_bool<T, A>& m, xsimd::avx) noexcept {
+  if constexpr (sizeof(T) == 4) {
+    return static_cast<std::uint32_t>(_mm256_movemask_ps(_mm256_castsi256_ps(m)));
+  } else {
+    return static_cast<std::uint32_t>(_mm256_movemask_pd(_mm256_castsi256_pd(m)));
+  }
+}
+#endif
+#if XSIMD_WITH_AVX2
+template <std::size_t K, class T, class A>
+batch<T, A> slide_up(const batch<T, A>& x, xsimd::avx2) noexcept {
+  constexpr int b = static_cast<int>(K * sizeof(T));
+  const __m256i lo = _mm256_permute2x128_si256(x, x, 0x08);  // (0, x's low half)
+  if constexpr (b < 16) {
+    return _mm256_alignr_epi8(x, lo, 16 - b);
+  } else if constexpr (b == 16) {
+    return lo;
+  } else {
+    return _mm256_slli_si256(lo, b - 16);
+  }
+}
+#endif
+#if XSIMD_WITH_AVX512F
+template <std::size_t K, class T, class A>
+batch<T, A> slide_up(const batch<T, A>& x, xsimd::avx512f) noexcept {
+  const __m512i z = _mm512_setzero_si512();
+  if constexpr (sizeof(T) == 4) {
+    return _mm512_maskz_alignr_epi32(__mmask16(0xffff), x, z, static_cast<int>(16 - K));
+  } else {
+    return _mm512_maskz_alignr_epi64(__mmask8(0xff), x, z, static_cast<int>(8 - K));
+  }
+}
+template <class T, class A>
+std::uint32_t lane_bits(const xsimd::batch_bool<T, A>& m, xsimd::avx512f) noexcept {
+  if constexpr (sizeof(T) == 4) {
+    return static_cast<__mmask16>(m);
+  } else {
+    return static_cast<__mmask8>(m);
+  }
+}
+#endif
+template <class T, class A>
+batch<T, A> max_int(const batch<T, A>& x, const batch<T, A>& y, xsimd::generic) noexcept {
+  return xsimd::max(x, y);
+}
+#if XSIMD_WITH_AVX512F
+// (the zero-masking forms: xsimd's unmasked max trips g++ 12's -Wmaybe-uninitialized)
+template <class T, class A>
+batch<T, A> max_int(const batch<T, A>& x, const batch<T, A>& y, xsimd::avx512f) noexcept {
+  if constexpr (sizeof(T) == 4) {
+    return _mm512_maskz_max_epi32(__mmask16(0xffff), x, y);
+  } else {
+    return _mm512_maskz_max_epi64(__mmask8(0xff), x, y);
+  }
+}
+#endif
+#if XSIMD_WITH_NEON
+template <std::size_t K, class T, class A>
+batch<T, A> slide_up(const batch<T, A>& x, xsimd::neon) noexcept {
+  if constexpr (sizeof(T) == 4) {
+    return vextq_s32(vdupq_n_s32(0), x, static_cast<int>(4 - K));
+  } else {
+    return vextq_s64(vdupq_n_s64(0), x, static_cast<int>(2 - K));
+  }
+}
+#endif
+}  // namespace detail
+
+/// Lane l of the result is x[l − K] for l ≥ K, 0 below (int32 / int64 lanes, 0 < K < size).
+template <std::size_t K, class A, class T>
+batch<T, A> slide_up(const batch<T, A>& x) noexcept {
+  static_assert(std::is_integral<T>::value && (sizeof(T) == 4 || sizeof(T) == 8) && K > 0 &&
+                    K < batch<T, A>::size,
+                "posenc::simd::slide_up: 32/64-bit integer lanes, 0 < K < size");
+  return detail::slide_up<K>(x, A{});
+}
+/// Bit l set where lane l of m is true (32/64-bit integer lanes).
+template <class A, class T>
+std::uint32_t lane_bits(const xsimd::batch_bool<T, A>& m) noexcept {
+  return detail::lane_bits(m, A{});
+}
+/// Inclusive prefix sum across the lanes of x (lane l: x[0] + … + x[l]), log2(size) steps.
+template <class A, class T, std::size_t K = 1>
+batch<T, A> prefix_sum(const batch<T, A>& x) noexcept {
+  if constexpr (K >= batch<T, A>::size) {
+    return x;
+  } else {
+    return prefix_sum<A, T, 2 * K>(x + slide_up<K, A>(x));
+  }
+}
+/// Inclusive prefix maximum across the lanes of x, for lanes ≥ 0 (the slides bring in zeros).
+template <class A, class T, std::size_t K = 1>
+batch<T, A> prefix_max(const batch<T, A>& x) noexcept {
+  if constexpr (K >= batch<T, A>::size) {
+    return x;
+  } else {
+    return prefix_max<A, T, 2 * K>(detail::max_int(x, slide_up<K, A>(x), A{}));
+  }
+}
+/// Number of set bits of m.
+template <class A>
+unsigned popcount(std::uint32_t m) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  return static_cast<unsigned>(__builtin_popcount(m));
+#else
+  unsigned c = 0;
+  for (; m != 0; m &= m - 1) ++c;
+  return c;
+#endif
+}
+/// Index of the highest set bit of m (m != 0).
+template <class A>
+unsigned highest_bit(std::uint32_t m) noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+  return 31u - static_cast<unsigned>(__builtin_clz(m));
+#else
+  unsigned i = 31;
+  for (; (m >> i) == 0; --i) {
+  }
+  return i;
+#endif
+}
 /// transform16 over two streams at once (half-split RoPE: the two halves of a head):
 /// f(xa, xb, ya, yb) with x's even/odd elements in xa/xb and y's in ya/yb.
 template <class T, class A, class F>
