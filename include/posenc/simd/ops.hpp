@@ -1080,23 +1080,27 @@ template <class A, class T>
 std::uint32_t lane_bits(const xsimd::batch_bool<T, A>& m) noexcept {
   return detail::lane_bits(m, A{});
 }
-/// Inclusive prefix sum across the lanes of x (lane l: x[0] + … + x[l]), log2(size) steps.
-template <class A, class T, std::size_t K = 1>
-batch<T, A> prefix_sum(const batch<T, A>& x) noexcept {
+namespace detail {
+template <std::size_t K, class A, class T, class Op>
+batch<T, A> prefix_scan(const batch<T, A>& x, const Op& op) noexcept {
   if constexpr (K >= batch<T, A>::size) {
     return x;
   } else {
-    return prefix_sum<A, T, 2 * K>(x + slide_up<K, A>(x));
+    return prefix_scan<2 * K, A>(op(x, simd::slide_up<K, A>(x)), op);
   }
 }
+}  // namespace detail
+/// Inclusive prefix sum across the lanes of x (lane l: x[0] + … + x[l]), log2(size) steps.
+template <class A, class T>
+batch<T, A> prefix_sum(const batch<T, A>& x) noexcept {
+  return detail::prefix_scan<1, A>(
+      x, [](const batch<T, A>& a, const batch<T, A>& b) { return a + b; });
+}
 /// Inclusive prefix maximum across the lanes of x, for lanes ≥ 0 (the slides bring in zeros).
-template <class A, class T, std::size_t K = 1>
+template <class A, class T>
 batch<T, A> prefix_max(const batch<T, A>& x) noexcept {
-  if constexpr (K >= batch<T, A>::size) {
-    return x;
-  } else {
-    return prefix_max<A, T, 2 * K>(detail::max_int(x, slide_up<K, A>(x), A{}));
-  }
+  return detail::prefix_scan<1, A>(
+      x, [](const batch<T, A>& a, const batch<T, A>& b) { return detail::max_int(a, b, A{}); });
 }
 /// Number of set bits of m.
 template <class A>
