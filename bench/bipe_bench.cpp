@@ -1,5 +1,6 @@
 // BiPE benchmarks (posenc/bipe.hpp):
-//   seg/full/N         one segmentation pass over N token ids (items = tokens)
+//   seg/full/N         one segmentation pass over N token ids (items = tokens); full_<isa>/N
+//                      the same on a narrower instruction set of this CPU (and the scalar loop)
 //   seg/stream/C/N     the same N tokens through the streaming state, C tokens per call
 //                      (C = 1: a decode step per call)
 //   rope/{tokens,segments}/T   rope_cache::apply on q [T × 32 × 128] and k [T × 8 × 128] at token
@@ -47,11 +48,13 @@ const posenc::bipe_segmenter& segmenter() {
   return s;
 }
 
+template <class Arch = posenc::default_arch>
 void bm_seg_full(benchmark::State& st, std::size_t n) {
   const auto ids = make_ids(n);
   std::vector<std::int32_t> seg(n), intra(n);
   for (auto _ : st) {
-    segmenter().segment(ids.data(), n, seg.data(), intra.data());
+    posenc::bipe_segmenter::state s;
+    segmenter().segment<Arch>(ids.data(), n, seg.data(), intra.data(), s);
     benchmark::DoNotOptimize(seg.data());
     benchmark::ClobberMemory();
   }
@@ -179,7 +182,28 @@ const bool registered = [] {
   };
   for (std::size_t n : {std::size_t{4096}, std::size_t{1} << 20}) {
     const std::string s = std::to_string(n);
-    reg(benchmark::RegisterBenchmark(("seg/full/" + s).c_str(), bm_seg_full, n));
+    reg(benchmark::RegisterBenchmark(("seg/full/" + s).c_str(), bm_seg_full<>, n));
+    // the same pass on narrower instruction sets of this CPU, and the scalar loop
+    reg(benchmark::RegisterBenchmark(("seg/full_scalar/" + s).c_str(),
+                                     bm_seg_full<posenc::scalar_arch>, n));
+#if POSENC_HAS_XSIMD
+    const auto cpu = xsimd::available_architectures();
+#if XSIMD_WITH_SSE2
+    if (cpu.sse2)
+      reg(benchmark::RegisterBenchmark(("seg/full_sse2/" + s).c_str(), bm_seg_full<xsimd::sse2>,
+                                       n));
+#endif
+#if XSIMD_WITH_SSE4_1
+    if (cpu.sse4_1)
+      reg(benchmark::RegisterBenchmark(("seg/full_sse4_1/" + s).c_str(), bm_seg_full<xsimd::sse4_1>,
+                                       n));
+#endif
+#if XSIMD_WITH_AVX2
+    if (cpu.avx2)
+      reg(benchmark::RegisterBenchmark(("seg/full_avx2/" + s).c_str(), bm_seg_full<xsimd::avx2>,
+                                       n));
+#endif
+#endif
     reg(benchmark::RegisterBenchmark(("seg/stream/1/" + s).c_str(), bm_seg_stream, 1, n));
     reg(benchmark::RegisterBenchmark(("seg/stream/512/" + s).c_str(), bm_seg_stream, 512, n));
   }

@@ -216,7 +216,8 @@ class bipe_segmenter {
 // headers, not of this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-  /// Whole registers of tokens, any number of delimiters in each, no branch on the data. With
+  /// Whole registers of tokens, any number of delimiters in each: one branch (does the register
+  /// hold a delimiter?), then no branch on the data. With
   /// r = t − start (token t's intra position if no delimiter intervenes) and d_l = 1 where
   /// lane l is a delimiter: seg = s + (prefix sum of d) − d; intra = l + r − a_{l−1}, a the
   /// prefix maximum of d_l·(l + 1 + r) (a delimiter at lane l restarts the count at lane l + 1;
@@ -240,6 +241,11 @@ class bipe_segmenter {
       const B x = B::load_unaligned(ids + t);
       const auto m = (x == d0) | (x == d1) | (x == d2) | (x == d3);
       const B r = iota + B(static_cast<P>(static_cast<std::int64_t>(t) - start));
+      if (!xsimd::any(m)) {  // the common register (~20-token sentences): no scan
+        B(static_cast<P>(s)).store_unaligned(seg + t);
+        xsimd::min(r, cv).store_unaligned(intra + t);
+        continue;
+      }
       const B d = simd::select_int<Arch>(m, one, zero);
       const B a = simd::prefix_max<Arch>(simd::select_int<Arch>(m, r + one, zero));
       (B(static_cast<P>(s)) + simd::prefix_sum<Arch>(d) - d).store_unaligned(seg + t);

@@ -960,17 +960,10 @@ POSENC_FORCE_INLINE void transform16(std::uint16_t* x, std::size_t i, F&& f) noe
 // ---- scans within one register of 32/64-bit integer lanes (the BiPE segmenter's lane-parallel
 // pass). slide_up<K>(x): lane l is x[l − K] for l ≥ K, 0 below. SSE2: one byte shift; AVX2: a
 // 128-bit lane permute and an alignr; AVX-512: one valignd / valignq against a zero register;
-// NEON: one vext; otherwise (AVX without AVX2: no 256-bit integer shuffles) through memory.
+// NEON: one vext; AVX without AVX2 (no 256-bit integer shuffles): two 128-bit halves.
 // lane_bits(m): bit l set where lane l of m is true (movemask / the mask register; otherwise
 // a select and a horizontal add). ----
 namespace detail {
-template <std::size_t K, class T, class A>
-batch<T, A> slide_up(const batch<T, A>& x, xsimd::generic) noexcept {
-  constexpr std::size_t N = batch<T, A>::size;
-  alignas(64) T v[2 * N] = {};
-  x.store_unaligned(v + N);
-  return batch<T, A>::load_unaligned(v + N - K);
-}
 template <class T, class A>
 std::uint32_t lane_bits(const xsimd::batch_bool<T, A>& m, xsimd::generic) noexcept {
   constexpr std::size_t N = batch<T, A>::size;
@@ -996,7 +989,16 @@ std::uint32_t lane_bits(const xsimd::batch_bool<T, A>& m, xsimd::sse2) noexcept 
 #if XSIMD_WITH_AVX
 template <std::size_t K, class T, class A>
 batch<T, A> slide_up(const batch<T, A>& x, xsimd::avx) noexcept {
-  return slide_up<K>(x, xsimd::generic{});
+  constexpr int b = static_cast<int>(K * sizeof(T));
+  const __m128i lo = _mm256_castsi256_si128(x), hi = _mm256_extractf128_si256(x, 1);
+  __m128i l2 = _mm_setzero_si128(), h2 = lo;
+  if constexpr (b < 16) {
+    l2 = _mm_slli_si128(lo, b);
+    h2 = _mm_alignr_epi8(hi, lo, 16 - b);
+  } else if constexpr (b > 16) {
+    h2 = _mm_slli_si128(lo, b - 16);
+  }
+  return _mm256_insertf128_si256(_mm256_castsi128_si256(l2), h2, 1);
 }
 template <class T, class A>
 std::uint32_t lane_bits(const xsimd::batch_bool<T, A>& m, xsimd::avx) noexcept {
