@@ -490,18 +490,24 @@ TYPED_TEST(BipeSegmenterArch, LaneParallelEqualsReference) {
   using Arch = TypeParam;
   POSENC_ASSERT_ARCH_RUNS(Arch);
   std::mt19937 rng(5);
-  // densities from none to every token, blocks with 0, 1 and several delimiters; 2 and 5
-  // delimiter ids (5: the bitmap-only path), clamps small and none
+  // densities from none to every token, blocks with 0, 1 and several delimiters; 2, 5, 8 and
+  // 9 delimiter ids (≤ 4 and ≤ 8: the two compare paths; 9: the bitmap loop alone, with ids
+  // at its word boundaries), clamps small and none; other ids around those boundaries, past
+  // the bitmap, negative and at the int32 extremes
+  constexpr std::int32_t hi = std::numeric_limits<std::int32_t>::max(), lo = -hi - 1;
+  const std::int32_t others[] = {0,   1,   30, 31, 33,   62,  65,   95,   96, 127,
+                                 128, 870, -1, -2, -869, -64, 1000, 4095, hi, lo};
   for (const std::size_t every :
        {std::size_t{1000000}, std::size_t{40}, std::size_t{9}, std::size_t{3}, std::size_t{1}}) {
-    for (const std::size_t nd : {std::size_t{2}, std::size_t{5}}) {
-      std::vector<std::int64_t> delims = {13, 869, 7, 8, 9};
+    for (const std::size_t nd : {std::size_t{2}, std::size_t{5}, std::size_t{8}, std::size_t{9}}) {
+      std::vector<std::int64_t> delims = {13, 869, 7, 8, 9, 31, 32, 63, 64};
       delims.resize(nd);
       for (const std::int64_t clamp : {std::int64_t{3}, posenc::bipe_segmenter::no_clamp}) {
         const posenc::bipe_segmenter sg(posenc::bipe_segmenter::config{delims, clamp});
         std::vector<std::int32_t> ids32(517);
         for (auto& id : ids32)
           id = rng() % every == 0 ? static_cast<std::int32_t>(delims[rng() % nd])
+               : rng() % 4 == 0   ? others[rng() % (sizeof(others) / sizeof(others[0]))]
                                   : static_cast<std::int32_t>(100 + rng() % 5000);
         check_against_ref<Arch>(sg, ids32);
         check_against_ref<Arch>(sg, std::vector<std::int64_t>(ids32.begin(), ids32.end()));

@@ -86,8 +86,8 @@ class bipe_segmenter {
    * Segments ids[0..n) continuing `st` (a fresh state for a sequence start) and advances it:
    * seg[t], intra[t] for t < n (Id, P: int32 or int64). Throws std::invalid_argument if a
    * position would not fit P; otherwise allocates nothing and writes only seg[0..n), intra[0..n).
-   * With ids and positions of one type and at most 4 delimiters, whole registers are done
-   * lane-parallel (Arch); the rest by segment_ref's loop.
+   * With ids and positions of one type and at most 8 delimiter ids, whole registers are done
+   * lane-parallel (Arch: 4 or 8 compares per register); the rest by segment_ref's loop.
    */
   template <class Arch = default_arch, class Id, class P>
   void segment(const Id* ids, std::size_t n, P* seg, P* intra, state& st) const {
@@ -97,7 +97,21 @@ class bipe_segmenter {
     std::size_t t = 0;
 #if POSENC_HAS_XSIMD
     if constexpr (!std::is_same<Arch, scalar_arch>::value && std::is_same<Id, P>::value) {
-      if (nsmall_ != 0) t = scan_simd<Arch>(ids, n, seg, intra, s, start);
+      using B = xsimd::batch<P, Arch>;
+      const auto d = [this](std::size_t j) { return B(static_cast<P>(small_[j])); };
+      if (nsmall_ != 0 && nsmall_ <= 4) {
+        const B d0 = d(0), d1 = d(1), d2 = d(2), d3 = d(3);
+        t = scan_simd<Arch>(ids, n, seg, intra, s, start, [&](const B& x) {
+          return (x == d0) | (x == d1) | (x == d2) | (x == d3);
+        });
+      } else if (nsmall_ != 0) {
+        const B d0 = d(0), d1 = d(1), d2 = d(2), d3 = d(3), d4 = d(4), d5 = d(5), d6 = d(6),
+                d7 = d(7);
+        t = scan_simd<Arch>(ids, n, seg, intra, s, start, [&](const B& x) {
+          return ((x == d0) | (x == d1) | (x == d2) | (x == d3)) |
+                 ((x == d4) | (x == d5) | (x == d6) | (x == d7));
+        });
+      }
     }
 #endif
     scan<Arch>(ids, t, n, seg, intra, s, start);
@@ -216,30 +230,27 @@ class bipe_segmenter {
 // headers, not of this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-  /// Whole registers of tokens, any number of delimiters in each: one branch (does the register
-  /// hold a delimiter?), then no branch on the data. With
-  /// r = t − start (token t's intra position if no delimiter intervenes) and d_l = 1 where
+  /// Whole registers of tokens (is_delimiter: the register's delimiter lanes), any number of
+  /// delimiters in each: one branch (does the register hold a delimiter?), then no branch on
+  /// the data. With r = t − start (token t's intra position if no delimiter intervenes) and d_l = 1 where
   /// lane l is a delimiter: seg = s + (prefix sum of d) − d; intra = l + r − a_{l−1}, a the
   /// prefix maximum of d_l·(l + 1 + r) (a delimiter at lane l restarts the count at lane l + 1;
   /// all terms ≥ 0, and ≤ st.intra + n: check_output). The carry to the next register is the
   /// delimiters' count and the last one's lane. Returns where scan continues (n mod N tokens).
-  template <class Arch, class P>
+  template <class Arch, class P, class IsDelimiter>
   std::size_t scan_simd(const P* ids, std::size_t n, P* seg, P* intra, std::int64_t& s,
-                        std::int64_t& start) const noexcept {
+                        std::int64_t& start, const IsDelimiter& is_delimiter) const noexcept {
     using B = xsimd::batch<P, Arch>;
     constexpr std::size_t N = B::size;
     alignas(64) P io[N];
     for (std::size_t j = 0; j < N; ++j) io[j] = static_cast<P>(j);
     const B iota = B::load_aligned(io), one(P(1)), zero(P(0));
-    const B d0(static_cast<P>(small_[0])), d1(static_cast<P>(small_[1])),
-        d2(static_cast<P>(small_[2])), d3(static_cast<P>(small_[3]));
     const B cv(static_cast<P>(clamp_ < static_cast<std::int64_t>(std::numeric_limits<P>::max())
                                   ? clamp_
                                   : static_cast<std::int64_t>(std::numeric_limits<P>::max())));
     std::size_t t = 0;
     for (; t + N <= n; t += N) {
-      const B x = B::load_unaligned(ids + t);
-      const auto m = (x == d0) | (x == d1) | (x == d2) | (x == d3);
+      const auto m = is_delimiter(B::load_unaligned(ids + t));
       const B r = iota + B(static_cast<P>(static_cast<std::int64_t>(t) - start));
       if (!xsimd::any(m)) {  // the common register (~20-token sentences): no scan
         B(static_cast<P>(s)).store_unaligned(seg + t);
@@ -282,17 +293,17 @@ class bipe_segmenter {
       const auto u = static_cast<std::uint64_t>(delimiters[i]);
       bits_[u >> 6] |= std::uint64_t{1} << (u & 63);
     }
-    // Up to 4 distinct delimiters: the lane-parallel compare (unused slots repeat the first).
+    // Up to 8 distinct delimiters: the lane-parallel compares (unused slots repeat the first).
     nsmall_ = 0;
     for (std::uint64_t u = 0; u < nbits_; ++u)
       if ((bits_[u >> 6] >> (u & 63)) & 1u) {
-        if (nsmall_ == 4) {
+        if (nsmall_ == 8) {
           nsmall_ = 0;
           break;
         }
         small_[nsmall_++] = static_cast<std::int64_t>(u);
       }
-    for (std::size_t j = nsmall_; j < 4; ++j) small_[j] = small_[0];
+    for (std::size_t j = nsmall_; j < 8; ++j) small_[j] = small_[0];
   }
   static void check_clamp(const char* who, std::int64_t c) {
     if (c < 1) detail::invalid(who, "intra_clamp", c, "must be >= 1 (or bipe_segmenter::no_clamp)");
@@ -325,7 +336,7 @@ class bipe_segmenter {
 
   std::int64_t clamp_;
   std::size_t nsmall_ = 0;
-  std::int64_t small_[4] = {0, 0, 0, 0};
+  std::int64_t small_[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   std::uint64_t nbits_ = 0;
   std::vector<std::uint64_t> bits_;
 };
