@@ -50,17 +50,17 @@ const posenc::bipe_segmenter& segmenter() {
 }
 /// Seven delimiter ids (more than four: eight compares per register); ids 1–5
 /// occur at 5 in 32000 tokens, so the segments are nearly those of segmenter().
-const posenc::bipe_segmenter& segmenter_bitmap() {
+const posenc::bipe_segmenter& segmenter_7ids() {
   static const posenc::bipe_segmenter s(
       posenc::bipe_segmenter::config{{869, 13, 1, 2, 3, 4, 5}, 1023});
   return s;
 }
 
-template <class Arch = posenc::default_arch, bool Bitmap = false>
+template <class Arch = posenc::default_arch, bool SevenIds = false>
 void bm_seg_full(benchmark::State& st, std::size_t n) {
   const auto ids = make_ids(n);
   std::vector<std::int32_t> seg(n), intra(n);
-  const posenc::bipe_segmenter& sg = Bitmap ? segmenter_bitmap() : segmenter();
+  const posenc::bipe_segmenter& sg = SevenIds ? segmenter_7ids() : segmenter();
   for (auto _ : st) {
     posenc::bipe_segmenter::state s;
     sg.segment<Arch>(ids.data(), n, seg.data(), intra.data(), s);

@@ -98,20 +98,20 @@ class bipe_segmenter {
 #if POSENC_HAS_XSIMD
     if constexpr (!std::is_same<Arch, scalar_arch>::value && std::is_same<Id, P>::value) {
       using B = xsimd::batch<P, Arch>;
-      const auto d = [this](std::size_t j) { return B(static_cast<P>(small_[j])); };
-      if (nsmall_ != 0 && nsmall_ <= 4) {
-        const B d0 = d(0), d1 = d(1), d2 = d(2), d3 = d(3);
-        t = scan_simd<Arch>(ids, n, seg, intra, s, start, [&](const B& x) {
-          return (x == d0) | (x == d1) | (x == d2) | (x == d3);
+      // K compares per register (K = 4 or 8; unused slots repeat the first delimiter)
+      const auto with = [&](auto k) {
+        constexpr std::size_t K = decltype(k)::value;
+        B dv[K];
+        for (std::size_t j = 0; j < K; ++j) dv[j] = B(static_cast<P>(small_[j]));
+        return scan_simd<Arch>(ids, n, seg, intra, s, start, [&dv](const B& x) {
+          auto m = x == dv[0];
+          for (std::size_t j = 1; j < K; ++j) m = m | (x == dv[j]);
+          return m;
         });
-      } else if (nsmall_ != 0) {
-        const B d0 = d(0), d1 = d(1), d2 = d(2), d3 = d(3), d4 = d(4), d5 = d(5), d6 = d(6),
-                d7 = d(7);
-        t = scan_simd<Arch>(ids, n, seg, intra, s, start, [&](const B& x) {
-          return ((x == d0) | (x == d1) | (x == d2) | (x == d3)) |
-                 ((x == d4) | (x == d5) | (x == d6) | (x == d7));
-        });
-      }
+      };
+      if (nsmall_ != 0)
+        t = nsmall_ <= 4 ? with(std::integral_constant<std::size_t, 4>{})
+                         : with(std::integral_constant<std::size_t, 8>{});
     }
 #endif
     scan<Arch>(ids, t, n, seg, intra, s, start);
@@ -232,8 +232,8 @@ class bipe_segmenter {
 #endif
   /// Whole registers of tokens (is_delimiter: the register's delimiter lanes), any number of
   /// delimiters in each: one branch (does the register hold a delimiter?), then no branch on
-  /// the data. With r = t − start (token t's intra position if no delimiter intervenes) and d_l = 1 where
-  /// lane l is a delimiter: seg = s + (prefix sum of d) − d; intra = l + r − a_{l−1}, a the
+  /// the data. With r = t − start (token t's intra position if no delimiter intervenes) and
+  /// d_l = 1 where lane l is a delimiter: seg = s + (prefix sum of d) − d; intra = l + r − a_{l−1}, a the
   /// prefix maximum of d_l·(l + 1 + r) (a delimiter at lane l restarts the count at lane l + 1;
   /// all terms ≥ 0, and ≤ st.intra + n: check_output). The carry to the next register is the
   /// delimiters' count and the last one's lane. Returns where scan continues (n mod N tokens).
