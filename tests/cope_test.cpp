@@ -229,11 +229,16 @@ TYPED_TEST(CopeKernel, OracleGatesPositionsLogitsWeightsDouble) {
 }
 
 // All gates 1 (logits +∞: σ = 1 exactly) ⇒ p_ij = i − j + 1, exact, and clamped exactly.
+// Every npos_max from 1 to 140 and 300: the clamp saturates in each register of the vector
+// kernel's blocks of four (N = 2 … 16 keys per register), in the one-register loop after them,
+// in the scalar tail, or never.
 template <class Arch, class C>
 void check_all_gates_one() {
-  for (const std::size_t npos : {std::size_t{300}, std::size_t{10}, std::size_t{1}}) {
-    for (const std::size_t n :
-         {std::size_t{1}, std::size_t{5}, std::size_t{37}, std::size_t{200}}) {
+  std::vector<std::size_t> sizes{300};
+  for (std::size_t npos = 1; npos <= 140; ++npos) sizes.push_back(npos);
+  for (const std::size_t npos : sizes) {
+    for (const std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{37}, std::size_t{200},
+                                std::size_t{203}}) {
       std::vector<C> g(n, std::numeric_limits<C>::infinity()), x(n, C(0)), L(npos);
       for (std::size_t p = 0; p < npos; ++p) L[p] = static_cast<C>(p);
       posenc::kernels::cope_row(Arch{}, g.data(), x.data(), n, L.data(), npos - 1, C(0));
@@ -291,8 +296,10 @@ TYPED_TEST(CopeKernel, SaturationShortcutMatchesNaiveScanDenseAndSparse) {
     SCOPED_TRACE(npos);
     check_against_naive<TypeParam, float>(4.0, npos);   // dense: saturates after ~1.1·npos keys
     check_against_naive<TypeParam, float>(-6.0, npos);  // sparse: no saturation in 1000 keys
+    check_against_naive<TypeParam, float>(-2.0, npos);  // between: saturates after ~5·npos keys
     check_against_naive<TypeParam, double>(4.0, npos);
     check_against_naive<TypeParam, double>(-6.0, npos);
+    check_against_naive<TypeParam, double>(-2.0, npos);
   }
 }
 

@@ -130,7 +130,10 @@ using cope_uint_t = std::conditional_t<sizeof(C) == 4, std::uint32_t, std::uint6
 template <class C>
 using cope_int_t = std::conditional_t<sizeof(C) == 4, std::int32_t, std::int64_t>;
 
-/// s[l] ← Σ_{t ≥ l} s[t] within one register (log2 N shift-and-add steps).
+/// s[l] ← Σ_{t ≥ l} s[t] within one register (log2 N shift-and-add steps). AVX-512: each
+/// shift is one zero-masking permute (the lanes l ≥ N − K get 0), written out because g++ 12
+/// reports the "undefined" pass-through register of xsimd's unmasked permute as used
+/// uninitialized in cope_row's software-pipelined loop.
 template <class Arch, class C, unsigned K = 1>
 POSENC_FORCE_INLINE xsimd::batch<C, Arch> cope_suffix_scan(xsimd::batch<C, Arch> s,
                                                            const xsimd::batch<C, Arch>& iota) {
@@ -138,6 +141,19 @@ POSENC_FORCE_INLINE xsimd::batch<C, Arch> cope_suffix_scan(xsimd::batch<C, Arch>
   using U = cope_uint_t<C>;
   if constexpr (K < B::size) {
     constexpr auto idx = xsimd::make_batch_constant<xsimd::batch<U, Arch>, cope_shift_down<U, K>>();
+#if defined(__AVX512F__)
+    if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value) {
+      constexpr unsigned keep = (1u << (B::size - K)) - 1u;  // lanes l < N − K
+      if constexpr (std::is_same<C, float>::value) {
+        s = s + B(_mm512_maskz_permutexvar_ps(static_cast<__mmask16>(keep),
+                                              xsimd::batch<U, Arch>(idx), s));
+      } else {
+        s = s + B(_mm512_maskz_permutexvar_pd(static_cast<__mmask8>(keep),
+                                              xsimd::batch<U, Arch>(idx), s));
+      }
+      return cope_suffix_scan<Arch, C, 2 * K>(s, iota);
+    }
+#endif
     const B moved = xsimd::swizzle(s, idx);
     s = s + xsimd::select(iota < B(static_cast<C>(B::size - K)), moved, B(C(0)));
     return cope_suffix_scan<Arch, C, 2 * K>(s, iota);
@@ -148,6 +164,17 @@ POSENC_FORCE_INLINE xsimd::batch<C, Arch> cope_suffix_scan(xsimd::batch<C, Arch>
 template <class Arch, class C>
 POSENC_FORCE_INLINE xsimd::batch<C, Arch> cope_broadcast0(const xsimd::batch<C, Arch>& s) {
   using U = cope_uint_t<C>;
+#if defined(__AVX512F__)
+  if constexpr (std::is_base_of<xsimd::avx512f, Arch>::value) {
+    using B = xsimd::batch<C, Arch>;
+    if constexpr (std::is_same<C, float>::value) {
+      return B(
+          _mm512_maskz_broadcastss_ps(static_cast<__mmask16>(0xFFFF), _mm512_castps512_ps128(s)));
+    } else {
+      return B(_mm512_maskz_broadcastsd_pd(static_cast<__mmask8>(0xFF), _mm512_castpd512_pd128(s)));
+    }
+  }
+#endif
   return xsimd::swizzle(s, xsimd::make_batch_constant<xsimd::batch<U, Arch>, cope_lane0<U>>());
 }
 /**
@@ -238,16 +265,88 @@ POSENC_FORCE_INLINE xsimd::batch<C, Arch> cope_sigmoid(const xsimd::batch<C, Arc
   const B den = B(C(1)) + xsimd::exp(t);
   return B(C(1)) / den;
 }
+
+/// The vector loop's state: the carry (in every lane) and the constants.
+template <class Arch, class C>
+struct cope_row_loop {
+  using B = xsimd::batch<C, Arch>;
+  B carryv, capv, iota;
+  cope_table<Arch, C> table;
+  cope_row_loop(C carry, C cap, const C* L, std::size_t pmax) noexcept
+      : carryv(carry), capv(cap), iota(kernels::detail::iota<C, Arch>()), table(L, pmax) {}
+  /// One register's gates g[0, N) and their suffix sums within the register.
+  POSENC_FORCE_INLINE B sums(const C* g) const noexcept {
+    return cope_suffix_scan<Arch, C>(cope_sigmoid<Arch>(B::load_unaligned(g)), iota);
+  }
+  /// The carry through one register of sums (keys x[0, N)), its term added in place; true
+  /// once the carry reaches the cap.
+  POSENC_FORCE_INLINE bool step(B s, C* x) noexcept {
+    s = carryv + s;
+    carryv = cope_broadcast0<Arch>(s);
+    const B p = xsimd::min(s, capv);
+    const B f = xsimd::floor(p);
+    const B w = p - f;
+    const B lf = table(xsimd::to_int(f));
+    const B lc = table(xsimd::to_int(xsimd::ceil(p)));
+    (B::load_unaligned(x) + (lc * w + lf * (B(C(1)) - w))).store_unaligned(x);
+    return xsimd::any(carryv >= capv);
+  }
+  /// The four registers of keys [j, j + 4N), newest first, from their sums; true (and j the
+  /// end of the keys left) at the one whose carry reaches the cap.
+  POSENC_FORCE_INLINE bool steps(const B& s3, const B& s2, const B& s1, const B& s0, C* x,
+                                 std::size_t& j) noexcept {
+    constexpr std::size_t N = B::size;
+    for (std::size_t u = 3; u > 0; --u) {
+      if (step(u == 3 ? s3 : u == 2 ? s2 : s1, x + j + u * N)) {
+        j += u * N;
+        return true;
+      }
+    }
+    return step(s0, x + j);
+  }
+  /**
+   * Blocks of four registers from the top of the keys [0, j) (j ≥ 4N), software-pipelined by
+   * one block: the next block's gates and sums (long dependency chains, independent of the
+   * carry) are issued before this block's carry and terms, so the out-of-order window always
+   * holds ready work (1.6× with sparse gates, Zen 5). Not when this block will saturate the
+   * clamp (its register totals, lane 0 of the sums, reach the cap: dense gates), where the
+   * next block would be wasted. Returns true once saturated; j: the end of the keys left.
+   */
+  POSENC_FORCE_INLINE bool blocks(const C* g, C* x, std::size_t& j) noexcept {
+    constexpr std::size_t N = B::size;
+    B s3 = sums(g + j - N), s2 = sums(g + j - 2 * N), s1 = sums(g + j - 3 * N),
+      s0 = sums(g + j - 4 * N);
+    while (true) {
+      j -= 4 * N;
+      const bool more = j >= 4 * N && !xsimd::any(carryv + ((s3 + s2) + (s1 + s0)) >= capv);
+      B n3 = s3, n2 = s2, n1 = s1, n0 = s0;
+      if (more) {
+        n3 = sums(g + j - N);
+        n2 = sums(g + j - 2 * N);
+        n1 = sums(g + j - 3 * N);
+        n0 = sums(g + j - 4 * N);
+      }
+      if (steps(s3, s2, s1, s0, x, j)) return true;
+      if (!more) return false;
+      s3 = n3;
+      s2 = n2;
+      s1 = n1;
+      s0 = n0;
+    }
+  }
+};
 }  // namespace detail
 
 /**
  * xsimd CoPE row kernel: same contract as cope_row_ref, N keys per register from the newest
- * end: gates σ(g) (xsimd::exp), the suffix sums of the register by log2 N shift-and-add steps
- * plus the carry, clamp, ⌊p⌋/⌈p⌉ as indices into L (cope_table: permutes from registers on
- * AVX-512, hardware gathers on AVX2), interpolation, add. After the
- * register whose carry reaches pmax, the rest of the row only adds L[pmax]. The low n mod N
- * keys go through the reference with the carry. Sums are associated differently from the
- * reference (tree within a register): positions agree within the rounding of the sums.
+ * end, in blocks of four registers (detail::cope_row_loop::blocks, software-pipelined): gates
+ * σ(g) (xsimd::exp) and the suffix sums of each register (log2 N shift-and-add steps), then
+ * the carry through the four, clamp, ⌊p⌋/⌈p⌉ as indices into L (cope_table: permutes from
+ * registers on AVX-512, hardware gathers on AVX2), interpolation, add. After the register
+ * whose carry reaches pmax, the rest of the row only adds L[pmax] (exact: gates are ≥ 0).
+ * Fewer than 4N keys left: one register at a time; the low n mod N keys go through the
+ * reference with the carry. Sums are associated differently from the reference (tree within a
+ * register): positions agree within the rounding of the sums.
  */
 template <class Arch, class C>
 C cope_row(Arch, const C* g, C* x, std::size_t n, const C* L, std::size_t pmax, C carry) noexcept {
@@ -258,25 +357,14 @@ C cope_row(Arch, const C* g, C* x, std::size_t n, const C* L, std::size_t pmax, 
   const C cap = static_cast<C>(pmax);
   std::size_t j = n;
   if (carry < cap && j >= N) {
-    const B capv(cap), one(C(1));
-    const B iota = kernels::detail::iota<C, Arch>();
-    B carryv(carry);
-    const detail::cope_table<Arch, C> table(L, pmax);
-    while (j >= N) {
+    detail::cope_row_loop<Arch, C> loop(carry, cap, L, pmax);
+    bool saturated = j >= 4 * N && loop.blocks(g, x, j);
+    while (!saturated && j >= N) {
       j -= N;
-      const B gate = detail::cope_sigmoid<Arch>(B::load_unaligned(g + j));
-      const B s = carryv + detail::cope_suffix_scan<Arch, C>(gate, iota);
-      carryv = detail::cope_broadcast0<Arch>(s);
-      const B p = xsimd::min(s, capv);
-      const B f = xsimd::floor(p);
-      const B w = p - f;
-      const B lf = table(xsimd::to_int(f));
-      const B lc = table(xsimd::to_int(xsimd::ceil(p)));
-      (B::load_unaligned(x + j) + (lc * w + lf * (one - w))).store_unaligned(x + j);
-      if (xsimd::any(carryv >= capv)) break;
+      saturated = loop.step(loop.sums(g + j), x + j);
     }
     alignas(64) C lane[N];
-    carryv.store_aligned(lane);
+    loop.carryv.store_aligned(lane);
     carry = lane[0];
   }
   if (carry < cap) return cope_row_ref<C, Arch>(g, x, j, L, pmax, carry);
