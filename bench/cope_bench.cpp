@@ -9,6 +9,8 @@
 //                      logits, then added; extra memory 3·T² + T·npos floats per head
 //   floor              one in-place pass over the same lower triangle (x *= a, widest
 //                      registers): the memory floor of anything that touches every logit
+//   cope/row1024*      the row kernel alone over one 1024-key row in L1 (ns per key), float
+//                      and double, and on narrower instruction sets of this CPU
 //
 // Gate regimes: dense (z around +3: gates ≈ 0.95, the clamp saturates after ~2·npos keys and
 // the fused kernel only adds e[npos−1] to the rest), sparse (z around −8: gates ≈ 3e−4, no
@@ -20,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -142,6 +145,45 @@ void bm_floor(benchmark::State& st, bool dense) {
   finish(st, T, 0);
 }
 
+// The row kernel alone over one 1024-key row in L1 (gate logits −8, −3 or +3 plus the pattern;
+// the row's terms accumulate in x, the gates come from g): ns per key = 1 / items_per_second.
+template <class Arch, class C>
+void bm_row(benchmark::State& st, float base) {
+  constexpr std::size_t n = 1024;
+  std::vector<C> g(n), x(n, C(0)), L(NPOS);
+  for (std::size_t j = 0; j < n; ++j) g[j] = C(base + posenc_bench::pattern(j));
+  for (std::size_t p = 0; p < NPOS; ++p) L[p] = C(1e-3f * posenc_bench::pattern(p + 11));
+  for (auto _ : st) {
+    benchmark::DoNotOptimize(
+        posenc::kernels::cope_row(Arch{}, g.data(), x.data(), n, L.data(), NPOS - 1, C(0)));
+    benchmark::ClobberMemory();
+  }
+  st.SetItemsProcessed(static_cast<std::int64_t>(st.iterations() * n));
+}
+
+// cope/row1024{,_double,_sse4_1,_avx2}/{sparse,middle,dense}: this CPU's widest instruction
+// set in float and double, and float on narrower ones the CPU has.
+void register_rows() {
+  using fn = void (*)(benchmark::State&, float);
+  std::vector<std::pair<std::string, fn>> kinds{
+      {"row1024", bm_row<posenc::default_arch, float>},
+      {"row1024_double", bm_row<posenc::default_arch, double>}};
+#if POSENC_HAS_XSIMD
+  const auto cpu = xsimd::available_architectures();
+#if XSIMD_WITH_SSE4_1
+  if (cpu.sse4_1) kinds.emplace_back("row1024_sse4_1", bm_row<xsimd::sse4_1, float>);
+#endif
+#if XSIMD_WITH_AVX2
+  if (cpu.avx2) kinds.emplace_back("row1024_avx2", bm_row<xsimd::avx2, float>);
+#endif
+#endif
+  for (const auto& [kind, f] : kinds)
+    for (const auto& [name, base] : {std::pair<const char*, float>{"sparse", -8.0f},
+                                     std::pair<const char*, float>{"middle", -3.0f},
+                                     std::pair<const char*, float>{"dense", 3.0f}})
+      benchmark::RegisterBenchmark(("cope/" + kind + "/" + name).c_str(), f, base);
+}
+
 const int registered = [] {
   const bool smoke = posenc_bench::smoke();
   const std::vector<long> sizes =
@@ -165,6 +207,7 @@ const int registered = [] {
       cfg(benchmark::RegisterBenchmark(("floor/inplace" + regime).c_str(), bm_floor, dense), false);
     }
   }
+  register_rows();
   return 0;
 }();
 
