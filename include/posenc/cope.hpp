@@ -296,6 +296,8 @@ struct cope_row_loop {
   POSENC_FORCE_INLINE bool steps(const B& s3, const B& s2, const B& s1, const B& s0, C* x,
                                  std::size_t& j) noexcept {
     constexpr std::size_t N = B::size;
+    // A loop rather than three written-out calls: with those, g++ 12 -Wall reports the
+    // self-initialised "undefined" registers of avx512fintrin.h as used uninitialized.
     for (std::size_t u = 3; u > 0; --u) {
       if (step(u == 3 ? s3 : u == 2 ? s2 : s1, x + j + u * N)) {
         j += u * N;
