@@ -237,8 +237,8 @@ void check_all_gates_one() {
   std::vector<std::size_t> sizes{300};
   for (std::size_t npos = 1; npos <= 140; ++npos) sizes.push_back(npos);
   for (const std::size_t npos : sizes) {
-    for (const std::size_t n : {std::size_t{1}, std::size_t{5}, std::size_t{37}, std::size_t{200},
-                                std::size_t{203}}) {
+    for (const std::size_t n :
+         {std::size_t{1}, std::size_t{5}, std::size_t{37}, std::size_t{200}, std::size_t{203}}) {
       std::vector<C> g(n, std::numeric_limits<C>::infinity()), x(n, C(0)), L(npos);
       for (std::size_t p = 0; p < npos; ++p) L[p] = static_cast<C>(p);
       posenc::kernels::cope_row(Arch{}, g.data(), x.data(), n, L.data(), npos - 1, C(0));
