@@ -233,10 +233,11 @@ class bipe_segmenter {
   /// Whole registers of tokens (is_delimiter: the register's delimiter lanes), any number of
   /// delimiters in each: one branch (does the register hold a delimiter?), then no branch on
   /// the data. With r = t − start (token t's intra position if no delimiter intervenes) and
-  /// d_l = 1 where lane l is a delimiter: seg = s + (prefix sum of d) − d; intra = l + r − a_{l−1}, a the
-  /// prefix maximum of d_l·(l + 1 + r) (a delimiter at lane l restarts the count at lane l + 1;
-  /// all terms ≥ 0, and ≤ st.intra + n: check_output). The carry to the next register is the
-  /// delimiters' count and the last one's lane. Returns where scan continues (n mod N tokens).
+  /// d_l = 1 where lane l is a delimiter: seg = s + (prefix sum of d) − d; intra = l + r −
+  /// a_{l−1}, a the prefix maximum of d_l·(l + 1 + r) (a delimiter at lane l restarts the count
+  /// at lane l + 1; all terms ≥ 0, and ≤ st.intra + n: check_output). The carry to the next
+  /// register is the delimiters' count and the last one's lane. Returns where scan continues
+  /// (n mod N tokens).
   template <class Arch, class P, class IsDelimiter>
   std::size_t scan_simd(const P* ids, std::size_t n, P* seg, P* intra, std::int64_t& s,
                         std::int64_t& start, const IsDelimiter& is_delimiter) const noexcept {
