@@ -310,7 +310,7 @@ struct cope_row_loop {
    * Blocks of four registers from the top of the keys [0, j) (j ≥ 4N), software-pipelined by
    * one block: the next block's gates and sums (long dependency chains, independent of the
    * carry) are issued before this block's carry and terms, so the out-of-order window always
-   * holds ready work (1.6× with sparse gates, Zen 5). Not when this block will saturate the
+   * holds ready work (1.5–1.7× with sparse gates, Zen 5). Not when this block will saturate the
    * clamp (its register totals, lane 0 of the sums, reach the cap: dense gates), where the
    * next block would be wasted. Returns true once saturated; j: the end of the keys left.
    */
